@@ -1,0 +1,10 @@
+/** The CLI's exit codes, one meaning each, so scripts on the line can branch on them. */
+export const ExitCode = {
+  Ok: 0,
+  Usage: 1,
+  Refused: 2,
+  NotReady: 3,
+  Failed: 4,
+  Internal: 70,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

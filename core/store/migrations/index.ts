@@ -1,0 +1,4 @@
+import type { Migration } from './types';
+
+/** Every schema step, in order. Append new steps at the end; never edit one that has shipped. */
+export const MIGRATIONS: readonly Migration[] = [];
