@@ -1,0 +1,175 @@
+import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
+import { fail } from '../errors/result';
+import type { AttemptRecord, BatchRecord } from './records';
+import type { StationLog } from './station-log';
+
+export type ExportFormat = 'csv' | 'json';
+
+/** One row per attempt; the column order is the CSV header and part of the format's contract. */
+export const EXPORT_COLUMNS = [
+  'lot',
+  'attempt_id',
+  'device_id',
+  'platform',
+  'slot',
+  'port_path',
+  'label_serial',
+  'try_number',
+  'operator',
+  'station',
+  'mode',
+  'profile_hash',
+  'module_hashes',
+  'result',
+  'already_provisioned',
+  'error_code',
+  'error_message',
+  'started_at',
+  'finished_at',
+  'duration_ms',
+  'identify_ms',
+  'ensure_dfu_ms',
+  'flash_ms',
+  'leave_ms',
+  'confirm_ms',
+  'register_ms',
+  'registration_state',
+] as const;
+export type ExportColumn = (typeof EXPORT_COLUMNS)[number];
+export type ExportRow = Record<ExportColumn, string | number | boolean | null>;
+
+export const exportRow = (batch: BatchRecord, a: AttemptRecord, moduleHashes: string): ExportRow => ({
+  lot: batch.lot,
+  attempt_id: a.id,
+  device_id: a.deviceId,
+  platform: a.platform,
+  slot: a.slot,
+  port_path: a.portPath,
+  label_serial: a.labelSerial,
+  try_number: a.tryNumber,
+  operator: batch.operator,
+  station: batch.station,
+  mode: batch.mode,
+  profile_hash: batch.profileHash,
+  module_hashes: moduleHashes,
+  result: a.result,
+  already_provisioned: a.alreadyProvisioned,
+  error_code: a.errorCode,
+  error_message: a.errorMessage,
+  started_at: a.startedAt,
+  finished_at: a.finishedAt,
+  duration_ms: a.durationMs,
+  identify_ms: a.stepMs.identify ?? null,
+  ensure_dfu_ms: a.stepMs['ensure-dfu'] ?? null,
+  flash_ms: a.stepMs.flash ?? null,
+  leave_ms: a.stepMs.leave ?? null,
+  confirm_ms: a.stepMs.confirm ?? null,
+  register_ms: a.stepMs.register ?? null,
+  registration_state: a.registrationState,
+});
+
+/**
+ * RFC 4180 quoting, plus a leading apostrophe on text that a spreadsheet would run as a formula
+ * (an error message starting with "=" must not become a live formula in the QA office).
+ */
+export const csvCell = (v: string | number | boolean | null): string => {
+  if (v === null) return '';
+  if (typeof v !== 'string') return String(v);
+  const text = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+};
+
+/** Module hashes as `name=sha256` joined by ';' (only flash-on-line batches write modules). */
+export const moduleHashesCell = (batch: BatchRecord): string =>
+  batch.mode === 'flash-on-line' ? batch.firmware.map((f) => `${f.name}=${f.sha256}`).join(';') : '';
+
+/**
+ * Writes a batch's attempts to `sink` in chunks, streaming from SQLite so 100k rows never sit in
+ * memory as objects at once. Returns the number of rows.
+ */
+export const writeExport = (
+  log: StationLog,
+  batch: BatchRecord,
+  format: ExportFormat,
+  sink: (chunk: string) => void,
+): number => {
+  const hashes = moduleHashesCell(batch);
+  let buf = format === 'csv' ? `${EXPORT_COLUMNS.join(',')}\r\n` : '[';
+  let rows = 0;
+  for (const a of log.iterateAttempts(batch.id)) {
+    const row = exportRow(batch, a, hashes);
+    if (format === 'csv') buf += `${EXPORT_COLUMNS.map((c) => csvCell(row[c])).join(',')}\r\n`;
+    else buf += `${rows === 0 ? '\n' : ',\n'}${JSON.stringify(row)}`;
+    rows++;
+    if (buf.length > 1 << 20) {
+      sink(buf);
+      buf = '';
+    }
+  }
+  if (format === 'json') buf += rows === 0 ? ']\n' : '\n]\n';
+  sink(buf);
+  return rows;
+};
+
+/**
+ * Exports to a file atomically (written beside it, then renamed), so a reader never sees half
+ * an export and a failed export never clobbers a good one.
+ */
+export const exportToFile = (log: StationLog, lot: string, format: ExportFormat, file: string): number => {
+  const batch = log.requireBatch(lot);
+  const tmp = `${file}.partial`;
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'w');
+  } catch (e) {
+    return fail('EXPORT_WRITE_FAILED', `Cannot write the export to ${file}: ${(e as Error).message}`, {
+      remedy: 'Pick a writable folder with --out.',
+    });
+  }
+  try {
+    const rows = writeExport(log, batch, format, (chunk) => {
+      writeSync(fd, chunk);
+    });
+    closeSync(fd);
+    renameSync(tmp, file);
+    return rows;
+  } catch (e) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+    return fail('EXPORT_WRITE_FAILED', `Cannot write the export to ${file}: ${(e as Error).message}`, {
+      remedy: 'Check free space and permissions of the destination.',
+    });
+  }
+};
+
+/** Parses one CSV line produced by `writeExport` (used by tests and re-import tools). */
+export const parseCsvLine = (line: string): string[] => {
+  const out: string[] = [];
+  let i = 0;
+  while (i <= line.length) {
+    if (line[i] === '"') {
+      let v = '';
+      i++;
+      while (i < line.length) {
+        if (line[i] === '"' && line[i + 1] === '"') {
+          v += '"';
+          i += 2;
+        } else if (line[i] === '"') {
+          i++;
+          break;
+        } else v += line[i++];
+      }
+      out.push(v);
+      i++;
+    } else {
+      const end = line.indexOf(',', i);
+      const stop = end === -1 ? line.length : end;
+      out.push(line.slice(i, stop));
+      i = stop + 1;
+    }
+  }
+  return out;
+};

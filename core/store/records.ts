@@ -1,0 +1,117 @@
+/** The shapes the durable batch log holds. Times are ISO-8601 UTC strings; durations are ms. */
+
+export type ProvisioningMode = 'flash-on-line' | 'ota-on-setup';
+export type BatchState = 'running' | 'paused' | 'closed';
+export type AttemptResult = 'running' | 'pass' | 'fail' | 'interrupted';
+/** Registration outcome as the station saw it when the attempt ended. */
+export type RegistrationState = 'registered' | 'queued' | 'failed' | 'not-attempted';
+
+/** The steps of one slot's pipeline, in order (ota-on-setup runs only identify and register). */
+export const STEPS = ['identify', 'ensure-dfu', 'flash', 'leave', 'confirm', 'register'] as const;
+export type StepName = (typeof STEPS)[number];
+
+/** Column holding each step's duration. */
+export const STEP_COLUMN: Readonly<Record<StepName, string>> = {
+  identify: 'identify_ms',
+  'ensure-dfu': 'ensure_dfu_ms',
+  flash: 'flash_ms',
+  leave: 'leave_ms',
+  confirm: 'confirm_ms',
+  register: 'register_ms',
+};
+
+export interface FirmwareHash {
+  /** File name (or module label) as it appears in the profile. */
+  readonly name: string;
+  readonly sha256: string;
+}
+
+/** An engineer's recorded decision to start despite an open readiness item or missing token. */
+export interface Acceptance {
+  readonly item: string;
+  readonly by: string;
+  readonly at: string;
+  readonly note?: string | undefined;
+}
+
+export interface NewBatch {
+  readonly lot: string;
+  readonly product: string;
+  readonly platform: string;
+  readonly profileName: string;
+  readonly profileHash: string;
+  readonly mode: ProvisioningMode;
+  readonly firmware: readonly FirmwareHash[];
+  readonly operator: string;
+  readonly station: string;
+  readonly targetCount?: number | null | undefined;
+  readonly offline: boolean;
+  readonly acceptances: readonly Acceptance[];
+}
+
+export interface BatchRecord extends NewBatch {
+  readonly id: number;
+  readonly targetCount: number | null;
+  readonly state: BatchState;
+  readonly startedAt: string;
+  readonly endedAt: string | null;
+}
+
+export interface NewAttempt {
+  readonly batchId: number;
+  readonly slot: number;
+  readonly portPath: string;
+  /** The USB serial seen at plug-in, if any; confirmed (or corrected) by identify. */
+  readonly deviceId?: string | null | undefined;
+  readonly labelSerial?: string | null | undefined;
+}
+
+export interface AttemptRecord {
+  readonly id: number;
+  readonly batchId: number;
+  readonly deviceId: string | null;
+  readonly platform: string | null;
+  readonly slot: number;
+  readonly portPath: string;
+  readonly labelSerial: string | null;
+  readonly tryNumber: number;
+  readonly result: AttemptResult;
+  /** The step running now, or the step that failed, or the last step of a PASS. */
+  readonly step: StepName | null;
+  readonly errorCode: string | null;
+  readonly errorMessage: string | null;
+  readonly errorRemedy: string | null;
+  readonly alreadyProvisioned: boolean;
+  readonly moduleVersions: readonly number[] | null;
+  readonly registrationState: RegistrationState | null;
+  readonly startedAt: string;
+  readonly finishedAt: string | null;
+  readonly durationMs: number | null;
+  readonly stepMs: Readonly<Partial<Record<StepName, number>>>;
+}
+
+export interface AttemptOutcome {
+  readonly result: 'pass' | 'fail' | 'interrupted';
+  readonly step?: StepName | null | undefined;
+  readonly error?: { code: string; message: string; remedy?: string | undefined } | undefined;
+  readonly registrationState?: RegistrationState | undefined;
+  readonly alreadyProvisioned?: boolean | undefined;
+}
+
+export interface EventRecord {
+  readonly id: number;
+  readonly batchId: number | null;
+  readonly attemptId: number | null;
+  readonly at: string;
+  readonly type: string;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+export interface AuditRecord {
+  readonly id: number;
+  readonly at: string;
+  readonly actor: string;
+  readonly action: string;
+  readonly batchId: number | null;
+  readonly details: Readonly<Record<string, unknown>>;
+}

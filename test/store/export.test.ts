@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { csvCell, EXPORT_COLUMNS, exportToFile, parseCsvLine, writeExport } from '../../core/store/export';
+import { newBatch, openLog, tempDir } from './helpers';
+
+const seed = () => {
+  const { log } = openLog();
+  const b = log.createBatch(newBatch());
+  const a = log.startAttempt({ batchId: b.id, slot: 2, portPath: '1-2', labelSerial: 'L-7' });
+  log.setIdentity(a.id, { deviceId: 'e00fce68bbbbbbbbbbbbbbbb', platform: 'boron' });
+  log.finishStep(a.id, 'identify', 12);
+  log.finishAttempt(a.id, {
+    result: 'fail',
+    step: 'flash',
+    error: { code: 'DFU_VERIFY_FAILED', message: 'Readback differs at 0x000b4000, "sector" 3' },
+  });
+  const p = log.startAttempt({ batchId: b.id, slot: 2, portPath: '1-2' });
+  log.setIdentity(p.id, { deviceId: 'e00fce68bbbbbbbbbbbbbbbb', platform: 'boron' });
+  log.finishAttempt(p.id, { result: 'pass', registrationState: 'registered' });
+  return { log, b };
+};
+
+describe('export', () => {
+  it('writes one CSV row per attempt with the documented columns', () => {
+    const { log } = seed();
+    const file = join(tempDir(), 'lot.csv');
+    expect(exportToFile(log, 'LOT-1', 'csv', file)).toBe(2);
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\r\n');
+    expect(lines).toHaveLength(3);
+    expect(parseCsvLine(lines[0] ?? '')).toEqual([...EXPORT_COLUMNS]);
+    const row = Object.fromEntries(EXPORT_COLUMNS.map((c, i) => [c, parseCsvLine(lines[1] ?? '')[i]]));
+    expect(row.device_id).toBe('e00fce68bbbbbbbbbbbbbbbb');
+    expect(row.error_message).toBe('Readback differs at 0x000b4000, "sector" 3');
+    expect(row.identify_ms).toBe('12');
+    expect(row.label_serial).toBe('L-7');
+    expect(row.module_hashes).toBe(`system-part1.bin=${'11'.repeat(32)};app.bin=${'22'.repeat(32)}`);
+    const second = parseCsvLine(lines[2] ?? '');
+    expect(second[EXPORT_COLUMNS.indexOf('try_number')]).toBe('2');
+    expect(second[EXPORT_COLUMNS.indexOf('registration_state')]).toBe('registered');
+  });
+
+  it('writes JSON that parses back to the same rows', () => {
+    const { log, b } = seed();
+    let text = '';
+    writeExport(log, b, 'json', (c) => {
+      text += c;
+    });
+    const rows = JSON.parse(text) as Record<string, unknown>[];
+    expect(rows.map((r) => r.result)).toEqual(['fail', 'pass']);
+    expect(Object.keys(rows[0] ?? {})).toEqual([...EXPORT_COLUMNS]);
+  });
+
+  it('writes an empty but valid JSON array for a batch without attempts', () => {
+    const { log } = openLog();
+    const b = log.createBatch(newBatch());
+    let text = '';
+    writeExport(log, b, 'json', (c) => {
+      text += c;
+    });
+    expect(JSON.parse(text)).toEqual([]);
+  });
+
+  it('defuses spreadsheet formulas and quotes separators', () => {
+    expect(csvCell('=HYPERLINK("x")')).toBe(`"'=HYPERLINK(""x"")"`);
+    expect(csvCell('a,b')).toBe('"a,b"');
+    expect(csvCell(null)).toBe('');
+    expect(csvCell(-5)).toBe('-5');
+  });
+
+  it('refuses an unknown lot and an unwritable destination by name', () => {
+    const { log } = seed();
+    expect(() => exportToFile(log, 'NOPE', 'csv', join(tempDir(), 'x.csv'))).toThrow(/NOPE/);
+    expect(() => exportToFile(log, 'LOT-1', 'csv', join(tempDir(), 'missing', 'x.csv'))).toThrow(
+      /Cannot write the export/,
+    );
+  });
+});
