@@ -1,0 +1,81 @@
+import { LsFailure } from '../errors/result';
+import { DfuState, stateName } from './constants';
+import type { OpContext } from './context';
+import { setAddressPointer } from './dfuse';
+import { deviceError, dfuFailure } from './errors';
+import type { DfuRequests } from './requests';
+import { recoverToIdle } from './state';
+
+export interface LeaveResult {
+  /** The state the device reported after the zero-length DNLOAD, or 'reset' if it was already gone. */
+  readonly finalState: string;
+}
+
+/** Transport errors that mean the device already reset, which is what leaving asks it to do. */
+const isGoneError = (e: unknown): boolean =>
+  e instanceof LsFailure &&
+  ['USB_DISCONNECTED', 'USB_NOT_FOUND', 'USB_IO', 'USB_STALL'].includes(e.error.code);
+
+const LEFT_STATES: readonly number[] = [
+  DfuState.dfuMANIFEST_SYNC,
+  DfuState.dfuMANIFEST,
+  DfuState.dfuMANIFEST_WAIT_RESET,
+];
+
+/**
+ * DfuSe leave (AN3156 §6.3.3 "Leave DFU mode"): SET_ADDRESS to the jump address (which puts the
+ * device in dfuDNLOAD-IDLE, the only state a zero-length DNLOAD is legal in), then a zero-length
+ * DNLOAD, then one GETSTATUS that starts manifestation. Gen 2 Particle bootloaders answer
+ * dfuDNLOAD-IDLE instead of dfuMANIFEST (to please dfu-util) and reset by themselves.
+ */
+export const leaveDfuse = async (
+  io: DfuRequests,
+  ctx: OpContext,
+  jumpAddress: number,
+  staysInDnloadIdle: boolean,
+): Promise<LeaveResult> => {
+  await recoverToIdle(io, ctx);
+  await setAddressPointer(io, ctx, jumpAddress);
+  return finishLeave(io, ctx, staysInDnloadIdle, 2);
+};
+
+/** Plain DFU 1.1: the zero-length DNLOAD that ends a download also starts manifestation (§7). */
+export const leavePlain = (io: DfuRequests, ctx: OpContext, nextBlock: number): Promise<LeaveResult> =>
+  finishLeave(io, ctx, false, nextBlock & 0xffff);
+
+const finishLeave = async (
+  io: DfuRequests,
+  ctx: OpContext,
+  staysInDnloadIdle: boolean,
+  block: number,
+): Promise<LeaveResult> => {
+  try {
+    await io.dnload(block, undefined, ctx);
+  } catch (e) {
+    // Some bootloaders reset before the status stage completes.
+    if (isGoneError(e)) return { finalState: 'reset' };
+    throw e;
+  }
+  let st: Awaited<ReturnType<DfuRequests['getStatus']>>;
+  try {
+    st = await io.getStatus(ctx);
+  } catch (e) {
+    if (isGoneError(e)) return { finalState: 'reset' };
+    throw e;
+  }
+  if (st.state === DfuState.dfuERROR) {
+    await io.clrStatus(ctx).catch(() => undefined);
+    throw deviceError(st.status, st.state, 'leave', undefined);
+  }
+  if (LEFT_STATES.includes(st.state) || st.state === DfuState.dfuIDLE)
+    return { finalState: stateName(st.state) };
+  if (st.state === DfuState.dfuDNLOAD_IDLE && staysInDnloadIdle) return { finalState: stateName(st.state) };
+  throw dfuFailure(
+    'DFU_BAD_STATE',
+    `The device went to ${stateName(st.state)} instead of leaving DFU mode.`,
+    {
+      remedy: 'Reset the device by hand (RESET button or replug); the firmware is already written.',
+      details: { state: stateName(st.state) },
+    },
+  );
+};
