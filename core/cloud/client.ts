@@ -1,0 +1,323 @@
+import type { z } from 'zod';
+import { type CloudError, type CloudErrorCode, cloudError, redact } from './errors';
+import {
+  type DeviceSettings,
+  deviceListSchema,
+  errorBodySchema,
+  firmwareListSchema,
+  type ImportResponse,
+  importResponseSchema,
+  type ProductDevice,
+  type ProductFirmware,
+  type ProductInfo,
+  productSchema,
+} from './schemas';
+
+export const PARTICLE_API_URL = 'https://api.particle.io';
+
+/**
+ * Where the token comes from is none of the core's business: the CLI reads an environment
+ * variable, the desktop app decrypts it with safeStorage. Called once per request so a token
+ * the engineer replaces takes effect without restarting the drain.
+ */
+export type TokenProvider = () => Promise<string | undefined>;
+
+export type CloudResult<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: CloudError };
+
+export interface CloudClientOptions {
+  readonly baseUrl?: string;
+  readonly token: TokenProvider;
+  /** Per request, including reading the body. */
+  readonly timeoutMs?: number;
+  /** Injected for tests; the built-in fetch otherwise. */
+  readonly fetch?: typeof fetch;
+}
+
+export interface RequestOptions {
+  readonly signal?: AbortSignal;
+}
+
+export interface CloudClient {
+  readonly baseUrl: string;
+  /** One device goes as `{ id }`, several as `{ ids }` (one request, one rate-limit token). */
+  importDevices(
+    productId: string,
+    deviceIds: readonly string[],
+    opts?: RequestOptions,
+  ): Promise<CloudResult<ImportResponse>>;
+  updateDevice(
+    productId: string,
+    deviceId: string,
+    settings: DeviceSettings,
+    opts?: RequestOptions,
+  ): Promise<CloudResult<void>>;
+  listProductFirmware(productId: string, opts?: RequestOptions): Promise<CloudResult<ProductFirmware[]>>;
+  listProductDevices(
+    productId: string,
+    page?: { page?: number; perPage?: number },
+    opts?: RequestOptions,
+  ): Promise<CloudResult<{ devices: ProductDevice[]; totalPages: number }>>;
+  /** Every page of the product's devices. */
+  listAllProductDevices(productId: string, opts?: RequestOptions): Promise<CloudResult<ProductDevice[]>>;
+  /** Proves the token works for this product (GET /v1/products/:p): 401/403/404 come back as config errors. */
+  checkToken(productId: string, opts?: RequestOptions): Promise<CloudResult<ProductInfo>>;
+}
+
+const DEFAULT_TIMEOUT_MS = 15_000;
+
+/** Retry-After is seconds or an HTTP date; fractional seconds are accepted (the mock uses them). */
+export const parseRetryAfter = (value: string | null, now: number = Date.now()): number | undefined => {
+  if (value === null || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, Math.round(seconds * 1000));
+  const date = Date.parse(value);
+  if (Number.isFinite(date)) return Math.max(0, date - now);
+  return undefined;
+};
+
+const statusError = (
+  status: number,
+  description: string | undefined,
+  retryAfterMs: number | undefined,
+  productId: string,
+): CloudError => {
+  const said = description ? ` The cloud said: "${description}".` : '';
+  if (status === 401)
+    return cloudError(
+      'CLOUD_UNAUTHORIZED',
+      'config',
+      `The Particle Cloud rejected the access token (401).${said}`,
+      {
+        status,
+        remedy:
+          'The token is missing, wrong or expired: create a new one and set it in the station settings.',
+      },
+    );
+  if (status === 403)
+    return cloudError(
+      'CLOUD_FORBIDDEN',
+      'config',
+      `The access token may not do this for product ${productId} (403).${said}`,
+      {
+        status,
+        remedy:
+          'Use a token of a team member of the product with the scopes devices:import, devices:update, firmware:list and devices:list.',
+      },
+    );
+  if (status === 404)
+    return cloudError(
+      'CLOUD_NOT_FOUND',
+      'config',
+      `The Particle Cloud does not know product ${productId} (404).${said}`,
+      {
+        status,
+        remedy:
+          'Check the product ID (or slug) in the profile, and that the token belongs to a member of it.',
+      },
+    );
+  if (status === 429)
+    return cloudError(
+      'CLOUD_RATE_LIMITED',
+      'backoff',
+      `The Particle Cloud is rate limiting this station (429).`,
+      {
+        status,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        remedy: 'Nothing to do: the station waits as asked and retries.',
+      },
+    );
+  if (status >= 500)
+    return cloudError(
+      'CLOUD_SERVER_ERROR',
+      'backoff',
+      `The Particle Cloud had a server error (${status}).${said}`,
+      {
+        status,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        remedy: 'Nothing to do: the station retries later.',
+      },
+    );
+  return cloudError(
+    'CLOUD_BAD_REQUEST',
+    'permanent',
+    `The Particle Cloud refused the request (${status}).${said}`,
+    {
+      status,
+      remedy: 'This request will not succeed as sent; report it with the device IDs involved.',
+    },
+  );
+};
+
+export const createCloudClient = (options: CloudClientOptions): CloudClient => {
+  const baseUrl = (options.baseUrl ?? PARTICLE_API_URL).replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const doFetch = options.fetch ?? fetch;
+
+  const request = async <S extends z.ZodType>(
+    method: 'GET' | 'POST' | 'PUT',
+    path: string,
+    body: unknown,
+    schema: S | undefined,
+    productId: string,
+    opts: RequestOptions | undefined,
+  ): Promise<CloudResult<z.infer<S>>> => {
+    const outer = opts?.signal;
+    if (outer?.aborted)
+      return { ok: false, error: cloudError('CLOUD_ABORTED', 'aborted', 'The request was cancelled.') };
+    let token: string | undefined;
+    try {
+      token = await options.token();
+    } catch {
+      token = undefined;
+    }
+    if (!token)
+      return {
+        ok: false,
+        error: cloudError(
+          'CLOUD_NO_TOKEN',
+          'config',
+          'No Particle Cloud access token is configured for this station.',
+          {
+            remedy: 'Set the token in the station settings (or the environment variable the profile names).',
+          },
+        ),
+      };
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = outer ? AbortSignal.any([outer, timeout]) : timeout;
+    const init: RequestInit = {
+      method,
+      signal,
+      headers: {
+        authorization: `Bearer ${token}`,
+        accept: 'application/json',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    };
+    let status: number;
+    let text: string;
+    let retryAfterMs: number | undefined;
+    try {
+      const res = await doFetch(`${baseUrl}${path}`, init);
+      status = res.status;
+      retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+      text = await res.text();
+    } catch (e) {
+      if (outer?.aborted)
+        return { ok: false, error: cloudError('CLOUD_ABORTED', 'aborted', 'The request was cancelled.') };
+      if (timeout.aborted)
+        return {
+          ok: false,
+          error: cloudError(
+            'CLOUD_TIMEOUT',
+            'backoff',
+            `The Particle Cloud did not answer within ${Math.round(timeoutMs / 100) / 10} s.`,
+            { remedy: 'Nothing to do: the station retries later. If it persists, check the network.' },
+          ),
+        };
+      const cause = e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e);
+      return {
+        ok: false,
+        error: cloudError(
+          'CLOUD_NETWORK',
+          'backoff',
+          `Could not reach the Particle Cloud: ${redact(cause, token)}.`,
+          {
+            remedy:
+              'Nothing to do: the station queues registrations and retries. Check the network if it persists.',
+          },
+        ),
+      };
+    }
+    if (status < 200 || status >= 300) {
+      let description: string | undefined;
+      try {
+        const parsed = errorBodySchema.safeParse(JSON.parse(text));
+        if (parsed.success)
+          description = parsed.data.error_description ?? parsed.data.error ?? parsed.data.info;
+      } catch {
+        // A proxy's HTML error page: the status says enough.
+      }
+      if (description !== undefined) description = redact(description, token).slice(0, 300);
+      return { ok: false, error: statusError(status, description, retryAfterMs, productId) };
+    }
+    if (schema === undefined) return { ok: true, value: undefined as z.infer<S> };
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success)
+      // A 2xx we cannot read did not acknowledge anything we can rely on: treat as transient.
+      return {
+        ok: false,
+        error: cloudError(
+          'CLOUD_BAD_RESPONSE',
+          'backoff',
+          `The Particle Cloud answered ${method} ${path} with a body the station does not understand.`,
+          { status, remedy: 'The station retries; if it persists, check the API base URL in the profile.' },
+        ),
+      };
+    return { ok: true, value: parsed.data };
+  };
+
+  const p = (productId: string) => `/v1/products/${encodeURIComponent(productId)}`;
+
+  const listProductDevices: CloudClient['listProductDevices'] = async (productId, page = {}, opts) => {
+    const query = new URLSearchParams({ page: String(page.page ?? 1), perPage: String(page.perPage ?? 100) });
+    const r = await request(
+      'GET',
+      `${p(productId)}/devices?${query}`,
+      undefined,
+      deviceListSchema,
+      productId,
+      opts,
+    );
+    if (!r.ok) return r;
+    return { ok: true, value: { devices: r.value.devices, totalPages: r.value.meta?.total_pages ?? 1 } };
+  };
+
+  return {
+    baseUrl,
+    importDevices: (productId, deviceIds, opts) => {
+      const body = deviceIds.length === 1 ? { id: deviceIds[0] } : { ids: [...deviceIds] };
+      return request('POST', `${p(productId)}/devices`, body, importResponseSchema, productId, opts);
+    },
+    updateDevice: async (productId, deviceId, settings, opts) => {
+      const body: Record<string, unknown> = {};
+      if (settings.development !== undefined) body.development = settings.development;
+      if (settings.groups !== undefined) body.groups = [...settings.groups];
+      const r = await request(
+        'PUT',
+        `${p(productId)}/devices/${encodeURIComponent(deviceId)}`,
+        body,
+        undefined,
+        productId,
+        opts,
+      );
+      return r.ok ? { ok: true, value: undefined } : r;
+    },
+    listProductFirmware: (productId, opts) =>
+      request('GET', `${p(productId)}/firmware`, undefined, firmwareListSchema, productId, opts),
+    listProductDevices,
+    listAllProductDevices: async (productId, opts) => {
+      const all: ProductDevice[] = [];
+      for (let page = 1; ; page++) {
+        const r = await listProductDevices(productId, { page, perPage: 100 }, opts);
+        if (!r.ok) return r;
+        all.push(...r.value.devices);
+        if (page >= r.value.totalPages || r.value.devices.length === 0) return { ok: true, value: all };
+      }
+    },
+    checkToken: async (productId, opts) => {
+      const r = await request('GET', p(productId), undefined, productSchema, productId, opts);
+      return r.ok ? { ok: true, value: r.value.product } : r;
+    },
+  };
+};
+
+export type { CloudError, CloudErrorCode };

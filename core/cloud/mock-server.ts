@@ -1,0 +1,492 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { fail } from '../errors/result';
+import {
+  type FaultKind,
+  type FaultPlan,
+  NO_FAULTS,
+  parseFaultSpec,
+  pickFault,
+  seededRandom,
+} from './mock-faults';
+
+/**
+ * A mock Particle Cloud for tests and demos: the endpoints the station uses, with the documented
+ * request and response shapes, in-memory state, token scopes and seeded fault injection.
+ * Loopback only: it refuses to bind anywhere else, because it accepts any token it was given.
+ */
+
+export type MockScope =
+  | 'devices:import'
+  | 'devices:update'
+  | 'devices:list'
+  | 'firmware:list'
+  | 'products:get';
+export const ALL_SCOPES: readonly MockScope[] = [
+  'devices:import',
+  'devices:update',
+  'devices:list',
+  'firmware:list',
+  'products:get',
+];
+
+export interface MockDevice {
+  readonly id: string;
+  development: boolean;
+  groups: string[];
+  readonly importedAt: string;
+}
+
+export interface MockFirmware {
+  version: number;
+  title: string;
+  product_default: boolean;
+  uploaded_on: string;
+}
+
+interface MockProduct {
+  readonly id: number;
+  readonly slug: string;
+  readonly name: string;
+  readonly platformId: number;
+  readonly devices: Map<string, MockDevice>;
+  readonly firmware: MockFirmware[];
+}
+
+export type MockResponseClass =
+  | 'ok'
+  | 'bad-request'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not-found'
+  | 'rate-limited'
+  | 'server-error'
+  | 'timeout'
+  | 'drop';
+
+export interface MockRequestLog {
+  readonly seq: number;
+  readonly method: string;
+  readonly path: string;
+  readonly body: unknown;
+  status?: number;
+  response?: MockResponseClass;
+  fault?: FaultKind;
+  /** The request changed state in the cloud (even if its answer was then lost). */
+  applied: boolean;
+  /** The whole answer was handed to the socket. */
+  delivered: boolean;
+  readonly at: number;
+}
+
+export interface MockCloudOptions {
+  readonly port?: number;
+  /** Only loopback addresses are accepted. */
+  readonly host?: string;
+  readonly products?: readonly {
+    id: number;
+    slug?: string;
+    platformId?: number;
+    /** Seed a released default firmware with this version. */
+    releasedFirmware?: number;
+  }[];
+  readonly tokens?: readonly { token: string; scopes?: readonly MockScope[] }[];
+  readonly faults?: string;
+  /** Device IDs claimed outside the organization: imports report them in nonmemberDeviceIds. */
+  readonly nonmemberDevices?: readonly string[];
+  /** Device IDs under Device Protection elsewhere: reported in protectedDeviceIds. */
+  readonly protectedDevices?: readonly string[];
+}
+
+export interface MockCloud {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+  /** Replaces the fault plan (the seed restarts the random sequence). */
+  setFaults(spec: string): void;
+  readonly faultPlan: FaultPlan;
+  requests(): readonly MockRequestLog[];
+  clearRequests(): void;
+  devices(productId: number | string): MockDevice[];
+  addProduct(p: { id: number; slug?: string; platformId?: number; releasedFirmware?: number }): void;
+  addToken(token: string, scopes?: readonly MockScope[]): void;
+  addFirmware(productId: number | string, version: number, opts?: { released?: boolean }): void;
+  addNonmember(deviceId: string): void;
+  addProtected(deviceId: string): void;
+}
+
+const DEVICE_ID = /^[0-9a-f]{24}$/;
+
+const classOf = (status: number): MockResponseClass =>
+  status < 300
+    ? 'ok'
+    : status === 401
+      ? 'unauthorized'
+      : status === 403
+        ? 'forbidden'
+        : status === 404
+          ? 'not-found'
+          : status === 429
+            ? 'rate-limited'
+            : status >= 500
+              ? 'server-error'
+              : 'bad-request';
+
+const readBody = (req: IncomingMessage): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+
+export const startMockCloud = async (options: MockCloudOptions = {}): Promise<MockCloud> => {
+  const host = options.host ?? '127.0.0.1';
+  if (!['127.0.0.1', '::1', 'localhost'].includes(host))
+    fail('MOCK_NOT_LOOPBACK', `The mock cloud binds to loopback only, not ${host}.`, {
+      remedy: 'Use 127.0.0.1.',
+    });
+  const products = new Map<string, MockProduct>();
+  const tokens = new Map<string, Set<MockScope>>();
+  const nonmember = new Set((options.nonmemberDevices ?? []).map((d) => d.toLowerCase()));
+  const protectedIds = new Set((options.protectedDevices ?? []).map((d) => d.toLowerCase()));
+  const log: MockRequestLog[] = [];
+  const sockets = new Set<Socket>();
+  let seq = 0;
+  let plan: FaultPlan = NO_FAULTS;
+  let random = seededRandom(plan.seed);
+
+  const setFaults = (spec: string) => {
+    const r = parseFaultSpec(spec);
+    if (!r.ok) fail(r.error.code, r.error.message, r.error.remedy ? { remedy: r.error.remedy } : {});
+    else {
+      plan = r.value;
+      random = seededRandom(plan.seed);
+    }
+  };
+
+  const addProduct: MockCloud['addProduct'] = (p) => {
+    const product: MockProduct = {
+      id: p.id,
+      slug: p.slug ?? `product-${p.id}`,
+      name: `Product ${p.id}`,
+      platformId: p.platformId ?? 13,
+      devices: new Map(),
+      firmware: [],
+    };
+    if (p.releasedFirmware !== undefined)
+      product.firmware.push({
+        version: p.releasedFirmware,
+        title: `v${p.releasedFirmware}`,
+        product_default: true,
+        uploaded_on: new Date().toISOString(),
+      });
+    products.set(String(p.id), product);
+    products.set(product.slug, product);
+  };
+  for (const p of options.products ?? []) addProduct(p);
+  for (const t of options.tokens ?? []) tokens.set(t.token, new Set(t.scopes ?? ALL_SCOPES));
+  if (options.faults) setFaults(options.faults);
+
+  const findProduct = (idOrSlug: string | number) => products.get(String(idOrSlug));
+
+  type Reply = { status: number; body: unknown; headers?: Record<string, string> };
+  const json = (status: number, body: unknown, headers?: Record<string, string>): Reply => ({
+    status,
+    body,
+    ...(headers ? { headers } : {}),
+  });
+
+  /** The API proper; returns the reply and whether it changed state. */
+  const handleApi = (
+    method: string,
+    url: URL,
+    auth: string | undefined,
+    body: unknown,
+  ): { reply: Reply; applied: boolean } => {
+    const no = (reply: Reply) => ({ reply, applied: false });
+    const token = /^Bearer (.+)$/i.exec(auth ?? '')?.[1];
+    const scopes = token === undefined ? undefined : tokens.get(token);
+    // Never echo the token back: real clouds do not, and the secret-leak tests count on it.
+    if (!scopes)
+      return no(
+        json(401, { error: 'invalid_token', error_description: 'The access token provided is invalid.' }),
+      );
+    const m = /^\/v1\/products\/([^/]+)(\/devices(?:\/([^/]+))?|\/firmware)?$/.exec(url.pathname);
+    if (!m) return no(json(404, { error: 'Not found' }));
+    const product = findProduct(decodeURIComponent(m[1] ?? ''));
+    if (!product) return no(json(404, { error: 'Product not found' }));
+    const need = (scope: MockScope) =>
+      scopes.has(scope)
+        ? undefined
+        : json(403, { error: 'insufficient_scope', error_description: `Requires ${scope}.` });
+    const sub = m[2];
+    const deviceId = m[3] ? decodeURIComponent(m[3]).toLowerCase() : undefined;
+
+    if (sub === undefined && method === 'GET') {
+      const denied = need('products:get');
+      if (denied) return no(denied);
+      return no(
+        json(200, {
+          product: {
+            id: product.id,
+            slug: product.slug,
+            name: product.name,
+            platform_id: product.platformId,
+          },
+        }),
+      );
+    }
+    if (sub === '/firmware' && method === 'GET') {
+      const denied = need('firmware:list');
+      return no(denied ?? json(200, product.firmware));
+    }
+    if (sub === '/devices' && method === 'GET') {
+      const denied = need('devices:list');
+      if (denied) return no(denied);
+      const perPage = Math.max(1, Number(url.searchParams.get('perPage') ?? 25) || 25);
+      const page = Math.max(1, Number(url.searchParams.get('page') ?? 1) || 1);
+      const all = [...product.devices.values()];
+      const slice = all.slice((page - 1) * perPage, page * perPage);
+      return no(
+        json(200, {
+          devices: slice.map((d) => ({
+            id: d.id,
+            development: d.development,
+            groups: d.groups,
+            product_id: product.id,
+          })),
+          customers: [],
+          meta: { total_pages: Math.max(1, Math.ceil(all.length / perPage)) },
+        }),
+      );
+    }
+    if (sub === '/devices' && method === 'POST') {
+      const denied = need('devices:import');
+      if (denied) return no(denied);
+      const b = (typeof body === 'object' && body !== null ? body : {}) as { id?: unknown; ids?: unknown };
+      const ids: unknown[] = Array.isArray(b.ids) ? b.ids : b.id !== undefined ? [b.id] : [];
+      if (ids.length === 0 || !ids.every((x) => typeof x === 'string'))
+        return no(json(400, { error: 'Please provide a device id, an array of ids, or a file.' }));
+      const result = {
+        updated: 0,
+        updatedDeviceIds: [] as string[],
+        existingDeviceIds: [] as string[],
+        nonmemberDeviceIds: [] as string[],
+        invalidDeviceIds: [] as string[],
+        protectedDeviceIds: [] as string[],
+      };
+      let applied = false;
+      for (const raw of ids as string[]) {
+        const id = raw.trim().toLowerCase();
+        if (!DEVICE_ID.test(id)) result.invalidDeviceIds.push(raw);
+        else if (nonmember.has(id)) result.nonmemberDeviceIds.push(id);
+        else if (protectedIds.has(id)) result.protectedDeviceIds.push(id);
+        else if (product.devices.has(id)) result.existingDeviceIds.push(id);
+        else {
+          product.devices.set(id, {
+            id,
+            development: false,
+            groups: [],
+            importedAt: new Date().toISOString(),
+          });
+          result.updatedDeviceIds.push(id);
+          applied = true;
+        }
+      }
+      result.updated = result.updatedDeviceIds.length;
+      return { reply: json(200, result), applied };
+    }
+    if (sub?.startsWith('/devices/') && deviceId !== undefined && method === 'PUT') {
+      const denied = need('devices:update');
+      if (denied) return no(denied);
+      const device = product.devices.get(deviceId);
+      if (!device) return no(json(404, { error: 'Device not found in this product.' }));
+      const b = (typeof body === 'object' && body !== null ? body : {}) as {
+        development?: unknown;
+        groups?: unknown;
+      };
+      if (b.development !== undefined && typeof b.development !== 'boolean')
+        return no(json(400, { error: 'development must be a boolean' }));
+      if (
+        b.groups !== undefined &&
+        !(Array.isArray(b.groups) && b.groups.every((g) => typeof g === 'string'))
+      )
+        return no(json(400, { error: 'groups must be an array of strings' }));
+      if (typeof b.development === 'boolean') device.development = b.development;
+      if (Array.isArray(b.groups)) device.groups = [...(b.groups as string[])];
+      return {
+        reply: json(200, {
+          id: device.id,
+          development: device.development,
+          groups: device.groups,
+          updated_at: new Date().toISOString(),
+        }),
+        applied: true,
+      };
+    }
+    return no(json(405, { error: 'Method not allowed' }));
+  };
+
+  const handleAdmin = (method: string, url: URL, body: unknown): Reply => {
+    if (url.pathname === '/__admin/requests' && method === 'GET') return json(200, log);
+    if (url.pathname === '/__admin/faults' && method === 'GET') return json(200, plan);
+    if (url.pathname === '/__admin/faults' && method === 'POST') {
+      const spec = (body as { spec?: unknown } | undefined)?.spec;
+      const r = parseFaultSpec(typeof spec === 'string' ? spec : '');
+      if (!r.ok) return json(400, { error: r.error.message });
+      plan = r.value;
+      random = seededRandom(plan.seed);
+      return json(200, plan);
+    }
+    const d = /^\/__admin\/devices\/([^/]+)$/.exec(url.pathname);
+    if (d && method === 'GET') {
+      const product = findProduct(decodeURIComponent(d[1] ?? ''));
+      return product ? json(200, [...product.devices.values()]) : json(404, { error: 'Product not found' });
+    }
+    return json(404, { error: 'Not found' });
+  };
+
+  const send = (res: ServerResponse, entry: MockRequestLog | undefined, reply: Reply) => {
+    if (entry) {
+      entry.status = reply.status;
+      entry.response = classOf(reply.status);
+    }
+    res.on('finish', () => {
+      if (entry) entry.delivered = true;
+    });
+    res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
+    res.end(JSON.stringify(reply.body));
+  };
+
+  const server = createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      const method = req.method ?? 'GET';
+      const text = await readBody(req).catch(() => '');
+      let body: unknown;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        body = undefined;
+        if (!url.pathname.startsWith('/__admin/')) {
+          const entry: MockRequestLog = {
+            seq: ++seq,
+            method,
+            path: url.pathname,
+            body: text,
+            applied: false,
+            delivered: false,
+            at: Date.now(),
+          };
+          log.push(entry);
+          return send(res, entry, json(400, { error: 'Invalid JSON body' }));
+        }
+      }
+      if (url.pathname.startsWith('/__admin/')) return send(res, undefined, handleAdmin(method, url, body));
+
+      const entry: MockRequestLog = {
+        seq: ++seq,
+        method,
+        path: url.pathname + url.search,
+        body,
+        applied: false,
+        delivered: false,
+        at: Date.now(),
+      };
+      log.push(entry);
+      const fault = pickFault(plan, random);
+      if (fault) entry.fault = fault;
+      switch (fault) {
+        case 'drop':
+          entry.response = 'drop';
+          req.socket.destroy();
+          return;
+        case 'timeout':
+          // Hold the request open: the client's own timeout must end it.
+          entry.response = 'timeout';
+          return;
+        case '500':
+        case '502':
+        case '503':
+          return send(res, entry, json(Number(fault), { error: 'Internal server error (injected)' }));
+        case '429':
+          return send(
+            res,
+            entry,
+            json(
+              429,
+              { error: 'Too many requests (injected)' },
+              { 'retry-after': String(plan.retryAfterSeconds) },
+            ),
+          );
+        case '401':
+          return send(
+            res,
+            entry,
+            json(401, { error: 'invalid_token', error_description: 'The access token provided is invalid.' }),
+          );
+        case '403':
+          return send(res, entry, json(403, { error: 'insufficient_scope (injected)' }));
+        case 'slow':
+          await new Promise((r) => setTimeout(r, plan.slowMs));
+          break;
+        default:
+          break;
+      }
+      const { reply, applied } = handleApi(method, url, req.headers.authorization, body);
+      entry.applied = applied;
+      if (fault === 'dropafter') {
+        entry.response = 'drop';
+        entry.status = reply.status;
+        req.socket.destroy();
+        return;
+      }
+      send(res, entry, reply);
+    })();
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `http://${host === '::1' ? '[::1]' : host}:${port}`,
+    port,
+    get faultPlan() {
+      return plan;
+    },
+    setFaults,
+    requests: () => log,
+    clearRequests: () => {
+      log.length = 0;
+    },
+    devices: (productId) => [...(findProduct(productId)?.devices.values() ?? [])],
+    addProduct,
+    addToken: (token, scopes) => tokens.set(token, new Set(scopes ?? ALL_SCOPES)),
+    addFirmware: (productId, version, opts = {}) => {
+      const product = findProduct(productId);
+      if (!product) return;
+      if (opts.released) for (const f of product.firmware) f.product_default = false;
+      product.firmware.push({
+        version,
+        title: `v${version}`,
+        product_default: opts.released ?? false,
+        uploaded_on: new Date().toISOString(),
+      });
+    },
+    addNonmember: (id) => nonmember.add(id.toLowerCase()),
+    addProtected: (id) => protectedIds.add(id.toLowerCase()),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+};

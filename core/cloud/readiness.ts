@@ -1,0 +1,28 @@
+import type { CloudClient } from './client';
+import type { CloudError } from './errors';
+
+export type ReleasedFirmwareStatus = 'released' | 'none' | 'unknown';
+
+/**
+ * For OTA-on-setup: a product device that is not a development device receives the product's
+ * default (released) firmware when it first connects, so a batch that programs nothing on the
+ * line only makes sense when one exists. 'unknown' when the cloud could not be asked (offline,
+ * token problem): the station then needs an engineer's explicit acceptance.
+ */
+export const releasedFirmwareCheck = async (
+  client: CloudClient,
+  productId: string | number,
+  opts: { signal?: AbortSignal } = {},
+): Promise<ReleasedFirmwareStatus> => (await releasedFirmwareDetail(client, productId, opts)).status;
+
+/** The same check with the evidence: the released version, or why it is unknown. */
+export const releasedFirmwareDetail = async (
+  client: CloudClient,
+  productId: string | number,
+  opts: { signal?: AbortSignal } = {},
+): Promise<{ status: ReleasedFirmwareStatus; version?: number; error?: CloudError }> => {
+  const r = await client.listProductFirmware(String(productId), opts);
+  if (!r.ok) return { status: 'unknown', error: r.error };
+  const released = r.value.find((f) => f.product_default === true);
+  return released ? { status: 'released', version: released.version } : { status: 'none' };
+};

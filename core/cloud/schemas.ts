@@ -1,0 +1,60 @@
+import { z } from 'zod';
+
+// Response shapes of the Particle Cloud endpoints the station uses. Lists default to empty and
+// unknown fields pass through untouched, because the cloud adds fields over time (for example
+// protectedDeviceIds arrived later) and an older station must keep working.
+
+const idList = z.array(z.string()).default([]);
+
+export const importResponseSchema = z.looseObject({
+  updated: z.number().optional(),
+  updatedDeviceIds: idList,
+  existingDeviceIds: idList,
+  nonmemberDeviceIds: idList,
+  invalidDeviceIds: idList,
+  protectedDeviceIds: idList,
+});
+export type ImportResponse = z.infer<typeof importResponseSchema>;
+
+export const productFirmwareSchema = z.looseObject({
+  version: z.number(),
+  title: z.string().optional(),
+  product_default: z.boolean().optional(),
+  uploaded_on: z.string().optional(),
+});
+export type ProductFirmware = z.infer<typeof productFirmwareSchema>;
+export const firmwareListSchema = z.array(productFirmwareSchema);
+
+export const productDeviceSchema = z.looseObject({
+  id: z.string(),
+  development: z.boolean().optional(),
+  groups: z.array(z.string()).optional(),
+});
+export type ProductDevice = z.infer<typeof productDeviceSchema>;
+
+export const deviceListSchema = z.looseObject({
+  devices: z.array(productDeviceSchema),
+  meta: z.looseObject({ total_pages: z.number().optional() }).optional(),
+});
+
+export const productSchema = z.looseObject({
+  product: z.looseObject({
+    id: z.number(),
+    slug: z.string().optional(),
+    name: z.string().optional(),
+    platform_id: z.number().optional(),
+  }),
+});
+export type ProductInfo = z.infer<typeof productSchema>['product'];
+
+/** Particle's error body: `{ error, error_description }` (shape varies; both optional). */
+export const errorBodySchema = z.looseObject({
+  error: z.string().optional(),
+  error_description: z.string().optional(),
+  info: z.string().optional(),
+});
+
+export interface DeviceSettings {
+  readonly development?: boolean;
+  readonly groups?: readonly string[];
+}
