@@ -1,0 +1,26 @@
+import type { Envelope, LinestationBridge } from '../core/contract/index';
+
+declare global {
+  interface Window {
+    /** Set by electron/preload.ts, or by the e2e test bridge. */
+    linestation?: LinestationBridge;
+  }
+}
+
+export const getBridge = (): LinestationBridge | undefined => window.linestation;
+
+/** Unwraps an envelope or throws its error (the caller shows it). */
+export class BridgeError extends Error {
+  readonly code: string;
+  readonly remedy: string | undefined;
+  constructor(error: { code: string; message: string; remedy?: string | undefined }) {
+    super(error.message);
+    this.code = error.code;
+    this.remedy = error.remedy;
+  }
+}
+
+export const unwrap = <T>(envelope: Envelope<T>): T => {
+  if (envelope.ok) return envelope.value;
+  throw new BridgeError(envelope.error);
+};
