@@ -1,0 +1,148 @@
+import { err, type LsError, ok, type Result, toLsError } from '../errors/result';
+import { normalizeDeviceId, recognise } from '../usb/identity';
+import type { UsbDeviceInfo, UsbTransport } from '../usb/transport';
+
+/*
+ * Waiting for a device to come back after it re-enumerated (DFU_MODE, RESET, DFU leave). The slot
+ * is the port path, so we wait for THAT path to show the expected mode with the SAME device ID.
+ * Hot-plug events wake us early; polling (every 500 ms like particle-usb) covers transports
+ * without events. Anything else on that path, or our device on another path, is a named error:
+ * flashing or registering the wrong board is the one mistake a line station must never make.
+ */
+
+export type WaitErrorCode =
+  | 'DEVICE_NEVER_CAME_BACK'
+  | 'DEVICE_ID_MISMATCH'
+  | 'DEVICE_CHANGED_PORT'
+  | 'ABORTED'
+  | 'USB_UNAVAILABLE'
+  | 'USB_IO';
+
+export interface WaitTarget {
+  readonly portPath: string;
+  /** The device ID we expect back; undefined when the original ID was never known. */
+  readonly deviceId: string | undefined;
+  readonly mode: 'dfu' | 'normal';
+  /** Enumeration keys that existed before the switch and must not count as "came back". */
+  readonly excludeKeys?: readonly string[];
+}
+
+export interface WaitOptions {
+  readonly timeoutMs: number;
+  readonly pollMs?: number;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface Reappeared {
+  readonly device: UsbDeviceInfo;
+  readonly elapsedMs: number;
+  /** False when the device came back with a serial that is not a device ID (old bootloader). */
+  readonly idConfirmed: boolean;
+}
+
+const modeText = (mode: 'dfu' | 'normal'): string => (mode === 'dfu' ? 'DFU mode' : 'normal mode');
+
+type Verdict =
+  | { readonly kind: 'found'; readonly value: Reappeared }
+  | { readonly kind: 'error'; readonly error: LsError<WaitErrorCode> };
+
+const judge = (list: readonly UsbDeviceInfo[], target: WaitTarget, started: number): Verdict | undefined => {
+  const exclude = new Set(target.excludeKeys ?? []);
+  for (const info of list) {
+    if (exclude.has(info.key)) continue;
+    const r = recognise(info);
+    if (r.kind !== 'particle') continue;
+    if ((r.dfu ? 'dfu' : 'normal') !== target.mode) continue;
+    const id = normalizeDeviceId(info.serialNumber);
+    const elapsedMs = Date.now() - started;
+    if (info.portPath === target.portPath) {
+      if (target.deviceId && id.valid && id.id !== target.deviceId)
+        return {
+          kind: 'error',
+          error: {
+            code: 'DEVICE_ID_MISMATCH',
+            message: `A different device (${id.id}) appeared on port ${info.portPath} where ${target.deviceId} was expected in ${modeText(target.mode)}.`,
+            remedy: 'Unplug the devices on this slot, plug in one device, and retry.',
+            details: { portPath: info.portPath, expected: target.deviceId, found: id.id },
+          },
+        };
+      return {
+        kind: 'found',
+        value: { device: info, elapsedMs, idConfirmed: Boolean(target.deviceId) && id.valid },
+      };
+    }
+    if (target.deviceId && id.valid && id.id === target.deviceId)
+      return {
+        kind: 'error',
+        error: {
+          code: 'DEVICE_CHANGED_PORT',
+          message: `Device ${target.deviceId} came back on port ${info.portPath} instead of ${target.portPath}.`,
+          remedy:
+            'Keep each device on its slot while it is provisioned; check the hub and cable, then retry.',
+          details: { deviceId: target.deviceId, expected: target.portPath, found: info.portPath },
+        },
+      };
+  }
+  return undefined;
+};
+
+export const waitForDevice = async (
+  transport: UsbTransport,
+  target: WaitTarget,
+  options: WaitOptions,
+): Promise<Result<Reappeared, WaitErrorCode>> => {
+  const started = Date.now();
+  const deadline = started + options.timeoutMs;
+  const pollMs = options.pollMs ?? 500;
+  let wake: (() => void) | undefined;
+  const unwatch = transport.watch((event) => {
+    if (event.type === 'attach') wake?.();
+  });
+  const onAbort = (): void => wake?.();
+  options.signal?.addEventListener('abort', onAbort);
+  try {
+    for (;;) {
+      if (options.signal?.aborted) return err('ABORTED', 'The operation was cancelled.');
+      let list: UsbDeviceInfo[];
+      try {
+        list = await transport.list();
+      } catch (e) {
+        const error = toLsError(e, 'USB_IO');
+        return {
+          ok: false,
+          error: { ...error, code: error.code === 'USB_UNAVAILABLE' ? 'USB_UNAVAILABLE' : 'USB_IO' },
+        };
+      }
+      const verdict = judge(list, target, started);
+      if (verdict?.kind === 'found') return ok(verdict.value);
+      if (verdict?.kind === 'error') return { ok: false, error: verdict.error };
+      const left = deadline - Date.now();
+      if (left <= 0)
+        return err(
+          'DEVICE_NEVER_CAME_BACK',
+          `${target.deviceId ? `Device ${target.deviceId}` : 'The device'} did not come back in ${modeText(target.mode)} on port ${target.portPath} within ${(options.timeoutMs / 1000).toFixed(1)} s.`,
+          {
+            remedy: 'Re-seat the USB cable; if the LED is dark or solid, reset the device and retry.',
+            details: {
+              portPath: target.portPath,
+              deviceId: target.deviceId,
+              mode: target.mode,
+              timeoutMs: options.timeoutMs,
+            },
+          },
+        );
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.min(pollMs, left));
+        function done(): void {
+          clearTimeout(timer);
+          wake = undefined;
+          resolve();
+        }
+        wake = done;
+      });
+    }
+  } finally {
+    unwatch();
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+};
