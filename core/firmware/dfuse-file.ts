@@ -1,0 +1,171 @@
+import type { LsError } from '../errors/result';
+import { u8, u16le, u32le } from './bytes';
+import { crc32, crcHex } from './crc32';
+import { firmwareError, hex32 } from './errors';
+import type { DfuseElement, DfuseInfo, DfuseTarget } from './types';
+
+/*
+ * ST's DfuSe file format (UM0391), as dfu-util's dfuse-pack writes it:
+ *   prefix  'DfuSe' u8 version(1) u32 imageSize(file without suffix) u8 targetCount      11 bytes
+ *   target  'Target' u8 alt u32 named u8[255] name u32 targetSize u32 elementCount      274 bytes
+ *   element u32 address u32 size, then the data
+ *   suffix  u16 bcdDevice u16 idProduct u16 idVendor u16 bcdDFU 'UFD' u8 length(16) u32 crc
+ * The suffix CRC is dfu-util's: IEEE CRC-32 without the final complement, little-endian.
+ */
+export const DFUSE_SIGNATURE = 'DfuSe';
+export const DFUSE_PREFIX_SIZE = 11;
+export const DFUSE_TARGET_PREFIX_SIZE = 274;
+export const DFUSE_ELEMENT_HEADER_SIZE = 8;
+export const DFU_SUFFIX_SIZE = 16;
+export const BCD_DFUSE = 0x011a;
+const TARGET_SIGNATURE = 'Target';
+
+const ascii = (b: Uint8Array, o: number, n: number): string => {
+  let s = '';
+  for (let i = o; i < o + n && i < b.length; i++) s += String.fromCharCode(u8(b, i));
+  return s;
+};
+
+export const isDfuse = (b: Uint8Array): boolean => b.length >= 5 && ascii(b, 0, 5) === DFUSE_SIGNATURE;
+
+/** The suffix CRC: the complement of the standard CRC-32 (dfu-util never applies the final XOR). */
+export const dfuSuffixCrc = (b: Uint8Array, end: number): number => ~crc32(b, 0, end) >>> 0;
+
+export interface DfuseElementData extends DfuseElement {
+  alt: number;
+  targetName: string | undefined;
+  data: Uint8Array;
+}
+
+export type DfuseParse =
+  | { ok: true; info: DfuseInfo; elements: DfuseElementData[] }
+  | { ok: false; error: LsError };
+
+const bad = (
+  code: Parameters<typeof firmwareError>[0],
+  message: string,
+  details?: Record<string, unknown>,
+) => ({
+  ok: false as const,
+  error: firmwareError(code, message, details),
+});
+
+export const parseDfuse = (file: string, b: Uint8Array): DfuseParse => {
+  const n = b.length;
+  if (!isDfuse(b)) return bad('DFUSE_BAD_PREFIX', `${file} does not start with the DfuSe signature.`);
+  if (n < DFUSE_PREFIX_SIZE + DFU_SUFFIX_SIZE)
+    return bad('FIRMWARE_TRUNCATED', `${file} is ${n} bytes, too short for a DfuSe prefix and DFU suffix.`, {
+      size: n,
+    });
+  // The suffix first: it is what tells a damaged file from a cut-off one.
+  const s = n - DFU_SUFFIX_SIZE;
+  const suffix = {
+    bcdDevice: u16le(b, s),
+    idProduct: u16le(b, s + 2),
+    idVendor: u16le(b, s + 4),
+    bcdDFU: u16le(b, s + 6),
+    length: u8(b, s + 11),
+  };
+  if (ascii(b, s + 8, 3) !== 'UFD' || suffix.length !== DFU_SUFFIX_SIZE)
+    return bad('DFUSE_BAD_SUFFIX', `${file} has no valid DFU suffix ('UFD', length 16) at its end.`);
+  if (suffix.bcdDFU !== BCD_DFUSE)
+    return bad(
+      'DFUSE_BAD_SUFFIX',
+      `${file} declares DFU version 0x${suffix.bcdDFU.toString(16).padStart(4, '0')} in its suffix; DfuSe files use 0x011a.`,
+      { bcdDFU: suffix.bcdDFU },
+    );
+  const stored = crcHex(u32le(b, n - 4));
+  const actual = crcHex(dfuSuffixCrc(b, n - 4));
+  const crc = { ok: stored === actual, stored, actual };
+  const version = u8(b, 5);
+  const imageSize = u32le(b, 6);
+  const targetCount = u8(b, 10);
+  if (imageSize > s)
+    return bad(
+      'FIRMWARE_TRUNCATED',
+      `${file} declares a ${imageSize}-byte image but holds only ${s} bytes before its suffix: the file is cut short.`,
+      { imageSize, available: s },
+    );
+  if (imageSize !== s)
+    return bad(
+      'DFUSE_BAD_STRUCTURE',
+      `${file} declares a ${imageSize}-byte image but has ${s} bytes before its suffix.`,
+      { imageSize, available: s },
+    );
+  const targets: DfuseTarget[] = [];
+  const elements: DfuseElementData[] = [];
+  let o = DFUSE_PREFIX_SIZE;
+  for (let t = 0; t < targetCount; t++) {
+    if (o + DFUSE_TARGET_PREFIX_SIZE > s || ascii(b, o, 6) !== TARGET_SIGNATURE)
+      return bad(
+        'DFUSE_BAD_STRUCTURE',
+        `${file}: target ${t + 1} of ${targetCount} is missing or has no 'Target' signature.`,
+        {
+          offset: o,
+        },
+      );
+    const alt = u8(b, o + 6);
+    const named = u32le(b, o + 7) !== 0;
+    const rawName = ascii(b, o + 11, 255);
+    const nul = rawName.indexOf('\0');
+    const name = named ? (nul >= 0 ? rawName.slice(0, nul) : rawName) : undefined;
+    const size = u32le(b, o + 266);
+    const count = u32le(b, o + 270);
+    const start = o + DFUSE_TARGET_PREFIX_SIZE;
+    if (start + size > s)
+      return bad(
+        'DFUSE_BAD_STRUCTURE',
+        `${file}: target ${t + 1} (alt ${alt}) runs past the end of the image.`,
+        {
+          offset: o,
+          size,
+        },
+      );
+    const target: DfuseTarget = { alt, name, size, elements: [] };
+    let e = start;
+    for (let i = 0; i < count; i++) {
+      if (e + DFUSE_ELEMENT_HEADER_SIZE > start + size)
+        return bad(
+          'DFUSE_BAD_STRUCTURE',
+          `${file}: target ${t + 1} declares ${count} elements but holds fewer.`,
+          {
+            offset: e,
+          },
+        );
+      const address = u32le(b, e);
+      const elementSize = u32le(b, e + 4);
+      const dataOffset = e + DFUSE_ELEMENT_HEADER_SIZE;
+      if (dataOffset + elementSize > start + size)
+        return bad(
+          'DFUSE_BAD_STRUCTURE',
+          `${file}: element ${i + 1} of target ${t + 1} (${elementSize} bytes at ${hex32(address)}) runs past its target.`,
+          { offset: e, address, size: elementSize },
+        );
+      target.elements.push({ address, size: elementSize, dataOffset });
+      elements.push({
+        address,
+        size: elementSize,
+        dataOffset,
+        alt,
+        targetName: name,
+        data: b.subarray(dataOffset, dataOffset + elementSize),
+      });
+      e = dataOffset + elementSize;
+    }
+    if (e !== start + size)
+      return bad(
+        'DFUSE_BAD_STRUCTURE',
+        `${file}: the elements of target ${t + 1} do not add up to its declared size.`,
+        {
+          offset: o,
+          size,
+          used: e - start,
+        },
+      );
+    targets.push(target);
+    o = start + size;
+  }
+  if (o !== s)
+    return bad('DFUSE_BAD_STRUCTURE', `${file} has ${s - o} bytes after its last target.`, { offset: o });
+  return { ok: true, info: { version, imageSize, targets, suffix, crc }, elements };
+};

@@ -1,0 +1,129 @@
+import type { LsError } from '../errors/result';
+import { platformById } from '../platforms';
+import { sha256Hex, u32be } from './bytes';
+import { crc32, crcHex } from './crc32';
+import { firmwareError } from './errors';
+import {
+  FLAG_NAMES,
+  FLAG_PREFIX_EXTENSIONS,
+  findPrefix,
+  MIN_MODULE_SIZE,
+  PREFIX_SIZE,
+  type RawDependency,
+  readPrefix,
+  readPrefixExtensions,
+} from './module-prefix';
+import { readSuffix } from './module-suffix';
+import { MODULE_FUNCTIONS, type ModuleDependency, type ModuleFunctionName, type ModuleInfo } from './types';
+
+export const functionName = (code: number): ModuleFunctionName | number => MODULE_FUNCTIONS[code] ?? code;
+
+export const functionCode = (fn: ModuleFunctionName | number): number =>
+  typeof fn === 'number' ? fn : MODULE_FUNCTIONS.indexOf(fn);
+
+const dependency = (d: RawDependency): ModuleDependency => ({
+  function: functionName(d.fn),
+  index: d.index,
+  version: d.version,
+});
+
+export const flagNames = (flags: number): string[] => {
+  const names = FLAG_NAMES.filter(([bit]) => flags & bit).map(([, name]) => name);
+  const unknown = flags & ~0x1f;
+  if (unknown) names.push(`0x${unknown.toString(16).padStart(2, '0')}`);
+  return names;
+};
+
+/**
+ * Whether the SHA-256 in the suffix matches the file. Device OS hashes bytes [0, length − 38):
+ * everything but the SHA itself, the suffix size and the CRC. Particle's ESP32 NCP images instead hash their body without the prefix and
+ * without the last 2 bytes before the SHA; both layouts are accepted for NCP modules only.
+ */
+const hashMatches = (b: Uint8Array, fn: number, prefixOffset: number, stored: string): [boolean, string] => {
+  const actual = sha256Hex(b.subarray(0, b.length - 38));
+  if (actual === stored) return [true, actual];
+  if (fn === 7) {
+    const ncp = sha256Hex(b.subarray(prefixOffset + PREFIX_SIZE, b.length - 40));
+    if (ncp === stored) return [true, ncp];
+  }
+  return [false, actual];
+};
+
+export type ModuleParse = { ok: true; module: ModuleInfo } | { ok: false; error: LsError };
+
+/**
+ * Parses a Particle module binary. Fields agree with Particle's binary-version-reader (same
+ * prefix search, same suffix reading); where that parser throws, this returns a coded error.
+ */
+export const parseModule = (file: string, b: Uint8Array): ModuleParse => {
+  const n = b.length;
+  if (n === 0) return { ok: false, error: firmwareError('FIRMWARE_EMPTY', `${file} is empty (0 bytes).`) };
+  if (n < MIN_MODULE_SIZE)
+    return {
+      ok: false,
+      error: firmwareError(
+        'FIRMWARE_TRUNCATED',
+        `${file} is ${n} bytes, too short for a module (a prefix, suffix and CRC take ${MIN_MODULE_SIZE}).`,
+        { size: n, minimum: MIN_MODULE_SIZE },
+      ),
+    };
+  const search = findPrefix(b);
+  if (search.score === 0) {
+    if (search.truncatedAt !== undefined) {
+      const p = readPrefix(b, search.truncatedAt);
+      const expected = p.endAddress - p.startAddress + 4;
+      return {
+        ok: false,
+        error: firmwareError(
+          'FIRMWARE_TRUNCATED',
+          `${file} is ${n} bytes but its module prefix says the module is ${expected} bytes: the file is cut short.`,
+          { size: n, expectedSize: expected, prefixOffset: search.truncatedAt },
+        ),
+      };
+    }
+    return {
+      ok: false,
+      error: firmwareError('FIRMWARE_NOT_A_MODULE', `${file} has no Particle module prefix.`, { size: n }),
+    };
+  }
+  const prefixOffset = search.offset;
+  const p = readPrefix(b, prefixOffset);
+  const extensions = [];
+  if (p.flags & FLAG_PREFIX_EXTENSIONS) {
+    const ext = readPrefixExtensions(b, prefixOffset);
+    if (!ext.ok)
+      return {
+        ok: false,
+        error: firmwareError('FIRMWARE_BAD_EXTENSION', `${file}: ${ext.reason}.`, { prefixOffset }),
+      };
+    extensions.push(...ext.extensions);
+  }
+  const suffix = readSuffix(b);
+  if (!suffix.ok)
+    return { ok: false, error: firmwareError('FIRMWARE_BAD_EXTENSION', `${file}: ${suffix.reason}.`) };
+  const s = suffix.suffix;
+  const actualCrc = crcHex(crc32(b, 0, n - 4));
+  const storedCrc = crcHex(u32be(b, n - 4));
+  const [hashOk, hashActual] = hashMatches(b, p.fn, prefixOffset, s.fwUniqueId);
+  const module: ModuleInfo = {
+    prefixOffset,
+    startAddress: p.startAddress,
+    endAddress: p.endAddress,
+    flags: p.flags,
+    flagNames: flagNames(p.flags),
+    version: p.version,
+    platformId: p.platformId,
+    platform: platformById(p.platformId)?.name,
+    function: functionName(p.fn),
+    index: p.index,
+    dependencies: p.deps.map(dependency),
+    productId: s.productId,
+    productVersion: s.productVersion,
+    suffixSize: s.suffixSize,
+    fwUniqueId: s.fwUniqueId,
+    crc: { ok: actualCrc === storedCrc, stored: storedCrc, actual: actualCrc },
+    hash: { ok: hashOk, actual: hashActual },
+    extensions: [...s.extensions, ...extensions],
+  };
+  return { ok: true, module };
+};

@@ -1,0 +1,174 @@
+import type { LsError } from '../errors/result';
+
+/** Particle's module function codes (prefix byte 14), by the names Particle's tools print. */
+export type ModuleFunctionName =
+  | 'none'
+  | 'resource'
+  | 'bootloader'
+  | 'mono'
+  | 'system'
+  | 'user'
+  | 'settings'
+  | 'ncp'
+  | 'radio'
+  | 'asset';
+
+/** Index = the function code in the prefix. */
+export const MODULE_FUNCTIONS: readonly ModuleFunctionName[] = [
+  'none',
+  'resource',
+  'bootloader',
+  'mono',
+  'system',
+  'user',
+  'settings',
+  'ncp',
+  'radio',
+  'asset',
+];
+
+/** A function code we have no name for is kept as its number, as Particle's parser does. */
+export interface ModuleDependency {
+  function: ModuleFunctionName | number;
+  index: number;
+  version: number;
+}
+
+/** One suffix or prefix extension record (type/length), located in the file. */
+export interface ModuleExtension {
+  type: number;
+  /** Offset of the record in the file. */
+  offset: number;
+  length: number;
+}
+
+export interface ModuleInfo {
+  prefixOffset: number;
+  startAddress: number;
+  endAddress: number;
+  flags: number;
+  flagNames: string[];
+  version: number;
+  platformId: number;
+  /** Our platform table's short name; undefined for a platform we do not know. */
+  platform: string | undefined;
+  function: ModuleFunctionName | number;
+  index: number;
+  /** Both prefix dependencies, as parsed (a `none` dependency is kept). */
+  dependencies: ModuleDependency[];
+  /** -1 when the suffix is too short to hold them; 0xFFFF on a non-product build. */
+  productId: number;
+  productVersion: number;
+  suffixSize: number;
+  /** The SHA-256 stored in the suffix, 64 lower-case hex chars. */
+  fwUniqueId: string;
+  /** CRC-32 over the whole file but its last 4 bytes; 8 lower-case hex chars each. */
+  crc: { ok: boolean; stored: string; actual: string };
+  /** Whether `fwUniqueId` is the SHA-256 of the file as Device OS computes it; `actual` is ours. */
+  hash: { ok: boolean; actual: string };
+  /** Extension records in the suffix, then in the prefix (PREFIX_EXTENSIONS flag). */
+  extensions: ModuleExtension[];
+}
+
+/** One contiguous piece of flash to write over DFU. */
+export interface FlashImage {
+  /** For people: the file name, plus the element for .dfu files. */
+  label: string;
+  /** DFU alternate setting (0 = internal flash). */
+  alt: number;
+  address: number;
+  data: Uint8Array;
+  /** Present when the image is a Particle module. */
+  module?: ModuleInfo;
+}
+
+export interface DfuseElement {
+  address: number;
+  size: number;
+  /** Offset of the element's data in the file. */
+  dataOffset: number;
+}
+
+export interface DfuseTarget {
+  alt: number;
+  /** The target name when the file names it. */
+  name: string | undefined;
+  size: number;
+  elements: DfuseElement[];
+}
+
+export interface DfuseInfo {
+  /** DfuSe format version from the prefix (1). */
+  version: number;
+  /** Image size the prefix declares (whole file minus the 16-byte suffix). */
+  imageSize: number;
+  targets: DfuseTarget[];
+  suffix: { bcdDevice: number; idProduct: number; idVendor: number; bcdDFU: number; length: number };
+  /** The suffix CRC (complement of IEEE CRC-32 over all but the last 4 bytes), 8 hex chars. */
+  crc: { ok: boolean; stored: string; actual: string };
+}
+
+export type FileKind = 'module' | 'dfuse' | 'raw';
+
+export interface InspectedFile {
+  file: string;
+  size: number;
+  /** SHA-256 of the whole file, 64 lower-case hex chars. */
+  sha256: string;
+  kind: FileKind;
+  module?: ModuleInfo;
+  dfuse?: DfuseInfo;
+  /** What would be written over DFU; empty when the file could not be parsed. */
+  images: FlashImage[];
+  /** The first problem with the file itself (parse, integrity, platform, region). */
+  error?: LsError;
+}
+
+export type ProgrammingMode = 'flash-on-line' | 'ota-on-setup';
+
+export interface ProductTarget {
+  platformId: number;
+  productId: number;
+  mode: ProgrammingMode;
+  /** Device OS version (module version, e.g. 5600 for 5.6.0) the devices already run, if known. */
+  deviceOsVersion?: number;
+}
+
+/** What `buildModule` generates; anything left out gets a sensible value for the platform. */
+export interface ModuleSpec {
+  platformId: number;
+  function: ModuleFunctionName | number;
+  /** Default: 1 for user and system parts, 0 otherwise. */
+  index?: number;
+  /** Module version (Device OS 5.6.0 = 5600). Default 6 for user parts, 5600 otherwise. */
+  version?: number;
+  /** Default: where the platform keeps this function (see builder.ts). */
+  startAddress?: number;
+  /** Body bytes after the prefix (the "code"). Default: `bodySize` bytes of a seeded pattern. */
+  body?: Uint8Array;
+  /** Default 256. */
+  bodySize?: number;
+  /** Seed for the generated body, so generated fixtures are stable. */
+  seed?: number;
+  /** Default: 0x184 for Gen 2 system/bootloader/mono, 0x200 for Gen 3 ones, else 0. */
+  prefixOffset?: number;
+  flags?: number;
+  /** Up to two; default: a user part depends on system part 1 at `version` 5600 (none otherwise). */
+  dependencies?: ModuleDependency[];
+  /** Product ID and version in the suffix. `null` writes the 36-byte suffix without them. */
+  product?: { id: number; version: number } | null;
+  /** Extra suffix extension records (type, payload) placed before the product data. */
+  suffixExtensions?: { type: number; payload: Uint8Array }[];
+  /** For tests of refusals: write a wrong CRC or a wrong SHA-256. */
+  corrupt?: { crc?: boolean; sha?: boolean };
+}
+
+export interface DfuseSpec {
+  targets: { alt: number; name?: string; elements: { address: number; data: Uint8Array }[] }[];
+  /** USB IDs in the suffix; default 0xFFFF (any). */
+  idVendor?: number;
+  idProduct?: number;
+  bcdDevice?: number;
+  /** For tests of refusals: write a wrong suffix CRC. */
+  corruptCrc?: boolean;
+}

@@ -1,0 +1,174 @@
+import type { LsError } from '../errors/result';
+import { platformById } from '../platforms';
+import { firmwareError, hex32 } from './errors';
+import type { FlashImage, InspectedFile, ModuleDependency, ModuleInfo, ProductTarget } from './types';
+import { validateForProduct } from './validate-module';
+
+/*
+ * Gen 3 (nRF52840) devices kept a 128 KB user part at 0xD4000 before Device OS 3.1 and a 256 KB
+ * one at 0xB4000 since. A device that still holds an old application would boot it; Particle CLI
+ * therefore erases the first page of the old slot before writing a user part built for 3.1.3+.
+ */
+export const LEGACY_USER_PART_DEPENDENCY = 3103;
+export const LEGACY_USER_PART_ERASE_SIZE = 4096;
+
+const FLASH_ORDER: Record<string, number> = { bootloader: 0, mono: 1, system: 2, user: 3 };
+const order = (image: FlashImage): [number, number] => {
+  const m = image.module;
+  if (!m) return [4, 0];
+  return [FLASH_ORDER[String(m.function)] ?? 4, m.index];
+};
+
+/** Two modules that fill the same slot: one application, one system part per index, one bootloader. */
+const slotKey = (m: ModuleInfo): string =>
+  m.function === 'user' ? 'user' : `${String(m.function)}:${m.function === 'bootloader' ? 0 : m.index}`;
+
+const slotName = (m: ModuleInfo): string =>
+  m.function === 'user'
+    ? 'user part (application)'
+    : m.function === 'system'
+      ? `system part ${m.index}`
+      : `${typeof m.function === 'number' ? `function ${m.function}` : m.function} module`;
+
+const depLabel = (d: ModuleDependency): string =>
+  d.function === 'system' ? `system part ${d.index}` : `${String(d.function)} ${d.index}`;
+
+/** Whether the set (or the Device OS the devices already run) satisfies one dependency. */
+const dependencyProblem = (
+  image: FlashImage,
+  m: ModuleInfo,
+  d: ModuleDependency,
+  modules: readonly ModuleInfo[],
+  target: ProductTarget,
+): LsError | undefined => {
+  if (d.function === 'none') return undefined;
+  const providers = modules.filter((p) => p !== m && p.function === d.function && p.index === d.index);
+  if (providers.some((p) => p.version >= d.version)) return undefined;
+  const details = { dependency: d, deviceOsVersion: target.deviceOsVersion };
+  if (providers.length > 0) {
+    const have = Math.max(...providers.map((p) => p.version));
+    return firmwareError(
+      'FIRMWARE_DEPENDENCY_UNMET',
+      `${image.label} needs ${depLabel(d)} v${d.version} or later, but the set holds v${have}.`,
+      details,
+    );
+  }
+  if (d.function === 'system') {
+    if (target.deviceOsVersion !== undefined && target.deviceOsVersion >= d.version) return undefined;
+    const stated =
+      target.deviceOsVersion === undefined
+        ? 'no Device OS version is stated for the devices'
+        : `the devices run Device OS module version ${target.deviceOsVersion}`;
+    return firmwareError(
+      'FIRMWARE_DEPENDENCY_UNMET',
+      `${image.label} needs ${depLabel(d)} v${d.version} or later; the set does not include it and ${stated}.`,
+      details,
+    );
+  }
+  if (d.function === 'user')
+    return firmwareError(
+      'FIRMWARE_DEPENDENCY_UNMET',
+      `${image.label} needs user part ${d.index} v${d.version} or later, which the set does not include.`,
+      details,
+    );
+  // Bootloader, radio stack and NCP dependencies are met by normal-mode updates that DFU cannot
+  // read back or write; Device OS checks them at boot and fetches what is missing over the air.
+  return undefined;
+};
+
+const setProblems = (images: readonly FlashImage[], target: ProductTarget): LsError[] => {
+  const problems: LsError[] = [];
+  const modules = images.flatMap((i) => (i.module ? [i.module] : []));
+  const seen = new Map<string, FlashImage>();
+  const duplicates = new Set<FlashImage>();
+  for (const image of images) {
+    if (!image.module) continue;
+    const key = slotKey(image.module);
+    const first = seen.get(key);
+    if (first) {
+      duplicates.add(image);
+      problems.push(
+        firmwareError(
+          'FIRMWARE_DUPLICATE_MODULE',
+          `${image.label} and ${first.label} are both the ${slotName(image.module)}; a set holds one of each module.`,
+          { slot: key },
+        ),
+      );
+    } else seen.set(key, image);
+  }
+  const byAlt = [...images]
+    .filter((i) => !duplicates.has(i))
+    .sort((a, b) => a.alt - b.alt || a.address - b.address);
+  for (let i = 1; i < byAlt.length; i++) {
+    const prev = byAlt[i - 1] as FlashImage;
+    const cur = byAlt[i] as FlashImage;
+    if (prev.alt === cur.alt && cur.address < prev.address + prev.data.length)
+      problems.push(
+        firmwareError(
+          'FIRMWARE_OVERLAP',
+          `${cur.label} (from ${hex32(cur.address)}) overlaps ${prev.label} (to ${hex32(prev.address + prev.data.length)}).`,
+          { alt: cur.alt, address: cur.address },
+        ),
+      );
+  }
+  for (const image of images) {
+    const m = image.module;
+    if (!m) continue;
+    for (const d of m.dependencies) {
+      const problem = dependencyProblem(image, m, d, modules, target);
+      if (problem) problems.push(problem);
+    }
+  }
+  return problems;
+};
+
+const invalidatesLegacyUserPart = (m: ModuleInfo, legacyStart: number): boolean =>
+  m.function === 'user' &&
+  m.startAddress !== legacyStart &&
+  m.dependencies.some((d) => d.function === 'system' && d.version >= LEGACY_USER_PART_DEPENDENCY);
+
+/** The DFU write order: bootloader, system parts by index, user part, then raw images as given. */
+export const flashPlan = (images: readonly FlashImage[], target: ProductTarget): FlashImage[] => {
+  const sorted = images
+    .map((image, i) => ({ image, i, key: order(image) }))
+    .sort((a, b) => a.key[0] - b.key[0] || a.key[1] - b.key[1] || a.i - b.i)
+    .map((e) => e.image);
+  const legacyStart = platformById(target.platformId)?.flash.userPart.legacyStart;
+  if (legacyStart === undefined) return sorted;
+  return sorted.flatMap((image) =>
+    image.module && invalidatesLegacyUserPart(image.module, legacyStart)
+      ? [
+          {
+            label: `erase the pre-3.1 user part at ${hex32(legacyStart)}`,
+            alt: 0,
+            address: legacyStart,
+            data: new Uint8Array(LEGACY_USER_PART_ERASE_SIZE).fill(0xff),
+          },
+          image,
+        ]
+      : [image],
+  );
+};
+
+/**
+ * Validates the firmware set a batch will write: every file against the product, then the set as
+ * a whole (duplicates, overlaps, dependencies). `plan` is what to write over DFU, in order; it is
+ * empty in OTA-on-setup mode, where nothing is written. Write nothing unless `errors` is empty.
+ */
+export const validateSet = (
+  files: InspectedFile[],
+  target: ProductTarget,
+): { errors: LsError[]; plan: FlashImage[] } => {
+  const errors = files.flatMap((f) => validateForProduct(f, target));
+  if (target.mode === 'ota-on-setup') return { errors, plan: [] };
+  const images = files.flatMap((f) => f.images);
+  if (images.length === 0 && errors.length === 0)
+    errors.push(
+      firmwareError(
+        'FIRMWARE_SET_EMPTY',
+        'The firmware set is empty: a product programmed on the line needs at least one image to write.',
+      ),
+    );
+  errors.push(...setProblems(images, target));
+  return { errors, plan: flashPlan(images, target) };
+};
