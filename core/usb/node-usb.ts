@@ -1,0 +1,300 @@
+import { type LsError, LsFailure } from '../errors/result';
+import { normalizeSerial } from './descriptors';
+import { classifyNativeUsbError, usbError, usbFailure } from './errors';
+import type {
+  ControlSetup,
+  TransferOptions,
+  UsbDeviceHandle,
+  UsbDeviceInfo,
+  UsbEvent,
+  UsbTransport,
+} from './transport';
+
+/*
+ * The real UsbTransport over usb@3 (node-usb-rs, a WebUSB-style API on nusb). We use the
+ * `native*` control transfer methods because they take a per-transfer timeout; the WebUSB ones
+ * only have a global default.
+ */
+
+/** The parts of a usb@3 `UsbDevice` we use; fakes in tests implement the same shape. */
+export interface NativeUsbDevice {
+  readonly vendorId: number;
+  readonly productId: number;
+  readonly bus: string;
+  readonly ports: readonly number[];
+  readonly handle: string;
+  readonly serialNumber: string | null;
+  readonly manufacturerName: string | null;
+  readonly productName: string | null;
+  open(): Promise<void>;
+  close(): Promise<void>;
+  claimInterface(interfaceNumber: number): Promise<void>;
+  releaseInterface(interfaceNumber: number): Promise<void>;
+  selectAlternateInterface(interfaceNumber: number, alternateSetting: number): Promise<void>;
+  nativeControlTransferIn(setup: ControlSetup, timeout: number, length: number): Promise<Uint8Array | null>;
+  nativeControlTransferOut(setup: ControlSetup, timeout: number, data?: Uint8Array | null): Promise<number>;
+}
+
+type ConnectionListener = (event: Event) => void;
+
+/** The parts of usb@3's `WebUSB` we use. */
+export interface UsbBackend {
+  getDevices(): Promise<readonly NativeUsbDevice[]>;
+  addEventListener(type: 'connect' | 'disconnect', listener: ConnectionListener): void;
+  removeEventListener(type: 'connect' | 'disconnect', listener: ConnectionListener): void;
+}
+
+export interface NodeUsbOptions {
+  /** Defaults to usb@3's shared `usb` object (all devices allowed), loaded on first use. */
+  readonly backend?: UsbBackend;
+  /** Problems that have no caller to reject (hot-plug unavailable); the transport carries on. */
+  readonly onError?: (error: LsError) => void;
+}
+
+/**
+ * `1-2.3`: bus number, then the chain of hub ports. usb@3 reports `bus` as the bus id (on Linux
+ * "1" or "001"; some builds include the chain) and `ports` as numbers; we accept both shapes.
+ */
+export const portPathOf = (bus: string, ports: readonly number[]): string => {
+  const m = /^0*(\d+)(?:-(.+))?$/.exec(bus.trim());
+  const busNumber = m ? m[1] : bus.trim();
+  if (ports.length > 0) return `${busNumber}-${ports.join('.')}`;
+  if (m?.[2]) return `${busNumber}-${m[2]}`;
+  return `${busNumber}`;
+};
+
+export const deviceInfoOf = (d: NativeUsbDevice): UsbDeviceInfo => ({
+  key: d.handle,
+  portPath: portPathOf(d.bus, d.ports),
+  vendorId: d.vendorId,
+  productId: d.productId,
+  serialNumber: normalizeSerial(d.serialNumber ?? undefined),
+  manufacturer: d.manufacturerName ?? undefined,
+  product: d.productName ?? undefined,
+});
+
+const loadDefaultBackend = async (): Promise<UsbBackend> => {
+  const mod = await import('usb');
+  return mod.usb as unknown as UsbBackend;
+};
+
+/** getDevices() rejects where there is no bus (no /sys/bus/usb, no permission to list). */
+const unavailable = (e: unknown): LsFailure => {
+  const text = e instanceof Error ? e.message : String(e);
+  if (classifyNativeUsbError(e) === 'USB_ACCESS_DENIED') return usbFailure('USB_ACCESS_DENIED', text);
+  return usbFailure('USB_UNAVAILABLE', text);
+};
+
+const wrapNative = (e: unknown, what: string): LsFailure => {
+  if (e instanceof LsFailure) return e;
+  const detail = `${what}: ${e instanceof Error ? e.message : String(e)}`;
+  return usbFailure(classifyNativeUsbError(e), detail);
+};
+
+/** Races a native promise (which cannot be cancelled) against the caller's AbortSignal. */
+const abortable = <T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> => {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(new DOMException('Aborted', 'AbortError'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new DOMException('Aborted', 'AbortError'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+};
+
+class NodeUsbHandle implements UsbDeviceHandle {
+  readonly info: UsbDeviceInfo;
+  private readonly device: NativeUsbDevice;
+  private closed = false;
+
+  constructor(device: NativeUsbDevice, info: UsbDeviceInfo) {
+    this.device = device;
+    this.info = info;
+  }
+
+  private check(): void {
+    if (this.closed) throw usbFailure('USB_DISCONNECTED', 'the handle is closed');
+  }
+
+  async controlIn(setup: ControlSetup, length: number, options: TransferOptions): Promise<Uint8Array> {
+    this.check();
+    let data: Uint8Array | null;
+    try {
+      data = await abortable(
+        this.device.nativeControlTransferIn(setup, options.timeoutMs, length),
+        options.signal,
+      );
+    } catch (e) {
+      if (e instanceof DOMException && e.name === 'AbortError') throw e;
+      throw wrapNative(e, `control IN request ${setup.request}`);
+    }
+    if (data === null) throw usbFailure('USB_STALL', `request ${setup.request}`, { request: setup.request });
+    return data;
+  }
+
+  async controlOut(
+    setup: ControlSetup,
+    data: Uint8Array | undefined,
+    options: TransferOptions,
+  ): Promise<void> {
+    this.check();
+    let written: number;
+    try {
+      written = await abortable(
+        this.device.nativeControlTransferOut(setup, options.timeoutMs, data ?? new Uint8Array(0)),
+        options.signal,
+      );
+    } catch (e) {
+      if (e instanceof DOMException && e.name === 'AbortError') throw e;
+      throw wrapNative(e, `control OUT request ${setup.request}`);
+    }
+    if (written < 0) throw usbFailure('USB_STALL', `request ${setup.request}`, { request: setup.request });
+  }
+
+  async claimInterface(interfaceNumber: number): Promise<void> {
+    this.check();
+    await this.device.claimInterface(interfaceNumber).catch((e: unknown) => {
+      throw wrapNative(e, `claiming interface ${interfaceNumber}`);
+    });
+  }
+
+  async releaseInterface(interfaceNumber: number): Promise<void> {
+    this.check();
+    await this.device.releaseInterface(interfaceNumber).catch((e: unknown) => {
+      throw wrapNative(e, `releasing interface ${interfaceNumber}`);
+    });
+  }
+
+  async selectAlternate(interfaceNumber: number, alternateSetting: number): Promise<void> {
+    this.check();
+    await this.device.selectAlternateInterface(interfaceNumber, alternateSetting).catch((e: unknown) => {
+      throw wrapNative(e, `selecting alt setting ${alternateSetting}`);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.device.close().catch(() => undefined);
+  }
+}
+
+export class NodeUsbTransport implements UsbTransport {
+  private backend: UsbBackend | undefined;
+  private readonly injected: UsbBackend | undefined;
+  private readonly onError: ((error: LsError) => void) | undefined;
+
+  constructor(options: NodeUsbOptions = {}) {
+    this.injected = options.backend;
+    this.onError = options.onError;
+  }
+
+  private async getBackend(): Promise<UsbBackend> {
+    if (this.backend) return this.backend;
+    if (this.injected) {
+      this.backend = this.injected;
+      return this.backend;
+    }
+    try {
+      this.backend = await loadDefaultBackend();
+      return this.backend;
+    } catch (e) {
+      // The native module itself failed to load (unsupported OS/arch): same answer, no USB here.
+      throw usbFailure('USB_UNAVAILABLE', e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  private async devices(): Promise<readonly NativeUsbDevice[]> {
+    const backend = await this.getBackend();
+    try {
+      return await backend.getDevices();
+    } catch (e) {
+      throw unavailable(e);
+    }
+  }
+
+  async list(): Promise<UsbDeviceInfo[]> {
+    return (await this.devices()).map(deviceInfoOf);
+  }
+
+  /**
+   * Hot-plug events. usb@3 starts its native watcher when the first listener is added, and where
+   * there is no bus that start fails as an unhandled rejection (and a timer rethrow) that would
+   * crash the process. So we list first and subscribe only when the bus answers; otherwise we
+   * report USB_UNAVAILABLE through `onError` and return a no-op unsubscribe.
+   */
+  watch(listener: (event: UsbEvent) => void): () => void {
+    let active = true;
+    let unsubscribe: (() => void) | undefined;
+    const known = new Map<string, UsbDeviceInfo>();
+    void (async () => {
+      let backend: UsbBackend;
+      try {
+        const devices = await this.devices();
+        for (const d of devices) known.set(d.handle, deviceInfoOf(d));
+        backend = await this.getBackend();
+      } catch (e) {
+        this.onError?.(e instanceof LsFailure ? e.error : usbError('USB_UNAVAILABLE', String(e)));
+        return;
+      }
+      if (!active) return;
+      const onConnect: ConnectionListener = (event) => {
+        const device = (event as Event & { device?: NativeUsbDevice }).device;
+        if (!device) return;
+        const info = deviceInfoOf(device);
+        known.set(device.handle, info);
+        listener({ type: 'attach', device: info });
+      };
+      const onDisconnect: ConnectionListener = (event) => {
+        const device = (event as Event & { device?: NativeUsbDevice }).device;
+        if (!device) return;
+        const info = known.get(device.handle) ?? deviceInfoOf(device);
+        known.delete(device.handle);
+        listener({ type: 'detach', device: info });
+      };
+      backend.addEventListener('connect', onConnect);
+      backend.addEventListener('disconnect', onDisconnect);
+      unsubscribe = () => {
+        backend.removeEventListener('connect', onConnect);
+        backend.removeEventListener('disconnect', onDisconnect);
+      };
+    })();
+    return () => {
+      active = false;
+      unsubscribe?.();
+    };
+  }
+
+  async open(info: UsbDeviceInfo): Promise<UsbDeviceHandle> {
+    const devices = await this.devices();
+    const device =
+      devices.find((d) => d.handle === info.key) ??
+      devices.find(
+        (d) =>
+          portPathOf(d.bus, d.ports) === info.portPath &&
+          d.vendorId === info.vendorId &&
+          d.productId === info.productId,
+      );
+    if (!device)
+      throw usbFailure('USB_NOT_FOUND', `${info.portPath} ${hex4(info.vendorId)}:${hex4(info.productId)}`, {
+        portPath: info.portPath,
+      });
+    try {
+      await device.open();
+    } catch (e) {
+      throw wrapNative(e, `opening ${info.portPath}`);
+    }
+    return new NodeUsbHandle(device, deviceInfoOf(device));
+  }
+}
+
+const hex4 = (n: number): string => n.toString(16).padStart(4, '0');

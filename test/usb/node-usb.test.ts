@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import { type LsError, LsFailure } from '../../core/errors/result';
+import {
+  deviceInfoOf,
+  type NativeUsbDevice,
+  NodeUsbTransport,
+  portPathOf,
+  type UsbBackend,
+} from '../../core/usb/node-usb';
+import type { ControlSetup } from '../../core/usb/transport';
+
+const codeOf = async (p: Promise<unknown>): Promise<string> => {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof LsFailure) return e.error.code;
+    if (e instanceof Error) return e.name;
+  }
+  return 'resolved';
+};
+
+describe('node-usb on this machine (no USB bus)', () => {
+  it('list() rejects with USB_UNAVAILABLE and a clear message', async () => {
+    const t = new NodeUsbTransport();
+    try {
+      await t.list();
+      expect.unreachable('this machine has no USB bus');
+    } catch (e) {
+      expect(e).toBeInstanceOf(LsFailure);
+      const error = (e as LsFailure).error;
+      expect(error.code).toBe('USB_UNAVAILABLE');
+      expect(error.message).toMatch(/no USB bus available/i);
+    }
+  });
+
+  it('watch() reports USB_UNAVAILABLE through onError and does not crash the process', async () => {
+    const errors: LsError[] = [];
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    process.on('uncaughtException', onUnhandled);
+    try {
+      const t = new NodeUsbTransport({ onError: (e) => errors.push(e) });
+      const stop = t.watch(() => undefined);
+      await new Promise((r) => setTimeout(r, 300));
+      stop();
+      expect(errors.map((e) => e.code)).toEqual(['USB_UNAVAILABLE']);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      process.off('uncaughtException', onUnhandled);
+    }
+  });
+
+  it('open() rejects with USB_UNAVAILABLE', async () => {
+    const t = new NodeUsbTransport();
+    const info = { key: 'x', portPath: '1-1', vendorId: 0x2b04, productId: 0xd006, serialNumber: undefined };
+    expect(await codeOf(t.open(info))).toBe('USB_UNAVAILABLE');
+  });
+});
+
+describe('portPathOf', () => {
+  it('joins the bus number and port chain', () => {
+    expect(portPathOf('1', [2, 3])).toBe('1-2.3');
+    expect(portPathOf('003', [1])).toBe('3-1');
+    expect(portPathOf('2-3.4', [])).toBe('2-3.4');
+    expect(portPathOf('1', [])).toBe('1');
+  });
+});
+
+/** A fake usb@3 device whose transfers follow a script, to check the mapping to our codes. */
+const fakeDevice = (overrides: Partial<NativeUsbDevice> = {}): NativeUsbDevice => ({
+  vendorId: 0x2b04,
+  productId: 0xd00d,
+  bus: '1',
+  ports: [4, 2],
+  handle: 'h1',
+  serialNumber: 'E00FCE68FFFFFFFFFFFFFFFF\u0000',
+  manufacturerName: 'Particle',
+  productName: 'Boron DFU Mode',
+  open: async () => undefined,
+  close: async () => undefined,
+  claimInterface: async () => undefined,
+  releaseInterface: async () => undefined,
+  selectAlternateInterface: async () => undefined,
+  nativeControlTransferIn: async (_s: ControlSetup, _t: number, length: number) => new Uint8Array(length),
+  nativeControlTransferOut: async (_s: ControlSetup, _t: number, data?: Uint8Array | null) =>
+    data?.length ?? 0,
+  ...overrides,
+});
+
+const backendOf = (devices: NativeUsbDevice[]): UsbBackend => ({
+  getDevices: async () => devices,
+  addEventListener: () => undefined,
+  removeEventListener: () => undefined,
+});
+
+const setup: ControlSetup = { requestType: 'class', recipient: 'interface', request: 3, value: 0, index: 0 };
+
+describe('NodeUsbTransport with a usb@3-shaped backend', () => {
+  it('lists devices with port path and normalised serial', async () => {
+    const t = new NodeUsbTransport({ backend: backendOf([fakeDevice()]) });
+    const [info] = await t.list();
+    expect(info).toMatchObject({
+      key: 'h1',
+      portPath: '1-4.2',
+      vendorId: 0x2b04,
+      productId: 0xd00d,
+      serialNumber: 'e00fce68ffffffffffffffff',
+    });
+  });
+
+  it('passes the per-transfer timeout to the native call and maps a null result to USB_STALL', async () => {
+    const timeouts: number[] = [];
+    const dev = fakeDevice({
+      nativeControlTransferIn: async (_s, timeout) => {
+        timeouts.push(timeout);
+        return null;
+      },
+    });
+    const t = new NodeUsbTransport({ backend: backendOf([dev]) });
+    const h = await t.open(deviceInfoOf(dev));
+    expect(await codeOf(h.controlIn(setup, 6, { timeoutMs: 1234 }))).toBe('USB_STALL');
+    expect(timeouts).toEqual([1234]);
+  });
+
+  it('maps OS errors to USB_ACCESS_DENIED (pointing at the udev rules), USB_BUSY and USB_TIMEOUT', async () => {
+    const denied = fakeDevice({
+      open: async () => {
+        throw new Error('Permission denied (os error 13)');
+      },
+    });
+    const t = new NodeUsbTransport({ backend: backendOf([denied]) });
+    try {
+      await t.open(deviceInfoOf(denied));
+      expect.unreachable();
+    } catch (e) {
+      const error = (e as LsFailure).error;
+      expect(error.code).toBe('USB_ACCESS_DENIED');
+      expect(error.remedy).toMatch(/udev rules/);
+    }
+    const busy = fakeDevice({
+      claimInterface: async () => {
+        throw new Error('Device or resource busy (os error 16)');
+      },
+      nativeControlTransferOut: async () => {
+        throw new Error('Transfer timed out');
+      },
+    });
+    const h = await new NodeUsbTransport({ backend: backendOf([busy]) }).open(deviceInfoOf(busy));
+    expect(await codeOf(h.claimInterface(0))).toBe('USB_BUSY');
+    expect(await codeOf(h.controlOut(setup, undefined, { timeoutMs: 10 }))).toBe('USB_TIMEOUT');
+  });
+
+  it('a transfer still pending is abandoned when the signal aborts', async () => {
+    const dev = fakeDevice({ nativeControlTransferIn: () => new Promise(() => undefined) });
+    const h = await new NodeUsbTransport({ backend: backendOf([dev]) }).open(deviceInfoOf(dev));
+    const ac = new AbortController();
+    const p = h.controlIn(setup, 6, { timeoutMs: 60_000, signal: ac.signal });
+    ac.abort();
+    expect(await codeOf(p)).toBe('AbortError');
+  });
+
+  it('open() of a device that has gone says USB_NOT_FOUND', async () => {
+    const t = new NodeUsbTransport({ backend: backendOf([]) });
+    const info = deviceInfoOf(fakeDevice());
+    expect(await codeOf(t.open(info))).toBe('USB_NOT_FOUND');
+  });
+});
