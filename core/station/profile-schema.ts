@@ -91,6 +91,11 @@ export const profileSchema = z.strictObject({
   customerAuth: z.enum(CUSTOMER_AUTH_STYLES).optional(),
   privateBeta: z.boolean().optional(),
   firmware: z.array(firmwareEntrySchema).default([]),
+  /**
+   * Device OS module version the devices already run when they reach the station (5600 = 5.6.0).
+   * A user part may lean on system parts the set does not carry only when this is stated.
+   */
+  deviceOsVersion: z.int().positive().optional(),
   registration: registrationSchema.optional(),
   /** Mark registered devices as development devices (they are not auto-updated by the cloud). */
   development: z.boolean().optional(),

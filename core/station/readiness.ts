@@ -183,6 +183,7 @@ const productTarget = (loaded: LoadedProfile): ProductTarget | undefined => {
     platformId: platform.id,
     productId: loaded.profile.product.id,
     mode: loaded.profile.provisioningMode ?? 'flash-on-line',
+    ...(loaded.profile.deviceOsVersion ? { deviceOsVersion: loaded.profile.deviceOsVersion } : {}),
   };
 };
 
@@ -301,6 +302,17 @@ export const checkReadiness = async (
       );
     } else {
       const errors = firmware.validateSet(readable, target);
+      // A device programmed on the line must work out of the box, so the set needs an application.
+      const hasUserPart = readable.some((f) =>
+        f.images.some((img) => img.module?.function === 'user' || f.module?.function === 'user'),
+      );
+      if (!hasUserPart)
+        errors.unshift({
+          code: 'FIRMWARE_NO_USER_PART',
+          message:
+            'The set has no user part (application); a device flashed on the line must work out of the box.',
+          remedy: "Add the product's application binary to the profile.",
+        });
       items.push(
         errors.length === 0
           ? item('firmware-set', title, 'ok', 'A user part is present and every dependency is met.')

@@ -36,6 +36,7 @@ export interface InitAnswers {
   development?: boolean | undefined;
   groups: string[];
   slots?: number | undefined;
+  deviceOs?: number | undefined;
   firmware: string[];
 }
 
@@ -148,6 +149,7 @@ export const buildProfile = async (a: InitAnswers, cwd: string): Promise<Profile
     ...(a.development !== undefined ? { development: a.development } : {}),
     groups: a.groups,
     ...(a.slots ? { slots: { count: a.slots, labels: {} } } : {}),
+    ...(a.deviceOs ? { deviceOsVersion: a.deviceOs } : {}),
   };
 };
 
@@ -167,6 +169,7 @@ interface InitFlags {
   development?: boolean;
   group: string[];
   slots?: number;
+  deviceOs?: number;
   force?: boolean;
   json?: boolean;
 }
@@ -199,6 +202,7 @@ const runInit = async (io: CliIo, files: string[], flags: InitFlags): Promise<vo
     development: flags.development,
     groups: flags.group,
     slots: flags.slots,
+    deviceOs: flags.deviceOs,
     firmware: files,
   };
   const outPath = resolve(io.cwd, flags.out);
@@ -324,6 +328,11 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
       [] as string[],
     )
     .option('--slots <n>', 'number of slots on the station (1..24)', positiveInt)
+    .option(
+      '--device-os <version>',
+      'Device OS module version the devices already run (e.g. 5600 for 5.6.0)',
+      positiveInt,
+    )
     .option('--force', 'replace an existing file')
     .option('--json', 'print the result as JSON')
     .action((files: string[], flags: InitFlags) => runInit(io, files, flags));

@@ -1,0 +1,291 @@
+import type { LsError } from '../errors/result';
+import { LsFailure, toLsError } from '../errors/result';
+import { platformById } from '../platforms/lookup';
+import type {
+  AttemptRecord,
+  BatchRecord,
+  ProvisioningMode,
+  RegistrationState,
+  StepName,
+} from '../store/records';
+import type { StationLog } from '../store/station-log';
+import type { UsbDeviceInfo } from '../usb/transport';
+import { describeFailure } from './operator-errors';
+
+/** What identify learns about the device on a slot. */
+export interface DeviceIdentity {
+  /** 24 lower-case hex characters. */
+  readonly deviceId: string;
+  readonly platformId: number;
+  readonly mode: 'normal' | 'dfu' | 'listening';
+  readonly portPath: string;
+  /** Product ID the device reports (from its firmware), when it reports one. */
+  readonly productId?: number | undefined;
+}
+
+export interface StepProgress {
+  readonly phase?: string | undefined;
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+  readonly bytesPerSecond?: number | undefined;
+  readonly etaMs?: number | undefined;
+}
+
+export interface StepContext {
+  /** Aborted on station stop, on the step's timeout, or when the slot is abandoned. */
+  readonly signal: AbortSignal;
+  readonly onProgress: (p: StepProgress) => void;
+  /** The USB device as enumerated when the attempt started. */
+  readonly device: UsbDeviceInfo;
+}
+
+/**
+ * The seam between the pipeline and the protocol code: one method per step. The real driver
+ * composes core/particle, core/dfu and core/cloud; tests use fakes. Methods fail by throwing
+ * LsFailure with a code (USB_DISCONNECTED, DFU_VERIFY_MISMATCH, ...).
+ */
+export interface SlotDriver {
+  identify(ctx: StepContext): Promise<DeviceIdentity>;
+  /** Puts the device in DFU mode (no-op if it already is) and waits for it on the same port path. */
+  ensureDfu(id: DeviceIdentity, ctx: StepContext): Promise<void>;
+  /** Writes the whole locked module set, each image verified by readback. */
+  flash(id: DeviceIdentity, ctx: StepContext): Promise<void>;
+  leave(id: DeviceIdentity, ctx: StepContext): Promise<void>;
+  /** Waits for the device to come back in normal mode on the same port path and reads its ID. */
+  confirm(
+    id: DeviceIdentity,
+    ctx: StepContext,
+  ): Promise<{ deviceId: string; moduleVersions?: readonly number[] | undefined }>;
+  /** Registers to the product (or queues in the outbox when offline or the cloud is down). */
+  register(id: DeviceIdentity, ctx: StepContext): Promise<{ state: 'registered' | 'queued' }>;
+}
+
+export const STEP_TIMEOUTS_MS: Readonly<Record<StepName, number>> = {
+  identify: 15_000,
+  'ensure-dfu': 60_000,
+  flash: 600_000,
+  leave: 30_000,
+  confirm: 90_000,
+  register: 60_000,
+};
+
+export const STEPS_FOR_MODE: Readonly<Record<ProvisioningMode, readonly StepName[]>> = {
+  'flash-on-line': ['identify', 'ensure-dfu', 'flash', 'leave', 'confirm', 'register'],
+  'ota-on-setup': ['identify', 'register'],
+};
+
+export type PipelineEvent =
+  | { readonly type: 'attempt-started'; readonly attempt: AttemptRecord }
+  | { readonly type: 'identified'; readonly attempt: AttemptRecord }
+  | { readonly type: 'step'; readonly attemptId: number; readonly step: StepName }
+  | {
+      readonly type: 'progress';
+      readonly attemptId: number;
+      readonly step: StepName;
+      readonly percent: number;
+      readonly phase: string | undefined;
+      readonly bytesPerSecond: number | undefined;
+      readonly etaMs: number | undefined;
+    }
+  | {
+      readonly type: 'attempt-finished';
+      readonly attempt: AttemptRecord;
+      /** Operator wording for a failure. */
+      readonly title: string | undefined;
+    };
+
+export interface AttemptRequest {
+  readonly log: StationLog;
+  readonly batch: BatchRecord;
+  readonly driver: SlotDriver;
+  readonly slot: number;
+  readonly device: UsbDeviceInfo;
+  /** Platform the profile provisions; any other device is refused (never retried). */
+  readonly platformId: number;
+  readonly productId?: number | undefined;
+  readonly reflashAlreadyProvisioned: boolean;
+  readonly timeoutsMs?: Partial<Record<StepName, number>> | undefined;
+  /** Station stop: the attempt ends as "interrupted". */
+  readonly signal: AbortSignal;
+  readonly emit: (e: PipelineEvent) => void;
+  /** Minimum time between progress events (about 4 Hz). */
+  readonly progressIntervalMs?: number | undefined;
+  readonly clock?: () => number;
+  readonly labelSerial?: string | undefined;
+}
+
+const stepFailure = (code: string, message: string): LsFailure => new LsFailure({ code, message });
+
+/**
+ * Runs one step under its timeout and the station's signal. Races the driver so a driver that
+ * ignores its signal (a hung transfer) still cannot hold the slot past the timeout.
+ */
+const runStep = async <T>(
+  step: StepName,
+  timeoutMs: number,
+  outer: AbortSignal,
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T> => {
+  const ctl = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const e = stepFailure(
+        'STEP_TIMEOUT',
+        `The ${step} step did not finish within ${Math.round(timeoutMs / 1000)} s.`,
+      );
+      ctl.abort(e);
+      reject(e);
+    }, timeoutMs);
+    onAbort = () => {
+      const e = stepFailure('INTERRUPTED', 'The station stopped during this attempt.');
+      ctl.abort(e);
+      reject(e);
+    };
+    if (outer.aborted) onAbort();
+    else outer.addEventListener('abort', onAbort, { once: true });
+  });
+  const work = fn(ctl.signal);
+  // The losing promise of the race must not surface as an unhandled rejection.
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work, guard]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) outer.removeEventListener('abort', onAbort);
+  }
+};
+
+/**
+ * One attempt on one slot: every state change is committed to the log before the matching event
+ * is emitted. PASS only after the written image verified and the same device came back. Throws
+ * only for store failures (STORE_*), which end the batch; device failures end the attempt.
+ */
+export const runAttempt = async (req: AttemptRequest): Promise<AttemptRecord> => {
+  const { log, batch, driver, emit } = req;
+  const clock = req.clock ?? (() => performance.now());
+  const interval = req.progressIntervalMs ?? 250;
+  const serial = req.device.serialNumber?.toLowerCase();
+  const started = log.startAttempt({
+    batchId: batch.id,
+    slot: req.slot,
+    portPath: req.device.portPath,
+    deviceId: serial && /^[0-9a-f]{24}$/.test(serial) ? serial : null,
+    labelSerial: req.labelSerial ?? null,
+  });
+  emit({ type: 'attempt-started', attempt: started });
+  const attemptId = started.id;
+
+  let current: StepName = 'identify';
+  let lastProgress = Number.NEGATIVE_INFINITY;
+  const ctxFor = (step: StepName, signal: AbortSignal): StepContext => ({
+    signal,
+    device: req.device,
+    onProgress: (p) => {
+      const now = clock();
+      const done = p.bytesTotal > 0 && p.bytesDone >= p.bytesTotal;
+      if (!done && now - lastProgress < interval) return;
+      lastProgress = now;
+      emit({
+        type: 'progress',
+        attemptId,
+        step,
+        percent: p.bytesTotal > 0 ? Math.min(100, (100 * p.bytesDone) / p.bytesTotal) : 0,
+        phase: p.phase,
+        bytesPerSecond: p.bytesPerSecond,
+        etaMs: p.etaMs,
+      });
+    },
+  });
+  /** Runs a step under its timeout and returns its value with its duration. */
+  const timed = async <T>(
+    name: StepName,
+    fn: (ctx: StepContext) => Promise<T>,
+  ): Promise<{ value: T; ms: number }> => {
+    current = name;
+    log.beginStep(attemptId, name);
+    emit({ type: 'step', attemptId, step: name });
+    const t0 = clock();
+    const value = await runStep(
+      name,
+      req.timeoutsMs?.[name] ?? STEP_TIMEOUTS_MS[name],
+      req.signal,
+      (signal) => fn(ctxFor(name, signal)),
+    );
+    return { value, ms: clock() - t0 };
+  };
+
+  const finish = (outcome: Parameters<StationLog['finishAttempt']>[1], title?: string): AttemptRecord => {
+    const rec = log.finishAttempt(attemptId, outcome);
+    emit({ type: 'attempt-finished', attempt: rec, title });
+    return rec;
+  };
+
+  let registration: RegistrationState = 'not-attempted';
+  try {
+    const ident = await timed('identify', (ctx) => driver.identify(ctx));
+    const id = ident.value;
+    const identified = log.setIdentity(attemptId, {
+      deviceId: id.deviceId,
+      platform: platformName(id.platformId),
+    });
+    log.finishStep(attemptId, 'identify', ident.ms);
+    emit({ type: 'identified', attempt: identified });
+    if (id.platformId !== req.platformId)
+      throw stepFailure(
+        'WRONG_PLATFORM',
+        `This device is a ${platformName(id.platformId)}; the batch provisions ${platformName(req.platformId)}.`,
+      );
+    if (req.productId !== undefined && id.productId !== undefined && id.productId !== req.productId)
+      throw stepFailure(
+        'WRONG_PRODUCT',
+        `This device runs firmware of product ${id.productId}; the batch provisions product ${req.productId}.`,
+      );
+    if (!req.reflashAlreadyProvisioned && log.hasPassed(batch.id, id.deviceId))
+      return finish({ result: 'skipped', step: 'identify', alreadyProvisioned: true }, 'Already provisioned');
+
+    if (batch.mode === 'flash-on-line') {
+      log.finishStep(
+        attemptId,
+        'ensure-dfu',
+        (await timed('ensure-dfu', (ctx) => driver.ensureDfu(id, ctx))).ms,
+      );
+      log.finishStep(attemptId, 'flash', (await timed('flash', (ctx) => driver.flash(id, ctx))).ms);
+      log.finishStep(attemptId, 'leave', (await timed('leave', (ctx) => driver.leave(id, ctx))).ms);
+      const back = await timed('confirm', (ctx) => driver.confirm(id, ctx));
+      if (back.value.deviceId.toLowerCase() !== id.deviceId)
+        throw stepFailure(
+          'DEVICE_ID_CHANGED',
+          `Device ${back.value.deviceId} came back on ${req.device.portPath} instead of ${id.deviceId}.`,
+        );
+      log.finishStep(attemptId, 'confirm', back.ms, { moduleVersions: back.value.moduleVersions });
+    }
+    const reg = await timed('register', (ctx) => driver.register(id, ctx));
+    registration = reg.value.state;
+    log.finishStep(attemptId, 'register', reg.ms);
+    return finish({ result: 'pass', step: 'register', registrationState: registration });
+  } catch (e) {
+    const error: LsError = toLsError(e);
+    if (/^STORE_/.test(error.code)) throw e;
+    if (req.signal.aborted || error.code === 'INTERRUPTED') {
+      return finish(
+        {
+          result: 'interrupted',
+          step: current,
+          error: {
+            code: 'INTERRUPTED',
+            message: 'The station stopped during this attempt.',
+            remedy: 'Re-seat the device and run it again.',
+          },
+          registrationState: registration,
+        },
+        'Stopped',
+      );
+    }
+    const d = describeFailure(error);
+    return finish({ result: 'fail', step: current, error: d, registrationState: registration }, d.title);
+  }
+};
+
+const platformName = (id: number): string => platformById(id)?.name ?? `platform ${id}`;
