@@ -2,7 +2,11 @@
 
 export type ProvisioningMode = 'flash-on-line' | 'ota-on-setup';
 export type BatchState = 'running' | 'paused' | 'closed';
-export type AttemptResult = 'running' | 'pass' | 'fail' | 'interrupted';
+/**
+ * `skipped`: the device already has a PASS in this batch and the profile does not re-flash it;
+ * it is reported "already provisioned" and is not counted as a new pass.
+ */
+export type AttemptResult = 'running' | 'pass' | 'fail' | 'interrupted' | 'skipped';
 /** Registration outcome as the station saw it when the attempt ended. */
 export type RegistrationState = 'registered' | 'queued' | 'failed' | 'not-attempted';
 
@@ -91,7 +95,7 @@ export interface AttemptRecord {
 }
 
 export interface AttemptOutcome {
-  readonly result: 'pass' | 'fail' | 'interrupted';
+  readonly result: 'pass' | 'fail' | 'interrupted' | 'skipped';
   readonly step?: StepName | null | undefined;
   readonly error?: { code: string; message: string; remedy?: string | undefined } | undefined;
   readonly registrationState?: RegistrationState | undefined;

@@ -25,6 +25,8 @@ export interface BatchStats {
   readonly passed: number;
   readonly failed: number;
   readonly interrupted: number;
+  /** Devices already provisioned in this batch and not re-flashed. */
+  readonly skipped: number;
   readonly running: number;
   /** Distinct device IDs seen by identify. */
   readonly devices: number;
@@ -66,7 +68,7 @@ export const batchStats = (log: StationLog, lot: string): BatchStats => {
     .prepare(
       `SELECT COUNT(*) AS attempts,
          SUM(result = 'pass') AS passed, SUM(result = 'fail') AS failed,
-         SUM(result = 'interrupted') AS interrupted, SUM(result = 'running') AS running,
+         SUM(result = 'interrupted') AS interrupted, SUM(result = 'skipped') AS skipped, SUM(result = 'running') AS running,
          COUNT(DISTINCT device_id) AS devices,
          COUNT(DISTINCT CASE WHEN result = 'pass' THEN device_id END) AS devices_passed,
          MIN(started_at) AS first_start, MAX(COALESCE(finished_at, started_at)) AS last_end
@@ -122,6 +124,7 @@ export const batchStats = (log: StationLog, lot: string): BatchStats => {
     passed: Number(counts.passed ?? 0),
     failed: Number(counts.failed ?? 0),
     interrupted: Number(counts.interrupted ?? 0),
+    skipped: Number(counts.skipped ?? 0),
     running: Number(counts.running ?? 0),
     devices,
     devicesPassed,

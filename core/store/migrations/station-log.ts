@@ -36,7 +36,7 @@ export const stationLogV1: Migration = {
         port_path TEXT NOT NULL,
         label_serial TEXT,
         try_number INTEGER NOT NULL DEFAULT 1,
-        result TEXT NOT NULL CHECK (result IN ('running', 'pass', 'fail', 'interrupted')),
+        result TEXT NOT NULL CHECK (result IN ('running', 'pass', 'fail', 'interrupted', 'skipped')),
         step TEXT,
         error_code TEXT,
         error_message TEXT,
