@@ -1,0 +1,60 @@
+/**
+ * Simulated Particle devices and USB bus (demo/training mode, tests, benchmarks). Real code never
+ * imports this folder; only the CLI when asked to simulate, the demo, tests and benchmarks do.
+ */
+export { portPaths, SimBus } from './bus';
+export { now, sleepFor, sleepUntil } from './clock';
+export {
+  CTRL_REQUEST,
+  encodeServiceReply,
+  PARTICLE_BREQUEST,
+  SERVICE,
+  SERVICE_STATUS,
+  SYSTEM_ERROR,
+} from './control-service';
+export {
+  CDC_COMM_INTERFACE,
+  CDC_DATA_INTERFACE,
+  CONTROL_INTERFACE,
+  dfuAttributes,
+  dfuDescriptors,
+  normalDescriptors,
+  type SimDescriptors,
+  STRING_FIRST_ALT,
+} from './descriptors';
+export { DFU_BAUD, LISTENING_BAUD, makeDeviceId, SimDevice } from './device';
+export {
+  DFU_ATTR,
+  DFU_REQUEST,
+  DFU_STATE,
+  DFU_STATUS,
+  DFUSE_COMMAND,
+  type DfuStatusName,
+} from './dfu-constants';
+export {
+  type FlashStatus,
+  type ProgramCheck,
+  parseLayout,
+  SimFlash,
+  type SimLayout,
+  type SimSegment,
+} from './flash';
+export {
+  type BusyPolicy,
+  NRF52840_TIMING,
+  RTL872X_TIMING,
+  STM32F2_TIMING,
+  type TimingProfile,
+  timingFor,
+} from './timing';
+export type {
+  ControlResult,
+  DeviceOsInfo,
+  SetupPacket,
+  SimDeviceEvent,
+  SimDeviceOptions,
+  SimFaults,
+  SimMode,
+  SimModule,
+  SimStats,
+} from './types';

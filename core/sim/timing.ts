@@ -1,0 +1,107 @@
+import type { Platform } from '../platforms';
+
+/**
+ * How long things take on a real device, as data. Every figure is in unscaled milliseconds; the
+ * device multiplies by its `timeScale` (0.001 or 0 in tests, 1 in benchmarks) before waiting, and
+ * keeps the unscaled sum as its "inherent time" so a benchmark can compute host overhead as
+ * wall time / (inherent time × timeScale).
+ *
+ * Sources: STM32F2 reference manual and datasheet (sector erase typ. 16 KB ≈ 250 ms, 64 KB ≈ 550 ms,
+ * 128 KB ≈ 1–2 s; 32-bit word program ≈ 16 µs), nRF52840 product spec (4 KB page erase ≤ 85 ms,
+ * word write ≤ 41 µs), the RTL872x parts program an external QSPI NOR (4 KB sector erase ≈ 45 ms typ.,
+ * 256-byte page program ≈ 0.7 ms), USB 2.0 full speed (12 Mbit/s, 1 ms frames).
+ */
+
+/**
+ * What the device does with requests that arrive while it is still erasing or programming:
+ * - `hold`: the request waits until the operation is done, then is answered. This is what real
+ *   Particle and ST bootloaders do: the flash operation runs inside the USB interrupt after the
+ *   dfuDNBUSY status went out, so the next control transfer is NAKed until it finishes.
+ * - `answer-busy`: GETSTATUS is answered at once with dfuDNBUSY and the remaining time as
+ *   bwPollTimeout; any other request stalls and sends the device to dfuERROR.
+ * - `strict`: DFU 1.1 appendix A.2 to the letter: dfuDNBUSY has no transition for any request
+ *   before the poll timeout expires, so every request stalls and sends the device to dfuERROR.
+ */
+export type BusyPolicy = 'hold' | 'answer-busy' | 'strict';
+
+export interface TimingProfile {
+  /** Erase time per sector, keyed by sector size in bytes. Sizes not listed use `eraseMsPerKb`. */
+  readonly eraseMsBySectorSize: Readonly<Record<number, number>>;
+  /** Fallback erase cost per KB of sector. */
+  readonly eraseMsPerKb: number;
+  /** Program time per 32-bit word. */
+  readonly programMsPerWord: number;
+  /** Time on the wire per data byte of a control transfer (full speed, 64-byte packets). */
+  readonly usbMsPerByte: number;
+  /** Minimum cost of each stage of a control transfer (setup, data, status): one 1 ms frame each. */
+  readonly usbMsPerStage: number;
+  /**
+   * The bwPollTimeout the device reports with dfuDNBUSY: `operation` reports the modelled time of
+   * the erase or program it is about to do (a host that honours it wastes nothing); a number reports
+   * that fixed value (Particle bootloader v12+ reports 0; ST's library reports 50).
+   */
+  readonly pollTimeout: 'operation' | number;
+  readonly busyPolicy: BusyPolicy;
+  /** After leave / DFU_MODE / RESET: how long until the device drops off the bus. */
+  readonly detachDelayMs: number;
+  /** How long the device stays off the bus before it enumerates again (≈1.6 s typical, up to 8 s). */
+  readonly reenumerateMs: number;
+  /** Gen 3+: time between reporting dfuMANIFEST and resetting (Device OS USBD_DFU_POLL_TIMEOUT). */
+  readonly manifestMs: number;
+  /** Device OS processing time for a control service request before CHECK reports it done. */
+  readonly controlRequestMs: number;
+}
+
+const USB_FULL_SPEED = { usbMsPerByte: 0.001, usbMsPerStage: 1 } as const;
+
+const COMMON = {
+  ...USB_FULL_SPEED,
+  pollTimeout: 'operation',
+  busyPolicy: 'hold',
+  detachDelayMs: 50,
+  reenumerateMs: 1600,
+  manifestMs: 10,
+  controlRequestMs: 5,
+} as const;
+
+export const STM32F2_TIMING: TimingProfile = {
+  ...COMMON,
+  eraseMsBySectorSize: { [16 * 1024]: 250, [64 * 1024]: 550, [128 * 1024]: 1250 },
+  eraseMsPerKb: 10,
+  programMsPerWord: 0.016,
+};
+
+export const NRF52840_TIMING: TimingProfile = {
+  ...COMMON,
+  eraseMsBySectorSize: { [4 * 1024]: 85 },
+  eraseMsPerKb: 21.25,
+  programMsPerWord: 0.041,
+};
+
+export const RTL872X_TIMING: TimingProfile = {
+  ...COMMON,
+  eraseMsBySectorSize: { [4 * 1024]: 45 },
+  eraseMsPerKb: 11.25,
+  programMsPerWord: 0.011,
+};
+
+export const timingFor = (platform: Platform): TimingProfile => {
+  switch (platform.mcu) {
+    case 'nRF52840':
+      return NRF52840_TIMING;
+    case 'RTL872x':
+      return RTL872X_TIMING;
+    default:
+      return STM32F2_TIMING;
+  }
+};
+
+export const eraseMs = (t: TimingProfile, sectorSize: number): number =>
+  t.eraseMsBySectorSize[sectorSize] ?? (sectorSize / 1024) * t.eraseMsPerKb;
+
+export const programMs = (t: TimingProfile, bytes: number): number =>
+  Math.ceil(bytes / 4) * t.programMsPerWord;
+
+/** A control transfer: setup + optional data stage + status, each at least a frame, plus the bytes. */
+export const transferMs = (t: TimingProfile, dataBytes: number): number =>
+  (dataBytes > 0 ? 3 : 2) * t.usbMsPerStage + dataBytes * t.usbMsPerByte;
