@@ -1,0 +1,188 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CloudClient, createCloudClient, parseRetryAfter } from '../../core/cloud/client';
+import { type MockCloud, startMockCloud } from '../../core/cloud/mock-server';
+import { deviceId, PRODUCT, TOKEN } from './helpers';
+
+describe('cloud client against the mock cloud', () => {
+  let mock: MockCloud;
+  let client: CloudClient;
+  beforeAll(async () => {
+    mock = await startMockCloud({
+      products: [{ id: PRODUCT, slug: 'widget', releasedFirmware: 3 }],
+      tokens: [{ token: TOKEN }, { token: 'list-only', scopes: ['devices:list'] }],
+      nonmemberDevices: [deviceId(900)],
+      protectedDevices: [deviceId(901)],
+    });
+    client = createCloudClient({ baseUrl: mock.url, token: async () => TOKEN, timeoutMs: 500 });
+  });
+  afterAll(() => mock.close());
+
+  it('imports one device as {id} and several as {ids}', async () => {
+    mock.setFaults('');
+    mock.clearRequests();
+    const one = await client.importDevices(String(PRODUCT), [deviceId(1)]);
+    expect(one.ok && one.value.updatedDeviceIds).toEqual([deviceId(1)]);
+    const many = await client.importDevices(String(PRODUCT), [deviceId(1), deviceId(2), deviceId(3)]);
+    expect(many.ok && many.value.existingDeviceIds).toEqual([deviceId(1)]);
+    expect(many.ok && many.value.updatedDeviceIds).toEqual([deviceId(2), deviceId(3)]);
+    const bodies = mock.requests().map((r) => r.body);
+    expect(bodies).toEqual([{ id: deviceId(1) }, { ids: [deviceId(1), deviceId(2), deviceId(3)] }]);
+  });
+
+  it('reports invalid, non-member and protected devices in their own lists', async () => {
+    const r = await client.importDevices(String(PRODUCT), ['not-an-id', deviceId(900), deviceId(901)]);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value.invalidDeviceIds).toEqual(['not-an-id']);
+    expect(r.value.nonmemberDeviceIds).toEqual([deviceId(900)]);
+    expect(r.value.protectedDeviceIds).toEqual([deviceId(901)]);
+  });
+
+  it('sets development and groups, lists devices across pages, lists firmware, checks the token', async () => {
+    const ids = Array.from({ length: 130 }, (_, i) => deviceId(1000 + i));
+    await client.importDevices(String(PRODUCT), ids);
+    const put = await client.updateDevice(String(PRODUCT), ids[0] ?? '', {
+      development: true,
+      groups: ['line-a'],
+    });
+    expect(put.ok).toBe(true);
+    const d = mock.devices(PRODUCT).find((x) => x.id === ids[0]);
+    expect(d?.development).toBe(true);
+    expect(d?.groups).toEqual(['line-a']);
+    const page = await client.listProductDevices(String(PRODUCT), { page: 1, perPage: 50 });
+    expect(page.ok && page.value.totalPages).toBe(Math.ceil(mock.devices(PRODUCT).length / 50));
+    const all = await client.listAllProductDevices('widget');
+    expect(all.ok && all.value.length).toBe(mock.devices(PRODUCT).length);
+    const fw = await client.listProductFirmware(String(PRODUCT));
+    expect(fw.ok && fw.value.find((f) => f.product_default)?.version).toBe(3);
+    const product = await client.checkToken('widget');
+    expect(product.ok && product.value.id).toBe(PRODUCT);
+  });
+
+  it('classifies 401, 403 and 404 as configuration errors', async () => {
+    const bad = createCloudClient({ baseUrl: mock.url, token: async () => 'wrong' });
+    const r401 = await bad.importDevices(String(PRODUCT), [deviceId(5)]);
+    expect(!r401.ok && [r401.error.code, r401.error.kind]).toEqual(['CLOUD_UNAUTHORIZED', 'config']);
+    const listOnly = createCloudClient({ baseUrl: mock.url, token: async () => 'list-only' });
+    const r403 = await listOnly.importDevices(String(PRODUCT), [deviceId(5)]);
+    expect(!r403.ok && [r403.error.code, r403.error.kind]).toEqual(['CLOUD_FORBIDDEN', 'config']);
+    expect(!r403.ok && r403.error.remedy).toMatch(/devices:import/);
+    const r404 = await client.importDevices('no-such-product', [deviceId(5)]);
+    expect(!r404.ok && [r404.error.code, r404.error.kind]).toEqual(['CLOUD_NOT_FOUND', 'config']);
+    const none = createCloudClient({ baseUrl: mock.url, token: async () => undefined });
+    const rNone = await none.checkToken(String(PRODUCT));
+    expect(!rNone.ok && [rNone.error.code, rNone.error.kind]).toEqual(['CLOUD_NO_TOKEN', 'config']);
+  });
+
+  it('classifies 429 with Retry-After, 5xx, timeouts and dropped connections as transient', async () => {
+    mock.setFaults('429,retryAfter=7');
+    const r429 = await client.importDevices(String(PRODUCT), [deviceId(6)]);
+    expect(!r429.ok && [r429.error.code, r429.error.kind, r429.error.retryAfterMs]).toEqual([
+      'CLOUD_RATE_LIMITED',
+      'backoff',
+      7000,
+    ]);
+    mock.setFaults('503');
+    const r5xx = await client.importDevices(String(PRODUCT), [deviceId(6)]);
+    expect(!r5xx.ok && [r5xx.error.code, r5xx.error.kind, r5xx.error.status]).toEqual([
+      'CLOUD_SERVER_ERROR',
+      'backoff',
+      503,
+    ]);
+    mock.setFaults('timeout');
+    const rTimeout = await client.importDevices(String(PRODUCT), [deviceId(6)]);
+    expect(!rTimeout.ok && [rTimeout.error.code, rTimeout.error.kind]).toEqual(['CLOUD_TIMEOUT', 'backoff']);
+    mock.setFaults('drop');
+    const rDrop = await client.importDevices(String(PRODUCT), [deviceId(6)]);
+    expect(!rDrop.ok && [rDrop.error.code, rDrop.error.kind]).toEqual(['CLOUD_NETWORK', 'backoff']);
+    mock.setFaults('');
+    // None of those reached the product.
+    expect(mock.devices(PRODUCT).some((d) => d.id === deviceId(6))).toBe(false);
+  });
+
+  it('classifies an unreachable cloud as a network failure and 400 as permanent', async () => {
+    const closed = await startMockCloud();
+    const url = closed.url;
+    await closed.close();
+    const offline = createCloudClient({ baseUrl: url, token: async () => TOKEN, timeoutMs: 500 });
+    const r = await offline.importDevices(String(PRODUCT), [deviceId(7)]);
+    expect(!r.ok && [r.error.code, r.error.kind]).toEqual(['CLOUD_NETWORK', 'backoff']);
+    const r400 = await client.importDevices(String(PRODUCT), []);
+    expect(!r400.ok && [r400.error.code, r400.error.kind, r400.error.status]).toEqual([
+      'CLOUD_BAD_REQUEST',
+      'permanent',
+      400,
+    ]);
+  });
+
+  it('honours an AbortSignal', async () => {
+    mock.setFaults('timeout');
+    const ac = new AbortController();
+    const pending = client.importDevices(String(PRODUCT), [deviceId(8)], { signal: ac.signal });
+    ac.abort();
+    const r = await pending;
+    expect(!r.ok && [r.error.code, r.error.kind]).toEqual(['CLOUD_ABORTED', 'aborted']);
+    mock.setFaults('');
+  });
+});
+
+describe('cloud client with an injected fetch', () => {
+  const respond =
+    (status: number, body: string, headers: Record<string, string> = {}): typeof fetch =>
+    async () =>
+      new Response(body, { status, headers });
+
+  it('redacts a token that the server echoes in an error body', async () => {
+    const client = createCloudClient({
+      token: async () => TOKEN,
+      fetch: respond(401, JSON.stringify({ error_description: `token ${TOKEN} expired; Bearer ${TOKEN}` })),
+    });
+    const r = await client.checkToken('1');
+    expect(r.ok).toBe(false);
+    expect(JSON.stringify(r)).not.toContain(TOKEN);
+    expect(!r.ok && r.error.message).toContain('[REDACTED]');
+  });
+
+  it('redacts a token that a network error message carries', async () => {
+    const client = createCloudClient({
+      token: async () => TOKEN,
+      fetch: async () => {
+        throw new TypeError(`fetch failed for Authorization: Bearer ${TOKEN}`);
+      },
+    });
+    const r = await client.importDevices('1', [deviceId(1)]);
+    expect(!r.ok && r.error.code).toBe('CLOUD_NETWORK');
+    expect(JSON.stringify(r)).not.toContain(TOKEN);
+  });
+
+  it('treats an unreadable 2xx body as transient, not as an acknowledgement', async () => {
+    const client = createCloudClient({ token: async () => TOKEN, fetch: respond(200, '<html>proxy</html>') });
+    const r = await client.importDevices('1', [deviceId(1)]);
+    expect(!r.ok && [r.error.code, r.error.kind]).toEqual(['CLOUD_BAD_RESPONSE', 'backoff']);
+  });
+
+  it('sends the token only in the Authorization header', async () => {
+    let seen: { url: string; headers: Headers; body: string } | undefined;
+    const client = createCloudClient({
+      token: async () => TOKEN,
+      fetch: async (input, init) => {
+        seen = { url: String(input), headers: new Headers(init?.headers), body: String(init?.body) };
+        return new Response(JSON.stringify({ updatedDeviceIds: [deviceId(1)] }), { status: 200 });
+      },
+    });
+    await client.importDevices('1', [deviceId(1)]);
+    expect(seen?.headers.get('authorization')).toBe(`Bearer ${TOKEN}`);
+    expect(seen?.url).not.toContain(TOKEN);
+    expect(seen?.body).not.toContain(TOKEN);
+  });
+});
+
+describe('parseRetryAfter', () => {
+  it('reads seconds, fractions and HTTP dates', () => {
+    expect(parseRetryAfter('3')).toBe(3000);
+    expect(parseRetryAfter('0.25')).toBe(250);
+    expect(parseRetryAfter(new Date(10_000).toUTCString(), 4_000)).toBe(6_000);
+    expect(parseRetryAfter(null)).toBeUndefined();
+    expect(parseRetryAfter('soon')).toBeUndefined();
+  });
+});
