@@ -23,7 +23,12 @@ const sha256Hex = z
 /** An environment variable NAME: the token itself must never be written into a profile. */
 const envVarName = z
   .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the name of an environment variable, not a token');
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the name of an environment variable, not a token')
+  // Particle access tokens are 40 hex characters; one pasted here would leak with the profile.
+  .refine(
+    (s) => !/^[0-9a-f]{32,}$/i.test(s),
+    'looks like an access token: write the NAME of the variable that holds it',
+  );
 
 export const firmwareEntrySchema = z.strictObject({
   /** Relative to the profile file's folder, with forward slashes, so a profile folder can move. */

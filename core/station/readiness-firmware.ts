@@ -1,8 +1,11 @@
 import type { LsError } from '../errors/result';
-import { inspectFile } from '../firmware/inspect';
-import type { InspectedFile, ProductTarget } from '../firmware/types';
-import { validateForProduct } from '../firmware/validate-module';
-import { validateSet } from '../firmware/validate-set';
+import {
+  type InspectedFile,
+  inspectFile,
+  type ProductTarget,
+  validateForProduct,
+  validateSet,
+} from '../firmware/index';
 
 /**
  * The firmware questions the checklist asks, as a seam: the checklist's own tests can drive
