@@ -57,8 +57,17 @@ export const parseDfuse = (file: string, b: Uint8Array): DfuseParse => {
     return bad('FIRMWARE_TRUNCATED', `${file} is ${n} bytes, too short for a DfuSe prefix and DFU suffix.`, {
       size: n,
     });
-  // The suffix first: it is what tells a damaged file from a cut-off one.
   const s = n - DFU_SUFFIX_SIZE;
+  const version = u8(b, 5);
+  const imageSize = u32le(b, 6);
+  const targetCount = u8(b, 10);
+  // A cut-off file has lost its suffix too; say "truncated" rather than "bad suffix".
+  if (imageSize > s)
+    return bad(
+      'FIRMWARE_TRUNCATED',
+      `${file} declares a ${imageSize}-byte image but holds only ${n} bytes in all: the file is cut short.`,
+      { imageSize, size: n },
+    );
   const suffix = {
     bcdDevice: u16le(b, s),
     idProduct: u16le(b, s + 2),
@@ -77,15 +86,38 @@ export const parseDfuse = (file: string, b: Uint8Array): DfuseParse => {
   const stored = crcHex(u32le(b, n - 4));
   const actual = crcHex(dfuSuffixCrc(b, n - 4));
   const crc = { ok: stored === actual, stored, actual };
-  const version = u8(b, 5);
-  const imageSize = u32le(b, 6);
-  const targetCount = u8(b, 10);
-  if (imageSize > s)
-    return bad(
-      'FIRMWARE_TRUNCATED',
-      `${file} declares a ${imageSize}-byte image but holds only ${s} bytes before its suffix: the file is cut short.`,
-      { imageSize, available: s },
-    );
+  const body = parseTargets(file, b, s, imageSize, targetCount);
+  if (!body.ok) {
+    // Damage explains a broken structure better than the structure does.
+    if (!crc.ok)
+      return bad(
+        'DFUSE_CRC_MISMATCH',
+        `${file}: the DFU suffix CRC is ${stored} but the file's is ${actual}.`,
+        {
+          stored,
+          actual,
+        },
+      );
+    return body;
+  }
+  return {
+    ok: true,
+    info: { version, imageSize, targets: body.targets, suffix, crc },
+    elements: body.elements,
+  };
+};
+
+type TargetsParse =
+  | { ok: true; targets: DfuseTarget[]; elements: DfuseElementData[] }
+  | { ok: false; error: LsError };
+
+const parseTargets = (
+  file: string,
+  b: Uint8Array,
+  s: number,
+  imageSize: number,
+  targetCount: number,
+): TargetsParse => {
   if (imageSize !== s)
     return bad(
       'DFUSE_BAD_STRUCTURE',
@@ -167,5 +199,5 @@ export const parseDfuse = (file: string, b: Uint8Array): DfuseParse => {
   }
   if (o !== s)
     return bad('DFUSE_BAD_STRUCTURE', `${file} has ${s - o} bytes after its last target.`, { offset: o });
-  return { ok: true, info: { version, imageSize, targets, suffix, crc }, elements };
+  return { ok: true, targets, elements };
 };

@@ -86,6 +86,10 @@ export const FIRMWARE_ERRORS = {
     title: 'Images overlap',
     remedy: 'Two images would write the same flash; keep only one of them.',
   },
+  FIRMWARE_NO_APPLICATION: {
+    title: 'No application',
+    remedy: "Add the product's user part (application binary) to the set.",
+  },
   FIRMWARE_SET_EMPTY: {
     title: 'No firmware',
     remedy: 'Add the firmware files to flash, or use the OTA-on-setup mode.',

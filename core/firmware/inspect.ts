@@ -11,6 +11,8 @@ import { fileProblems } from './validate-module';
 export interface InspectOptions {
   /** Treat the file as a raw image to write at this address (CLI: `FILE@0xADDRESS`). */
   rawAddress?: number;
+  /** How `file` and the messages name the file (default: the path), e.g. as the user typed it. */
+  name?: string;
 }
 
 /** A module's bytes as DFU writes them: the whole file, minus the prefix when the module drops it. */
@@ -20,11 +22,9 @@ export const moduleImage = (label: string, bytes: Uint8Array, module: ModuleInfo
   return { label, alt, address: module.startAddress, data: bytes.subarray(skip), module };
 };
 
-const baseName = (file: string): string => file.split(/[\\/]/).pop() ?? file;
-
 const inspectUnsafe = (file: string, bytes: Uint8Array, options: InspectOptions): InspectedFile => {
   const base = { file, size: bytes.length, sha256: sha256Hex(bytes) };
-  const label = baseName(file);
+  const label = file;
   if (options.rawAddress !== undefined) {
     const result: InspectedFile = {
       ...base,
@@ -100,14 +100,15 @@ export const inspectFile = async (path: string, options: InspectOptions = {}): P
     bytes = new Uint8Array(await readFile(path));
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
+    const name = options.name ?? path;
     return {
-      file: path,
+      file: name,
       size: 0,
       sha256: '',
       kind: options.rawAddress !== undefined ? 'raw' : 'module',
       images: [],
-      error: firmwareError('FIRMWARE_UNREADABLE', `${path} cannot be read: ${reason}.`, { path }),
+      error: firmwareError('FIRMWARE_UNREADABLE', `${name} cannot be read: ${reason}.`, { path }),
     };
   }
-  return inspectBytes(path, bytes, options);
+  return inspectBytes(options.name ?? path, bytes, options);
 };

@@ -170,5 +170,17 @@ export const validateSet = (
       ),
     );
   errors.push(...setProblems(images, target));
+  // The point of programming on the line is that the device works out of the box: the set must
+  // carry the application, unless a raw or .dfu image (which cannot be read) might hold it.
+  const hasApplication = images.some(
+    (i) => !i.module || i.module.function === 'user' || i.module.function === 'mono',
+  );
+  if (images.length > 0 && !hasApplication)
+    errors.push(
+      firmwareError(
+        'FIRMWARE_NO_APPLICATION',
+        'The firmware set has no user part (application): a device programmed on the line would not run the product firmware.',
+      ),
+    );
   return { errors, plan: flashPlan(images, target) };
 };
