@@ -4,7 +4,7 @@ import type { OpContext } from './context';
 import { setAddressPointer } from './dfuse';
 import { deviceError, dfuFailure } from './errors';
 import type { DfuRequests } from './requests';
-import { recoverToIdle } from './state';
+import { DFUSE_READY, recoverToIdle } from './state';
 
 export interface LeaveResult {
   /** The state the device reported after the zero-length DNLOAD, or 'reset' if it was already gone. */
@@ -34,7 +34,7 @@ export const leaveDfuse = async (
   jumpAddress: number,
   staysInDnloadIdle: boolean,
 ): Promise<LeaveResult> => {
-  await recoverToIdle(io, ctx);
+  await recoverToIdle(io, ctx, DFUSE_READY);
   await setAddressPointer(io, ctx, jumpAddress);
   return finishLeave(io, ctx, staysInDnloadIdle, 2);
 };

@@ -34,7 +34,12 @@ export const parseStatus = (b: Uint8Array): DfuStatus => {
 export class DfuRequests {
   readonly handle: UsbDeviceHandle;
   readonly interfaceNumber: number;
-  /** RTL872x bootloaders never complete an OUT request without a data stage; send one byte. */
+  /**
+   * RTL872x firmware never completes an OUT request without a data stage, so ABORT, CLRSTATUS and
+   * DETACH carry one ignored byte there. A DNLOAD is never padded: its length is its meaning (a
+   * 1-byte DNLOAD is a data block, zero is "leave"), and Particle's own device constants list the
+   * quirk for the normal-mode IDs only, not for DFU mode.
+   */
   readonly zeroLengthOutNeedsByte: boolean;
   requestCount = 0;
 
@@ -55,8 +60,8 @@ export class DfuRequests {
     ctx: OpContext,
   ): Promise<void> {
     ctx.throwIfAborted();
-    const payload =
-      data && data.length > 0 ? data : this.zeroLengthOutNeedsByte ? new Uint8Array(1) : undefined;
+    const pad = this.zeroLengthOutNeedsByte && request !== DfuRequest.DNLOAD;
+    const payload = data && data.length > 0 ? data : pad ? new Uint8Array(1) : undefined;
     this.requestCount++;
     try {
       await this.handle.controlOut(this.setup(request, value), payload, ctx.transferOptions());

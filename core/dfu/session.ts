@@ -15,7 +15,7 @@ import { type LeaveResult, leaveDfuse, leavePlain } from './leave';
 import { type MemoryLayout, parseMemoryLayout, segmentsFor } from './memory-layout';
 import type { ProgressListener } from './progress';
 import { DfuRequests } from './requests';
-import { DEFAULT_BUSY_LIMIT_MS, recoverToIdle } from './state';
+import { DEFAULT_BUSY_LIMIT_MS, DFUSE_READY, recoverToIdle } from './state';
 import { uploadDfuse, uploadPlain, type VerifyResult, verifyDfuse, verifyPlain } from './upload';
 
 export interface DfuAlt {
@@ -269,7 +269,7 @@ export class DfuSession {
     const layout = this.current.layout;
     if (!this.isDfuse || !layout) return Promise.resolve();
     return this.run('erase', TIMEOUTS.erase, options, async (ctx) => {
-      await recoverToIdle(this.io, ctx);
+      await recoverToIdle(this.io, ctx, DFUSE_READY);
       await eraseRange(this.io, ctx, layout, address, length, this.settings(options));
     });
   }
@@ -280,7 +280,7 @@ export class DfuSession {
       throw dfuFailure('DFU_NOT_SUPPORTED', 'The device does not accept downloads (bitCanDnload is 0).');
     this.checkWritable(address, data.length);
     return this.run('download', TIMEOUTS.download, options, async (ctx) => {
-      await recoverToIdle(this.io, ctx);
+      await recoverToIdle(this.io, ctx, this.isDfuse ? DFUSE_READY : undefined);
       if (this.isDfuse) await downloadDfuse(this.io, ctx, address, data, this.settings(options));
       else {
         await downloadPlain(this.io, ctx, data, this.settings(options));

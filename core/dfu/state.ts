@@ -97,9 +97,20 @@ const clearQuietly = async (io: DfuRequests, ctx: OpContext): Promise<void> => {
 /**
  * Brings the device to dfuIDLE from whatever state it is in, as the state requires:
  * dfuERROR → CLRSTATUS; any *-IDLE/-SYNC state → ABORT; busy → wait its poll timeout.
- * A device in appIDLE or waiting for a reset cannot be brought back by requests.
+ * A device in appIDLE or waiting for a reset cannot be brought back by requests. `accept` lists
+ * states the next operation can start from as they are (DfuSe commands are legal in
+ * dfuDNLOAD-IDLE too), which saves an ABORT and a GETSTATUS per operation.
  */
-export const recoverToIdle = async (io: DfuRequests, ctx: OpContext, maxSteps = 8): Promise<DfuStatus> => {
+
+/** States a DfuSe command (SET_ADDRESS, ERASE, data block) may be sent in. */
+export const DFUSE_READY: readonly number[] = [DfuState.dfuIDLE, DfuState.dfuDNLOAD_IDLE];
+
+export const recoverToIdle = async (
+  io: DfuRequests,
+  ctx: OpContext,
+  accept: readonly number[] = [DfuState.dfuIDLE],
+  maxSteps = 8,
+): Promise<DfuStatus> => {
   let stalls = 0;
   for (let step = 0; step < maxSteps; step++) {
     let st: DfuStatus;
@@ -113,9 +124,8 @@ export const recoverToIdle = async (io: DfuRequests, ctx: OpContext, maxSteps = 
       }
       throw e;
     }
+    if (accept.includes(st.state)) return st;
     switch (st.state) {
-      case DfuState.dfuIDLE:
-        return st;
       case DfuState.dfuERROR:
         await io.clrStatus(ctx);
         break;

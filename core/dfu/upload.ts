@@ -5,7 +5,7 @@ import type { TransferSettings } from './download';
 import { dfuFailure, hex } from './errors';
 import { PhaseProgress } from './progress';
 import type { DfuRequests } from './requests';
-import { recoverToIdle } from './state';
+import { DFUSE_READY, recoverToIdle } from './state';
 
 /** Where readback first differs from the image, if anywhere. */
 export interface VerifyResult {
@@ -34,7 +34,7 @@ const uploadDfuseBlocks = async (
   const size = settings.transferSize;
   const progress =
     phase === 'verify' ? new PhaseProgress('verify', length, settings.label, settings.onProgress) : undefined;
-  await recoverToIdle(io, ctx);
+  await recoverToIdle(io, ctx, DFUSE_READY);
   let block = 0;
   let pointerSet = false;
   for (let offset = 0; offset < length; offset += size) {
