@@ -75,6 +75,13 @@ export const enterDfuMode = async (
   const id = normalizeDeviceId(device.serialNumber);
   const deviceId = id.valid ? id.id : undefined;
   let via: EnterDfuVia = 'control-request';
+  // Every enumeration on this port before the switch, so none of them counts as "came back".
+  const before = new Set([device.key]);
+  try {
+    for (const d of await ctx.transport.list()) if (d.portPath === device.portPath) before.add(d.key);
+  } catch (e) {
+    return { ok: false, error: withStep(toLsError(e, 'USB_IO'), 'dfu-request') };
+  }
 
   const request = await (async (): Promise<Result<void>> => {
     try {
@@ -124,7 +131,7 @@ export const enterDfuMode = async (
 
   const back = await waitForDevice(
     ctx.transport,
-    { portPath: device.portPath, deviceId, mode: 'dfu', excludeKeys: [device.key] },
+    { portPath: device.portPath, deviceId, mode: 'dfu', excludeKeys: [...before] },
     { timeoutMs: options.timeoutMs ?? 30_000, pollMs: options.pollMs, signal: options.signal },
   );
   if (!back.ok) return { ok: false, error: withStep(back.error, 'dfu-wait') };

@@ -14,6 +14,7 @@ export type WaitErrorCode =
   | 'DEVICE_NEVER_CAME_BACK'
   | 'DEVICE_ID_MISMATCH'
   | 'DEVICE_CHANGED_PORT'
+  | 'DEVICE_WRONG_MODE'
   | 'ABORTED'
   | 'USB_UNAVAILABLE'
   | 'USB_IO';
@@ -23,7 +24,10 @@ export interface WaitTarget {
   /** The device ID we expect back; undefined when the original ID was never known. */
   readonly deviceId: string | undefined;
   readonly mode: 'dfu' | 'normal';
-  /** Enumeration keys that existed before the switch and must not count as "came back". */
+  /**
+   * Enumeration keys that existed before the switch and must not count as "came back". When given,
+   * our device reappearing under a NEW key in the other mode is reported at once (DEVICE_WRONG_MODE).
+   */
   readonly excludeKeys?: readonly string[];
 }
 
@@ -52,8 +56,27 @@ const judge = (list: readonly UsbDeviceInfo[], target: WaitTarget, started: numb
     if (exclude.has(info.key)) continue;
     const r = recognise(info);
     if (r.kind !== 'particle') continue;
-    if ((r.dfu ? 'dfu' : 'normal') !== target.mode) continue;
     const id = normalizeDeviceId(info.serialNumber);
+    if ((r.dfu ? 'dfu' : 'normal') !== target.mode) {
+      // Our device re-enumerated (a new key) but in the other mode: it reset without switching
+      // (the request was lost, or the firmware refused). Waiting longer would not change that.
+      if (
+        exclude.size > 0 &&
+        info.portPath === target.portPath &&
+        target.deviceId &&
+        id.id === target.deviceId
+      )
+        return {
+          kind: 'error',
+          error: {
+            code: 'DEVICE_WRONG_MODE',
+            message: `Device ${target.deviceId} restarted in ${modeText(target.mode === 'dfu' ? 'normal' : 'dfu')} instead of ${modeText(target.mode)}.`,
+            remedy: 'Retry; if it keeps happening, put the device in the mode by hand and retry.',
+            details: { portPath: info.portPath, deviceId: target.deviceId, expected: target.mode },
+          },
+        };
+      continue;
+    }
     const elapsedMs = Date.now() - started;
     if (info.portPath === target.portPath) {
       if (target.deviceId && id.valid && id.id !== target.deviceId)
