@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createAppService } from '../../core/app/service';
 import type { EventName } from '../../core/contract/events';
+import { inspectFile } from '../../core/firmware/index';
 import { makeProductFolder } from '../station/profile-fixtures';
 
 describe('app service', () => {
@@ -118,32 +119,11 @@ describe('app service', () => {
       cwd: f.dir,
       firmware: {
         // A module with a negative index cannot be described by the contract's view.
-        inspect: async (path) => ({
-          file: path,
-          size: 1,
-          sha256: 'x',
-          kind: 'module',
-          images: [],
-          module: {
-            prefixOffset: 0,
-            startAddress: 0,
-            endAddress: 0,
-            flags: 0,
-            flagNames: [],
-            version: 1,
-            platformId: 13,
-            platform: 'boron',
-            function: 'user',
-            index: -1,
-            dependencies: [],
-            productId: 1,
-            productVersion: 1,
-            suffixSize: 40,
-            fwUniqueId: '',
-            crc: { ok: true, stored: '', actual: '' },
-            extensions: [],
-          },
-        }),
+        inspect: async (path) => {
+          const real = await inspectFile(path);
+          if (!real.module) throw new Error('fixture: expected a module');
+          return { ...real, images: [], module: { ...real.module, index: -1 } };
+        },
         validateFile: () => [],
         validateSet: () => [],
       },
