@@ -1,5 +1,9 @@
-import { MockBinding } from '@serialport/binding-mock';
+import { SerialPortMock } from 'serialport';
 import { afterEach, describe, expect, it } from 'vitest';
+
+// @serialport/binding-mock's package exports hide its types; serialport re-exports the same binding.
+const MockBinding = SerialPortMock.binding;
+
 import { DfuSession } from '../../core/dfu';
 import {
   confirmBackInNormalMode,
