@@ -57,9 +57,16 @@ export const sleepFor = (ms: number, signal?: AbortSignal): Promise<void> => sle
  */
 export const scheduleAfter = (ms: number, fn: () => void): (() => void) => {
   const controller = new AbortController();
-  sleepFor(ms, controller.signal).then(
-    () => fn(),
-    () => undefined,
-  );
-  return () => controller.abort();
+  const deadline = now() + ms;
+  // Never before the current task ends: a reply being sent right now must go out before the event.
+  const immediate = setImmediate(() => {
+    sleepUntil(deadline, controller.signal).then(
+      () => fn(),
+      () => undefined,
+    );
+  });
+  return () => {
+    clearImmediate(immediate);
+    controller.abort();
+  };
 };

@@ -148,7 +148,9 @@ export class SimDevice {
       },
       flashFor: (alt) => this.flash.get(alt),
       requestReset: (target, reason) => this.reset(target, reason),
-      dropOff: (reason) => this.dropOff(reason),
+      dropOff: (reason, afterMs) => {
+        this.cancelScheduled.push(scheduleAfter(afterMs, () => this.dropOff(reason)));
+      },
     });
     this.control = new ControlService({
       get deviceId() {

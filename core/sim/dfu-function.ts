@@ -40,8 +40,8 @@ export interface DfuHost {
   flashFor(alt: number): SimFlash | undefined;
   /** Reset after the current reply (leave → normal mode; read-unprotect → DFU again). */
   requestReset(target: 'normal' | 'dfu', reason: string): void;
-  /** Drop off the bus now (fault); the device comes back after its re-enumeration delay. */
-  dropOff(reason: string): void;
+  /** Drop off the bus after `afterMs` wall-clock ms (fault); it comes back after its re-enumeration delay. */
+  dropOff(reason: string, afterMs: number): void;
   readonly stats: { sectorsErased: number; bytesProgrammed: number };
 }
 
@@ -306,10 +306,7 @@ export class DfuFunction {
     }
     this.busy = { until: now() + this.host.scale(ms), outcome };
     if (dropAfterMs !== undefined) {
-      const reason = 'fault: disconnected during a DFU operation';
-      const dropAt = this.host.scale(dropAfterMs);
-      if (dropAt <= 0) queueMicrotask(() => this.host.dropOff(reason));
-      else setTimeout(() => this.host.dropOff(reason), dropAt);
+      this.host.dropOff('fault: disconnected during a DFU operation', this.host.scale(dropAfterMs));
     }
     return this.statusReply(DFU_STATE.dfuDNBUSY, poll, DFU_STATUS.OK);
   }
