@@ -1,3 +1,5 @@
+import type { SetupPacket } from '../types';
+
 /*
  * The byte formats a FunctionFS function speaks on its ep0 file (include/uapi/linux/usb/functionfs.h):
  * the descriptors blob and the strings blob written once after open, and the 12-byte events read
@@ -32,15 +34,6 @@ export const FfsEventType = {
 export type FfsEventType = (typeof FfsEventType)[keyof typeof FfsEventType];
 
 export const FFS_EVENT_SIZE = 12;
-
-/** An 8-byte USB SETUP packet as the kernel hands it over (USB 2.0 §9.3). */
-export interface SetupPacket {
-  readonly bmRequestType: number;
-  readonly bRequest: number;
-  readonly wValue: number;
-  readonly wIndex: number;
-  readonly wLength: number;
-}
 
 export type FfsEvent =
   | { readonly type: typeof FfsEventType.SETUP; readonly setup: SetupPacket }

@@ -1,0 +1,231 @@
+import { type LsError, toLsError } from '../../errors/result';
+import type { SimDescriptors } from '../descriptors';
+import { parseLayout } from '../flash';
+import type { ControlResult, SetupPacket, SimDeviceEvent, SimMode } from '../types';
+import { FfsEventType, isDeviceToHost } from './blobs';
+import type { ConfigfsGadget } from './configfs';
+import { Ep0, type Ep0Outcome } from './ep0';
+import { gadgetSpec } from './gadget-spec';
+
+/*
+ * Serves one simulated device through a configfs gadget: the kernel's own USB host stack (and so
+ * dfu-util, usb@3, libusb, serialport) talks to it as to hardware. The device model is the same
+ * object the in-process simulated bus uses; this class only moves control transfers between ep0
+ * and `handleControl`, and turns the model's bus events into unbind/bind on the gadget's UDC:
+ * - `disconnect` (leave, reset, DFU_MODE, fault): unbind; the host sees the device go away;
+ * - `connect` (possibly in another mode): rewrite identity/functions, then bind again on the SAME
+ *   UDC, so the device comes back on the same port path with its new product ID.
+ */
+
+/** What the server needs from a device model: core/sim's SimDevice has exactly this shape. */
+export interface ServedDevice {
+  readonly deviceId: string;
+  readonly mode: SimMode;
+  readonly connected: boolean;
+  /** The descriptors of the current mode. */
+  readonly descriptors: SimDescriptors;
+  handleControl(setup: SetupPacket, dataOut?: Uint8Array): Promise<ControlResult>;
+  /** Bus events the device starts by itself (reset, leave, fault, power); returns an unsubscribe. */
+  on(listener: (event: SimDeviceEvent) => void): () => void;
+}
+
+export interface ServerEvents {
+  /** The device is on the bus (after each bind). */
+  attached?(mode: SimMode, productId: number): void;
+  detached?(reason: string): void;
+  /** The device-side CDC tty, whenever the device enumerates with a serial port. */
+  serialTty?(tty: string): void;
+  error?(error: LsError): void;
+  log?(line: string): void;
+}
+
+/** How long a NAKed transfer is held: longer than any host's control timeout (particle-usb: 5 s). */
+const NAK_HOLD_MS = 12_000;
+
+const SET_INTERFACE = 11;
+
+/**
+ * DfuSe hosts select an alternate setting with SET_INTERFACE, which the kernel answers itself and
+ * reports only as ENABLE, without the number. The address of the next SET_ADDRESS tells it back:
+ * the alternate whose layout contains it (the current one first, as layouts may overlap).
+ */
+export class AltTracker {
+  private ranges: { alt: number; start: number; end: number }[][] = [];
+  current = 0;
+
+  configure(descriptors: SimDescriptors): void {
+    this.current = 0;
+    this.ranges = [];
+    const alts = descriptors.interfaces.get(0) ?? [];
+    for (const alt of alts) {
+      const layout = this.altString(descriptors, alt);
+      if (!layout?.startsWith('@')) continue;
+      try {
+        this.ranges[alt] = parseLayout(layout).segments.map((s) => ({ alt, start: s.start, end: s.end }));
+      } catch {
+        // Not a DfuSe layout: nothing to infer from.
+      }
+    }
+  }
+
+  /** Returns the alternate to switch to before this request, if it is a DfuSe SET_ADDRESS elsewhere. */
+  inferFrom(setup: SetupPacket, data: Uint8Array | undefined): number | undefined {
+    if (setup.bmRequestType !== 0x21 || setup.bRequest !== 1 || setup.wValue !== 0) return undefined;
+    if (data?.length !== 5 || data[0] !== 0x21) return undefined;
+    const address = new DataView(data.buffer, data.byteOffset, 5).getUint32(1, true);
+    const inside = (alt: number): boolean =>
+      (this.ranges[alt] ?? []).some((r) => address >= r.start && address < r.end);
+    if (inside(this.current)) return undefined;
+    const alt = this.ranges.findIndex((_, i) => inside(i));
+    return alt >= 0 ? alt : undefined;
+  }
+
+  private altString(d: SimDescriptors, alt: number): string | undefined {
+    // The alternate's iInterface is in its interface descriptor; find it in the configuration.
+    const c = d.configuration;
+    for (let o = c[0] ?? 9; o + 1 < c.length; o += c[o] || 1) {
+      if (c[o + 1] === 0x04 && c[o + 2] === 0 && c[o + 3] === alt) return d.strings.get(c[o + 8] ?? 0);
+    }
+    return undefined;
+  }
+}
+
+export class FfsDeviceServer {
+  private ep0: Ep0 | undefined;
+  private loop: Promise<void> | undefined;
+  /** Gadget changes run one at a time, in order (bus events can arrive while one is running). */
+  private queue: Promise<void> = Promise.resolve();
+  private unsubscribe: (() => void) | undefined;
+  private readonly alts = new AltTracker();
+  private stopped = false;
+  requests = 0;
+
+  constructor(
+    readonly device: ServedDevice,
+    readonly gadget: ConfigfsGadget,
+    private readonly events: ServerEvents = {},
+  ) {}
+
+  /**
+   * Follows the device onto the bus: enumerates it now if it is powered, and from then on whenever
+   * it connects (power on, re-enumeration after a reset). Pulling the cable is the model's
+   * `powerOff()`; its disconnect event unbinds the gadget.
+   */
+  async start(): Promise<void> {
+    this.unsubscribe = this.device.on((e) => this.onDeviceEvent(e));
+    if (this.device.connected) await this.enqueue(() => this.attach());
+  }
+
+  /** Resolves once every gadget change requested so far is done. */
+  settled(): Promise<void> {
+    return this.queue;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    await this.enqueue(() => this.detach('stopped'));
+  }
+
+  private enqueue(op: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(op, op);
+    this.queue = next.catch((e: unknown) => this.events.error?.(toLsError(e, 'FFS_SERVER')));
+    return next;
+  }
+
+  private onDeviceEvent(event: SimDeviceEvent): void {
+    if (event.type === 'disconnect')
+      void this.enqueue(() => this.detach(event.reason)).catch(() => undefined);
+    else if (!this.stopped) void this.enqueue(() => this.attach()).catch(() => undefined);
+  }
+
+  private async attach(): Promise<void> {
+    if (this.ep0 || this.stopped || !this.device.connected) return;
+    const descriptors = this.device.descriptors;
+    const spec = gadgetSpec(descriptors);
+    await this.gadget.setIdentity(spec.identity);
+    await this.gadget.setFunctions(spec.serial);
+    const ep0 = await Ep0.open(this.gadget.ffsMount, spec.ffs, spec.ffsStrings);
+    this.ep0 = ep0;
+    this.alts.configure(descriptors);
+    this.loop = this.serve(ep0);
+    await this.gadget.bind();
+    this.events.attached?.(this.device.mode, spec.identity.productId);
+    if (spec.serial) this.events.serialTty?.(await this.gadget.serialTty());
+  }
+
+  private async detach(reason: string): Promise<void> {
+    const ep0 = this.ep0;
+    if (!ep0) return;
+    this.ep0 = undefined;
+    // Unbinding queues UNBIND on ep0, which ends the serve loop's blocked read; only then may the
+    // file be closed (a close under a blocked read would wait for it anyway).
+    await this.gadget.unbind();
+    await this.loop;
+    await ep0.close();
+    this.events.detached?.(reason);
+  }
+
+  private async serve(ep0: Ep0): Promise<void> {
+    try {
+      for (;;) {
+        const events = await ep0.events();
+        for (const event of events) {
+          if (event.type === FfsEventType.SETUP) await this.answer(ep0, event.setup);
+          else if (event.type === FfsEventType.ENABLE) this.alts.current = 0;
+        }
+        if (this.ep0 !== ep0 && events.some((e) => e.type === FfsEventType.UNBIND)) return;
+      }
+    } catch (e) {
+      if (this.ep0 === ep0) this.events.error?.(toLsError(e, 'FFS_SERVER'));
+    }
+  }
+
+  private async answer(ep0: Ep0, setup: SetupPacket): Promise<void> {
+    this.requests++;
+    const toHost = isDeviceToHost(setup);
+    let data: Uint8Array | undefined;
+    if (!toHost && setup.wLength > 0) {
+      const read = await ep0.readData(setup.wLength);
+      if (read.outcome !== 'done') return;
+      data = read.data;
+    }
+    const alt = this.alts.inferFrom(setup, data);
+    if (alt !== undefined) {
+      const r = await this.device.handleControl({
+        bmRequestType: 0x01,
+        bRequest: SET_INTERFACE,
+        wValue: alt,
+        wIndex: setup.wIndex,
+        wLength: 0,
+      });
+      if (r.status === 'ok') this.alts.current = alt;
+    }
+    const result = await this.device.handleControl(setup, data);
+    const outcome = await this.complete(ep0, setup, toHost, result);
+    if (outcome === 'cancelled') this.events.log?.(`request ${setup.bRequest} cancelled by the host`);
+  }
+
+  private async complete(
+    ep0: Ep0,
+    setup: SetupPacket,
+    toHost: boolean,
+    result: ControlResult,
+  ): Promise<Ep0Outcome> {
+    switch (result.status) {
+      case 'ok':
+        if (toHost) return ep0.writeData((result.data ?? new Uint8Array(0)).subarray(0, setup.wLength));
+        // An OUT data stage was acknowledged when it was read.
+        return setup.wLength === 0 ? ep0.ack() : 'done';
+      case 'stall':
+        // FunctionFS acknowledges OUT data as it is read, so only requests without data can stall.
+        return toHost || setup.wLength === 0 ? ep0.stall(toHost) : 'done';
+      case 'nak':
+        // Hold the transfer until the host has given up; answering then finds it cancelled.
+        await new Promise((r) => setTimeout(r, NAK_HOLD_MS));
+        return ep0.stall(toHost);
+      case 'disconnected':
+        return 'disconnected';
+    }
+  }
+}
