@@ -49,6 +49,28 @@ export const OPERATOR_ERRORS: Readonly<Record<string, OperatorError>> = {
     transient: true,
   },
   DEVICE_ID_INVALID: { title: 'Device reports an invalid ID', remedy: SET_ASIDE, transient: false },
+  DEVICE_NEVER_CAME_BACK: {
+    title: 'Device did not come back after restarting',
+    remedy: RESEAT,
+    transient: true,
+  },
+  DEVICE_ID_MISMATCH: {
+    title: 'A different device came back',
+    remedy: 'Plug in one device per slot; re-seat it and retry.',
+    transient: true,
+  },
+  DEVICE_CHANGED_PORT: { title: 'Device came back on another port', remedy: RESEAT, transient: true },
+  DEVICE_WRONG_MODE: { title: 'Device came back in the wrong mode', remedy: RESEAT, transient: true },
+  DEVICE_NOT_RECOGNISED: {
+    title: 'Not a Particle device',
+    remedy: 'Unplug it: this station only programs Particle devices.',
+    transient: false,
+  },
+  DFU_ENTRY_FAILED: {
+    title: 'Could not start programming mode',
+    remedy: 'Hold MODE, tap RESET, release MODE on yellow blink, then retry.',
+    transient: true,
+  },
   STEP_TIMEOUT: { title: 'Step took too long', remedy: RESEAT, transient: true },
 
   // Wrong thing on the fixture: never retried.

@@ -1,14 +1,32 @@
+import { batchLine, openStationLog } from '../../station/report';
+import { batchStats } from '../../store/stats';
+import { printJson } from '../io';
 import type { RegisterCommand } from './index';
 
-// Placeholder: this command is being built; it refuses clearly instead of pretending to work.
 export const register: RegisterCommand = (program, io) => {
   program
     .command('batches')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      io.err('linestation: NOT_BUILT: the "batches" command is not built yet.');
-      process.exitCode = 1;
+    .description("list this station's batches with their counts and yield")
+    .option(
+      '--data-dir <dir>',
+      'station data directory (default: LINESTATION_DATA or the OS app-data folder)',
+    )
+    .option('--json', 'print JSON')
+    .action((opts: { dataDir?: string; json?: boolean }) => {
+      const { log } = openStationLog(opts.dataDir, io.env);
+      try {
+        const rows = log.batches().map((b) => ({ batch: b, stats: batchStats(log, b.lot) }));
+        if (opts.json) {
+          printJson(io, rows);
+          return;
+        }
+        if (rows.length === 0) {
+          io.out('No batches yet. Start one with "linestation run --profile P --batch LOT".');
+          return;
+        }
+        for (const r of rows) io.out(batchLine(r.batch, r.stats));
+      } finally {
+        log.close();
+      }
     });
 };

@@ -1,0 +1,83 @@
+import { buildModule } from '../../core/firmware/builder';
+import { inspectBytes } from '../../core/firmware/inspect';
+import type { FlashImage } from '../../core/firmware/types';
+import { validateSet } from '../../core/firmware/validate-set';
+import { SimBus, SimDevice } from '../../core/sim/index';
+import type { SimFaults } from '../../core/sim/types';
+import { outboxRegistrar, particleDriver } from '../../core/station/particle-driver';
+import { Station, type StationEvent } from '../../core/station/station';
+import { newBatch, openLog, tempDir } from '../store/helpers';
+
+export const PRODUCT_ID = 4242;
+export const BORON = 13;
+
+/** A small valid user part for the boron product, planned the way a locked profile's set is. */
+export const userPartPlan = (bodySize = 8192): FlashImage[] => {
+  const bytes = buildModule({
+    platformId: BORON,
+    function: 'user',
+    bodySize,
+    product: { id: PRODUCT_ID, version: 3 },
+    dependencies: [{ function: 'system', index: 1, version: 6201 }],
+  });
+  const file = inspectBytes('app.bin', bytes);
+  const { errors, plan } = validateSet([file], {
+    platformId: BORON,
+    productId: PRODUCT_ID,
+    mode: 'flash-on-line',
+    deviceOsVersion: 6201,
+  });
+  if (errors.length > 0) throw new Error(errors.map((e) => `${e.code}: ${e.message}`).join('; '));
+  return plan;
+};
+
+/** The real driver on a simulated bus: the station exactly as the CLI wires it, minus the CLI. */
+export const simRig = async (
+  over: { slots?: number; timeScale?: number; retryOn?: string[]; maxAttempts?: number; dir?: string } = {},
+) => {
+  const dir = over.dir ?? tempDir('ls-sim-');
+  const { log } = openLog(dir);
+  const batch =
+    log.batch('LOT-SIM') ?? log.createBatch(newBatch({ lot: 'LOT-SIM', product: String(PRODUCT_ID) }));
+  const bus = new SimBus();
+  const plan = userPartPlan();
+  const station = new Station({
+    log,
+    batch,
+    source: bus,
+    driverFor: particleDriver({
+      transport: bus,
+      plan,
+      verify: true,
+      pollMs: 5,
+      registrar: outboxRegistrar({ db: log.db, productId: PRODUCT_ID }),
+    }),
+    policy: {
+      slotCount: over.slots ?? 4,
+      labels: {},
+      platformId: BORON,
+      maxAttempts: over.maxAttempts ?? 2,
+      retryOn: over.retryOn ?? ['USB_TIMEOUT', 'USB_IO', 'USB_STALL'],
+      reflashAlreadyProvisioned: false,
+    },
+    retryDelayMs: 1,
+    timeoutsMs: { 'ensure-dfu': 5_000, confirm: 5_000, leave: 5_000, flash: 20_000 },
+  });
+  const events: StationEvent[] = [];
+  station.on((e) => events.push(e));
+  await station.start();
+  const device = (seed: number, faults: SimFaults = {}, platform = 'boron') =>
+    new SimDevice({ platform, seed, timeScale: over.timeScale ?? 0.001, faults });
+  const next = (pred: (e: StationEvent) => boolean): Promise<StationEvent> =>
+    new Promise((resolve) => {
+      const seen = events.find(pred);
+      if (seen) return resolve(seen);
+      const off = station.on((e) => {
+        if (pred(e)) {
+          off();
+          resolve(e);
+        }
+      });
+    });
+  return { dir, log, batch, bus, station, events, device, next, plan };
+};
