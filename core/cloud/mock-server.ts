@@ -74,6 +74,8 @@ export interface MockRequestLog {
   fault?: FaultKind;
   /** The request changed state in the cloud (even if its answer was then lost). */
   applied: boolean;
+  /** For imports: the devices this request newly added to the product. */
+  imported?: string[];
   /** The whole answer was handed to the socket. */
   delivered: boolean;
   readonly at: number;
@@ -203,7 +205,7 @@ export const startMockCloud = async (options: MockCloudOptions = {}): Promise<Mo
     url: URL,
     auth: string | undefined,
     body: unknown,
-  ): { reply: Reply; applied: boolean } => {
+  ): { reply: Reply; applied: boolean; imported?: string[] } => {
     const no = (reply: Reply) => ({ reply, applied: false });
     const token = /^Bearer (.+)$/i.exec(auth ?? '')?.[1];
     const scopes = token === undefined ? undefined : tokens.get(token);
@@ -295,7 +297,7 @@ export const startMockCloud = async (options: MockCloudOptions = {}): Promise<Mo
         }
       }
       result.updated = result.updatedDeviceIds.length;
-      return { reply: json(200, result), applied };
+      return { reply: json(200, result), applied, imported: result.updatedDeviceIds };
     }
     if (sub?.startsWith('/devices/') && deviceId !== undefined && method === 'PUT') {
       const denied = need('devices:update');
@@ -434,8 +436,9 @@ export const startMockCloud = async (options: MockCloudOptions = {}): Promise<Mo
         default:
           break;
       }
-      const { reply, applied } = handleApi(method, url, req.headers.authorization, body);
+      const { reply, applied, imported } = handleApi(method, url, req.headers.authorization, body);
       entry.applied = applied;
+      if (imported) entry.imported = imported;
       if (fault === 'dropafter') {
         entry.response = 'drop';
         entry.status = reply.status;
