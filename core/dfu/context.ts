@@ -84,7 +84,12 @@ export class OpContext {
     });
   }
 
+  /**
+   * Checks the deadline itself too, not only the timer: a device that answers instantly (a
+   * simulator at time scale 0) could keep us in promise continuations where no timer ever fires.
+   */
   throwIfAborted(): void {
+    if (!this.signal.aborted && this.elapsedMs() >= this.timeoutMs) this.abort('timeout');
     if (this.signal.aborted) throw this.abortFailure();
   }
 
@@ -106,11 +111,18 @@ const SPIN_MS = 1.5;
  */
 export const sleep = (ms: number, ctx: OpContext): Promise<void> => {
   if (ms <= 0) return Promise.resolve();
+  return waitUntil(performance.now() + ms, ctx);
+};
+
+/** Lets timers and I/O run once without waiting: for a device that says "busy, ask again now". */
+export const yieldToEventLoop = (ctx: OpContext): Promise<void> => waitUntil(performance.now(), ctx, true);
+
+const waitUntil = (deadline: number, ctx: OpContext, once = false): Promise<void> => {
   if (ctx.signal.aborted) return Promise.reject(ctx.abortFailure());
-  const deadline = performance.now() + ms;
   return new Promise((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let immediate: ReturnType<typeof setImmediate> | undefined;
+    let immediateDone = false;
     const onAbort = () => {
       if (timer) clearTimeout(timer);
       if (immediate) clearImmediate(immediate);
@@ -120,11 +132,14 @@ export const sleep = (ms: number, ctx: OpContext): Promise<void> => {
       timer = undefined;
       immediate = undefined;
       const left = deadline - performance.now();
-      if (left <= 0) {
+      if (left <= 0 && (!once || immediateDone)) {
         ctx.signal.removeEventListener('abort', onAbort);
         resolve();
       } else if (left > SPIN_MS) timer = setTimeout(step, left - SPIN_MS);
-      else immediate = setImmediate(step);
+      else {
+        immediateDone = true;
+        immediate = setImmediate(step);
+      }
     };
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     step();

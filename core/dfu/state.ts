@@ -1,6 +1,6 @@
 import { LsFailure } from '../errors/result';
 import { DfuState, stateName, statusName } from './constants';
-import { type OpContext, sleep } from './context';
+import { type OpContext, sleep, yieldToEventLoop } from './context';
 import { deviceError, dfuFailure, hex } from './errors';
 import type { DfuRequests, DfuStatus } from './requests';
 
@@ -80,7 +80,10 @@ export const pollUntil = async (
           details: { state: stateName(st.state), operation: options.operation, busyLimitMs: limit },
         },
       );
-    await sleep(st.pollTimeoutMs, ctx);
+    // bwPollTimeout 0 while busy (Particle bootloader v12+): ask again at once, but let the event
+    // loop turn so our own deadline and the caller's abort can still fire.
+    if (st.pollTimeoutMs > 0) await sleep(st.pollTimeoutMs, ctx);
+    else await yieldToEventLoop(ctx);
   }
 };
 

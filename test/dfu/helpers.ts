@@ -91,10 +91,12 @@ export const flashBytes = (device: SimDevice, alt: number, address: number, leng
   return flash.read(address, length);
 };
 
-/** Resolves once the device has re-enumerated in `mode` (or rejects after `ms`). */
-export const waitForMode = (device: SimDevice, mode: string, ms = 5000): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (device.connected && device.mode === mode) return resolve();
+/**
+ * Resolves at the device's next enumeration in `mode` (or rejects after `ms`). Subscribe before
+ * the action that causes it; a test that fails earlier leaves no unhandled rejection behind.
+ */
+export const waitForMode = (device: SimDevice, mode: string, ms = 5000): Promise<void> => {
+  const p = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       off();
       reject(new Error(`device did not come back in ${mode} mode`));
@@ -107,3 +109,6 @@ export const waitForMode = (device: SimDevice, mode: string, ms = 5000): Promise
       }
     });
   });
+  p.catch(() => undefined);
+  return p;
+};
