@@ -225,13 +225,17 @@ export const checkReadiness = async (
       );
     } else {
       const problems: string[] = [];
+      let firstRemedy: string | undefined;
       for (const f of files) {
         if (!f.inspected) {
           problems.push(`${f.status.path}: cannot be read`);
           continue;
         }
         const errors = firmware.validateFile(f.inspected, target);
-        for (const e of errors) problems.push(`${f.status.path}: ${describeError(e)}`);
+        for (const e of errors) {
+          problems.push(`${f.status.path}: ${describeError(e)}`);
+          firstRemedy ??= e.remedy;
+        }
       }
       items.push(
         problems.length === 0
@@ -247,7 +251,9 @@ export const checkReadiness = async (
               'fail',
               `${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems[0]}`,
               {
+                // The first problem's own remedy: a damaged file and a wrong product need different fixes.
                 remedy:
+                  firstRemedy ??
                   'Use firmware built for this product and platform (check the product ID in the build).',
                 details: problems,
               },

@@ -46,6 +46,16 @@ export type StationEvent =
     }
   | { readonly type: 'slot-refused'; readonly portPath: string; readonly reason: string }
   | { readonly type: 'target-reached'; readonly passed: number }
+  /**
+   * A slot's chain of attempts (the first and its automatic retries) is over: the operator acts
+   * now (takes a PASS off the fixture, re-seats or sets aside a FAIL).
+   */
+  | {
+      readonly type: 'slot-idle';
+      readonly slot: number;
+      readonly portPath: string;
+      readonly attempt: AttemptRecord | undefined;
+    }
   /** The log cannot be written: the batch stops, nothing logged so far is lost. */
   | { readonly type: 'fatal'; readonly error: LsError };
 
@@ -75,6 +85,7 @@ interface Slot {
   /** A detach was seen after the last attempt ended: the next attach is a new plug. */
   replugged: boolean;
   lastDeviceId: string | undefined;
+  lastAttempt: AttemptRecord | undefined;
 }
 
 /**
@@ -106,6 +117,7 @@ export class Station {
         running: undefined,
         replugged: true,
         lastDeviceId: undefined,
+        lastAttempt: undefined,
         view: emptyView(i + 1, preset?.[1] ?? String(i + 1), preset?.[0]),
       };
       this.slots.push(slot);
@@ -221,6 +233,9 @@ export class Station {
     s.view = { ...emptyView(s.index, s.label, s.portPath), state: 'running' };
     const run = this.runSlot(s, device, tryNumber).finally(() => {
       if (s.running === run) s.running = undefined;
+      // Only the first launch of a chain reports the end; retries are awaited inside it.
+      if (tryNumber === 1)
+        this.emit({ type: 'slot-idle', slot: s.index, portPath: device.portPath, attempt: s.lastAttempt });
     });
     s.running = run;
   }
@@ -251,6 +266,7 @@ export class Station {
       return;
     }
     s.lastDeviceId = rec.deviceId ?? undefined;
+    s.lastAttempt = rec;
     if (rec.result === 'pass') this.checkTarget();
     if (rec.result !== 'fail' || this.stopped) return;
     const code = rec.errorCode ?? '';
