@@ -91,15 +91,17 @@ export const scorePrefix = (b: Uint8Array, o: number): PrefixScore => {
   if (p.endAddress <= p.startAddress) return none;
   if (p.fn === 0) return none;
   for (const d of p.deps) if (d.fn === 0 && (d.index !== 0 || d.version !== 0)) return none;
-  const expectedSize = p.endAddress - p.startAddress + 4;
-  if (b.length < expectedSize) return { ...none, truncated: true };
   let score = 1;
   if (SCAN_KNOWN_PLATFORMS.has(p.platformId)) score++;
   if (p.fn < FUNCTION_COUNT) score++;
   if (p.deps[0].fn < FUNCTION_COUNT) score++;
   if (p.deps[1].fn < FUNCTION_COUNT) score++;
-  if (b.length === expectedSize) score++;
   if ((p.flags & ~KNOWN_FLAGS) === 0) score++;
+  const expectedSize = p.endAddress - p.startAddress + 4;
+  // Particle's parser scores a too-short file 0. We also note when everything else about the
+  // prefix is right, so a cut-off download is called truncated rather than "not a module".
+  if (b.length < expectedSize) return { ...none, truncated: score === MAX_SCORE - 1 };
+  if (b.length === expectedSize) score++;
   return { score, passed: score >= MAX_SCORE, truncated: false };
 };
 
