@@ -21,7 +21,7 @@ const common = {
   format: 'esm',
   target: 'node22',
   packages: 'external',
-  sourcemap: 'inline',
+  sourcemap: 'linked',
   logLevel: 'silent',
   define: { __LINESTATION_VERSION__: JSON.stringify(pkg.version) },
   // Bundled CommonJS dependencies call require(); ESM output has none unless we provide it.

@@ -37,6 +37,10 @@ interface Slot {
   unplugTimer: ReturnType<typeof setInterval> | undefined;
 }
 
+const log = (line: string): void => {
+  process.stderr.write(`[ffs-device +${(performance.now() / 1000).toFixed(2)}s] ${line}\n`);
+};
+
 const notify = (n: Notice): void => {
   if (process.send) process.send(n);
   else process.stdout.write(`${JSON.stringify(n)}\n`);
@@ -94,6 +98,7 @@ const attachSerial = (slot: Slot, tty: string): void => {
 };
 
 const main = async (): Promise<void> => {
+  log('started');
   const config = ServerConfigSchema.parse(JSON.parse(process.argv[2] ?? '{}'));
   const udcs = await listUdcs();
   if (udcs.length < config.devices.length)
@@ -123,9 +128,13 @@ const main = async (): Promise<void> => {
       server: new FfsDeviceServer(device, gadget, {
         attached: (mode, productId) => {
           slot.productId = productId;
+          log(`${d.platform} ${device.deviceId} attached on ${udc} as ${productId.toString(16)} (${mode})`);
           notify({ notice: 'attached', deviceId: device.deviceId, mode, productId });
         },
-        detached: (reason) => notify({ notice: 'detached', deviceId: device.deviceId, reason }),
+        detached: (reason) => {
+          log(`${d.platform} ${device.deviceId} detached: ${reason}`);
+          notify({ notice: 'detached', deviceId: device.deviceId, reason });
+        },
         serialTty: (tty) => attachSerial(slot, tty),
         error: (e) =>
           notify({ notice: 'error', deviceId: device.deviceId, code: e.code, message: e.message }),

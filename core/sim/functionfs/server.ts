@@ -2,8 +2,9 @@ import { type LsError, toLsError } from '../../errors/result';
 import type { SimDescriptors } from '../descriptors';
 import { parseLayout } from '../flash';
 import type { ControlResult, SetupPacket, SimDeviceEvent, SimMode } from '../types';
+import type { FfsEvent, FfsFunctionDescriptors } from './blobs';
 import { FfsEventType, isDeviceToHost } from './blobs';
-import type { ConfigfsGadget } from './configfs';
+import type { GadgetIdentity } from './configfs';
 import { Ep0, type Ep0Outcome } from './ep0';
 import { gadgetSpec } from './gadget-spec';
 
@@ -28,6 +29,32 @@ export interface ServedDevice {
   /** Bus events the device starts by itself (reset, leave, fault, power); returns an unsubscribe. */
   on(listener: (event: SimDeviceEvent) => void): () => void;
 }
+
+/** The gadget operations the server uses (ConfigfsGadget; a fake in unit tests). */
+export interface GadgetPort {
+  readonly ffsMount: string;
+  setIdentity(identity: GadgetIdentity): Promise<void>;
+  setFunctions(withSerial: boolean): Promise<void>;
+  serialTty(): Promise<string>;
+  bind(): Promise<void>;
+  unbind(): Promise<void>;
+}
+
+/** One open ep0 (Ep0; a fake in unit tests). */
+export interface Ep0Port {
+  events(): Promise<FfsEvent[]>;
+  readData(length: number): Promise<{ outcome: Ep0Outcome; data: Uint8Array }>;
+  writeData(data: Uint8Array): Promise<Ep0Outcome>;
+  ack(): Promise<Ep0Outcome>;
+  stall(deviceToHost: boolean): Promise<Ep0Outcome>;
+  close(): Promise<void>;
+}
+
+export type OpenEp0 = (
+  mount: string,
+  fn: FfsFunctionDescriptors,
+  strings: readonly string[],
+) => Promise<Ep0Port>;
 
 export interface ServerEvents {
   /** The device is on the bus (after each bind). */
@@ -91,7 +118,7 @@ export class AltTracker {
 }
 
 export class FfsDeviceServer {
-  private ep0: Ep0 | undefined;
+  private ep0: Ep0Port | undefined;
   private loop: Promise<void> | undefined;
   /** Gadget changes run one at a time, in order (bus events can arrive while one is running). */
   private queue: Promise<void> = Promise.resolve();
@@ -102,8 +129,9 @@ export class FfsDeviceServer {
 
   constructor(
     readonly device: ServedDevice,
-    readonly gadget: ConfigfsGadget,
+    readonly gadget: GadgetPort,
     private readonly events: ServerEvents = {},
+    private readonly openEp0: OpenEp0 = (mount, fn, strings) => Ep0.open(mount, fn, strings),
   ) {}
 
   /**
@@ -145,7 +173,7 @@ export class FfsDeviceServer {
     const spec = gadgetSpec(descriptors);
     await this.gadget.setIdentity(spec.identity);
     await this.gadget.setFunctions(spec.serial);
-    const ep0 = await Ep0.open(this.gadget.ffsMount, spec.ffs, spec.ffsStrings);
+    const ep0 = await this.openEp0(this.gadget.ffsMount, spec.ffs, spec.ffsStrings);
     this.ep0 = ep0;
     this.alts.configure(descriptors);
     this.loop = this.serve(ep0);
@@ -166,7 +194,7 @@ export class FfsDeviceServer {
     this.events.detached?.(reason);
   }
 
-  private async serve(ep0: Ep0): Promise<void> {
+  private async serve(ep0: Ep0Port): Promise<void> {
     try {
       for (;;) {
         const events = await ep0.events();
@@ -181,7 +209,7 @@ export class FfsDeviceServer {
     }
   }
 
-  private async answer(ep0: Ep0, setup: SetupPacket): Promise<void> {
+  private async answer(ep0: Ep0Port, setup: SetupPacket): Promise<void> {
     this.requests++;
     const toHost = isDeviceToHost(setup);
     let data: Uint8Array | undefined;
@@ -207,7 +235,7 @@ export class FfsDeviceServer {
   }
 
   private async complete(
-    ep0: Ep0,
+    ep0: Ep0Port,
     setup: SetupPacket,
     toHost: boolean,
     result: ControlResult,
