@@ -6,8 +6,8 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { app, BrowserWindow, type IpcMainInvokeEvent, ipcMain, Menu, session } from 'electron';
-import { createAppService } from '../core/app/index';
-import { EVENT_CHANNEL, invokeChannel, METHOD_NAMES } from '../core/contract/index';
+import { bindIpc, createAppService } from '../core/app/index';
+import { EVENT_CHANNEL } from '../core/contract/index';
 
 declare const __LINESTATION_VERSION__: string | undefined;
 
@@ -35,19 +35,11 @@ const fromOurPage = (event: IpcMainInvokeEvent): boolean => {
 };
 
 const registerIpc = (): void => {
-  for (const method of METHOD_NAMES) {
-    ipcMain.handle(invokeChannel(method), (event, request: unknown) => {
-      if (!fromOurPage(event))
-        return {
-          ok: false,
-          error: { code: 'FORBIDDEN', message: 'Calls are accepted only from the linestation page.' },
-        };
-      return service.call(method, request);
-    });
-  }
-  service.on((event, payload) => {
-    if (mainWindow && !mainWindow.isDestroyed())
-      mainWindow.webContents.send(EVENT_CHANNEL, { event, payload });
+  bindIpc(ipcMain, service, {
+    isTrustedSender: fromOurPage,
+    sendEvent: (message) => {
+      if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(EVENT_CHANNEL, message);
+    },
   });
 };
 
