@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const PRODUCT = 4242;
-export const TOKEN = `tok_${randomBytes(12).toString('hex')}_SECRET`;
+// Shaped like a real Particle access token (40 hex characters), so leak checks test the real case.
+export const TOKEN = randomBytes(20).toString('hex');
 
 /** A valid-looking device ID (24 lower-case hex) derived from n, so tests can name devices. */
 export const deviceId = (n: number): string => `e00fce68${n.toString(16).padStart(16, '0')}`;

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { runMockCloud } from '../../../core/cli/commands/mock-cloud';
+import { captureIo } from '../../cloud/cli-io';
+
+describe('linestation mock-cloud', () => {
+  it('serves the product on 127.0.0.1, prints its URL, and stops on the signal', async () => {
+    const c = captureIo();
+    const ac = new AbortController();
+    const { mock, closed } = await runMockCloud(
+      { product: 77, token: 'demo', faults: 'seed=3', releasedFirmware: 4 },
+      c.io,
+      ac.signal,
+    );
+    expect(c.out[0]).toBe(`Mock Particle Cloud listening on ${mock.url}`);
+    expect(mock.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const r = await fetch(`${mock.url}/v1/products/77/firmware`, {
+      headers: { authorization: 'Bearer demo' },
+    });
+    expect(await r.json()).toEqual([expect.objectContaining({ version: 4, product_default: true })]);
+    ac.abort();
+    await closed;
+    await expect(fetch(`${mock.url}/v1/products/77`)).rejects.toThrow();
+  });
+
+  it('refuses a bad fault spec with a usage error', async () => {
+    const c = captureIo();
+    await expect(
+      runMockCloud({ faults: 'meteor:0.1' }, c.io, new AbortController().signal),
+    ).rejects.toMatchObject({
+      exitCode: 1,
+    });
+    expect(c.errs[0]).toMatch(/MOCK_BAD_FAULT_SPEC/);
+  });
+});
