@@ -128,10 +128,7 @@ export class DfuFunction {
         if (policy === 'hold') {
           await sleepUntil(this.busy.until, signal);
         } else if (policy === 'answer-busy' && setup.bRequest === DFU_REQUEST.GETSTATUS) {
-          return this.statusReply(
-            DFU_STATE.dfuDNBUSY,
-            Math.ceil((this.busy.until - now()) / this.scaleFactor()),
-          );
+          return this.statusReply(DFU_STATE.dfuDNBUSY, Math.ceil(this.busy.until - now()));
         } else {
           this.busy = undefined;
           return this.outOfSequence();
@@ -191,14 +188,18 @@ export class DfuFunction {
     }
   }
 
-  private scaleFactor(): number {
-    const f = this.host.scale(1);
-    return f > 0 ? f : 1;
-  }
-
-  private pollFor(operationMs: number): number {
+  /** Unscaled bwPollTimeout the firmware would report for an operation of `operationMs`. */
+  private modelPoll(operationMs: number): number {
     const p = this.host.timing.pollTimeout;
     return p === 'operation' ? Math.ceil(operationMs) : p;
+  }
+
+  /**
+   * The bwPollTimeout actually sent: scaled like every other delay, so a host that honours it
+   * waits exactly as long as the scaled device needs (0 when time is scaled to 0).
+   */
+  private pollFor(operationMs: number): number {
+    return Math.ceil(this.host.scale(this.modelPoll(operationMs)));
   }
 
   private statusReply(state: number, pollMs: number, status = this.status): ControlResult {
@@ -298,7 +299,7 @@ export class DfuFunction {
     const faults = this.host.faults;
     const { ms, outcome, dropAfterMs } = this.execute(block);
     const poll = this.pollFor(ms);
-    this.host.account(Math.max(ms, poll));
+    this.host.account(Math.max(ms, this.modelPoll(ms)));
     this.state = DFU_STATE.dfuDNBUSY;
     if (faults.stuckBusyFrom !== undefined && this.operations >= faults.stuckBusyFrom) {
       this.stuck = true;

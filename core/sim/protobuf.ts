@@ -6,6 +6,7 @@
  * (GetModuleInfoReply) and cloud/describe.proto (FirmwareModule, FirmwareModuleDependency).
  */
 
+import { createHash } from 'node:crypto';
 import type { SimModule } from './types';
 
 const varint = (value: number): number[] => {
@@ -88,7 +89,9 @@ export const encodeModuleInfoReply = (modules: readonly SimModule[], newFormat: 
         .uint(4, 0) // MAIN_MODULE_STORE
         .uint(5, m.maxSize ?? m.size)
         .fixed32(6, ALL_CHECKS)
-        .fixed32(7, ALL_CHECKS & ~failed);
+        .fixed32(7, ALL_CHECKS & ~failed)
+        // particle-usb 4.1.0 reads `hash.toString('hex')` unconditionally: Device OS always sends it.
+        .bytesField(8, m.hash ?? createHash('sha256').update(`${m.func}:${m.index}:${m.version}`).digest());
       for (const d of m.dependencies ?? []) {
         mod.message(9, new ProtoWriter().uint(1, d.func).uint(2, d.index).uint(3, d.version));
       }

@@ -51,6 +51,8 @@ export interface SimModule {
   }[];
   /** Validation flags that failed (integrity 0x02, dependencies 0x04, range 0x08, platform 0x10). */
   readonly failedFlags?: number;
+  /** SHA-256 of the module as Device OS ≥ 5.6 reports it; default derived from type/index/version. */
+  readonly hash?: Uint8Array;
 }
 
 /**

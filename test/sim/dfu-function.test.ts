@@ -14,7 +14,7 @@ describe('DFU state machine (DFU 1.1 + DfuSe)', () => {
   });
 
   it('DNLOAD → dfuDNLOAD-SYNC → GETSTATUS dfuDNBUSY (with the erase time as bwPollTimeout) → dfuDNLOAD-IDLE', async () => {
-    const d = fastDevice('boron', { mode: 'dfu' });
+    const d = fastDevice('boron', { mode: 'dfu', timeScale: 1 });
     const h = dfu(d);
     expect((await h.command(DFUSE_COMMAND.ERASE, USER_GEN3)).status).toBe('ok');
     expect(await h.getState()).toBe(S.dfuDNLOAD_SYNC);
@@ -270,8 +270,20 @@ describe('busy policies', () => {
     expect(await pending).toEqual({ status: 'nak' });
   });
 
-  it('a fixed pollTimeout is reported as configured (bootloader v12+ reports 0)', async () => {
-    const d = fastDevice('boron', { mode: 'dfu', timing: { pollTimeout: 0 } });
+  it('a fixed pollTimeout is reported as configured (bootloader v12+ reports 0, ST 50)', async () => {
+    for (const pollTimeout of [0, 50]) {
+      const d = fastDevice('boron', {
+        mode: 'dfu',
+        timeScale: 1,
+        timing: { pollTimeout, eraseMsBySectorSize: { 4096: 1 } },
+      });
+      await dfu(d).command(DFUSE_COMMAND.ERASE, USER_GEN3);
+      expect(await dfu(d).getStatus()).toMatchObject({ state: S.dfuDNBUSY, poll: pollTimeout });
+    }
+  });
+
+  it('the reported bwPollTimeout is scaled with the device (0 when time is scaled to 0)', async () => {
+    const d = fastDevice('boron', { mode: 'dfu', timeScale: 0 });
     await dfu(d).command(DFUSE_COMMAND.ERASE, USER_GEN3);
     expect(await dfu(d).getStatus()).toMatchObject({ state: S.dfuDNBUSY, poll: 0 });
   });

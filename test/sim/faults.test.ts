@@ -88,9 +88,9 @@ describe('fault injection', () => {
     const fast = fastDevice('boron', { mode: 'dfu' });
     const slow = fastDevice('boron', { mode: 'dfu', faults: { slowFactor: 3 } });
     for (const d of [fast, slow]) await dfu(d).command(DFUSE_COMMAND.ERASE, USER);
-    const a = await dfu(fast).getStatus();
+    await dfu(fast).getStatus();
     await dfu(slow).getStatus();
-    expect(a?.poll).toBe(85);
+    expect(slow.stats.inherentMs).toBeGreaterThan(fast.stats.inherentMs);
     expect(slow.stats.inherentMs).toBeCloseTo(fast.stats.inherentMs * 3, 6);
   });
 
