@@ -239,7 +239,7 @@ export const register: RegisterCommand = (program, io) => {
     .option('--product-id <id>', 'validate against a product: its product ID', wholeNumber(0xffffffff))
     .option(
       '--mode <mode>',
-      'flash-on-line (default) or ota-on-setup',
+      'flash-on-line or ota-on-setup',
       (v: string): ProgrammingMode => {
         if (v !== 'flash-on-line' && v !== 'ota-on-setup')
           throw new InvalidArgumentError('use flash-on-line or ota-on-setup.');
