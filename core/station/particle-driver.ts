@@ -67,6 +67,8 @@ export interface ParticleDriverOptions {
   readonly modeSwitch?: Omit<ModeSwitchContext, 'transport'>;
   /** Re-enumeration poll interval (tests with a fast simulator use a small one). */
   readonly pollMs?: number;
+  /** How long a device may take to re-enumerate (DFU entry, back after leave). Default 30 s. */
+  readonly reenumerationTimeoutMs?: number;
 }
 
 const failWith = (e: LsError): never => {
@@ -125,7 +127,11 @@ export const particleDriver =
         };
       },
       async ensureDfu(_id, step) {
-        const entered = await enterDfuMode(ctx, current, { signal: step.signal, pollMs: o.pollMs });
+        const entered = await enterDfuMode(ctx, current, {
+          signal: step.signal,
+          pollMs: o.pollMs,
+          timeoutMs: o.reenumerationTimeoutMs,
+        });
         if (!entered.ok) failWith(entered.error);
         else {
           current = entered.value.device;
@@ -162,7 +168,7 @@ export const particleDriver =
         const back = await confirmBackInNormalMode(
           { transport: o.transport },
           { portPath: id.portPath, deviceId: id.deviceId, dfuKey },
-          { signal: step.signal, readModules: true, pollMs: o.pollMs },
+          { signal: step.signal, readModules: true, pollMs: o.pollMs, timeoutMs: o.reenumerationTimeoutMs },
         );
         if (!back.ok) return failWith(back.error);
         current = back.value.device;

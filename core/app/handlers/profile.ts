@@ -2,15 +2,22 @@ import { err, ok, type Result } from '../../errors/result';
 import { type LoadedProfile, loadProfile } from '../../station/profile';
 import { lockProfile } from '../../station/profile-lock';
 import { checkReadiness, type ReadinessOptions } from '../../station/readiness';
+import { cloudReleasedFirmwareCheck } from '../../station/readiness-cloud';
 import type { HandlerContext, Handlers } from '../context';
 import { profileWithReadiness } from '../views';
 
-const readinessOptions = (ctx: HandlerContext): ReadinessOptions => ({
-  env: ctx.options.env ?? process.env,
-  ...(ctx.options.releasedFirmwareCheck ? { releasedFirmwareCheck: ctx.options.releasedFirmwareCheck } : {}),
-  ...(ctx.options.firmware ? { firmware: ctx.options.firmware } : {}),
-  ...(ctx.options.now ? { now: ctx.options.now } : {}),
-});
+/** An injected cloud check wins (tests, demo); otherwise the profile's own cloud is asked. */
+const readinessOptions = (ctx: HandlerContext, loaded: LoadedProfile): ReadinessOptions => {
+  const env = ctx.options.env ?? process.env;
+  const releasedFirmwareCheck =
+    ctx.options.releasedFirmwareCheck ?? cloudReleasedFirmwareCheck(loaded.profile, env);
+  return {
+    env,
+    ...(releasedFirmwareCheck ? { releasedFirmwareCheck } : {}),
+    ...(ctx.options.firmware ? { firmware: ctx.options.firmware } : {}),
+    ...(ctx.options.now ? { now: ctx.options.now } : {}),
+  };
+};
 
 const NO_PROFILE = () =>
   err('NO_PROFILE', 'This station has no product profile loaded.', {
@@ -29,7 +36,12 @@ export const profileHandlers = {
     if (!ctx.state.profilePath) return ok(null);
     const loaded = await loadProfile(ctx.state.profilePath);
     if (!loaded.ok) return loaded;
-    return ok(profileWithReadiness(loaded.value, await checkReadiness(loaded.value, readinessOptions(ctx))));
+    return ok(
+      profileWithReadiness(
+        loaded.value,
+        await checkReadiness(loaded.value, readinessOptions(ctx, loaded.value)),
+      ),
+    );
   },
 
   'profile.load': async (request, ctx) => {
@@ -38,7 +50,7 @@ export const profileHandlers = {
     ctx.state.profilePath = loaded.value.path;
     const view = profileWithReadiness(
       loaded.value,
-      await checkReadiness(loaded.value, readinessOptions(ctx)),
+      await checkReadiness(loaded.value, readinessOptions(ctx, loaded.value)),
     );
     ctx.emit('profile.changed', view);
     return ok(view);
@@ -47,13 +59,16 @@ export const profileHandlers = {
   'profile.check': async (request, ctx) => {
     const loaded = await loadTarget(ctx, request.path);
     if (!loaded.ok) return loaded;
-    return ok((await checkReadiness(loaded.value, readinessOptions(ctx))).readiness);
+    return ok((await checkReadiness(loaded.value, readinessOptions(ctx, loaded.value))).readiness);
   },
 
   'profile.lock': async (request, ctx) => {
     const loaded = await loadTarget(ctx, request.path);
     if (!loaded.ok) return loaded;
-    const locked = await lockProfile(loaded.value, { ...readinessOptions(ctx), relock: request.relock });
+    const locked = await lockProfile(loaded.value, {
+      ...readinessOptions(ctx, loaded.value),
+      relock: request.relock,
+    });
     if (!locked.ok) return locked;
     const view = profileWithReadiness(locked.value.loaded, locked.value.report);
     if (locked.value.loaded.path === ctx.state.profilePath) ctx.emit('profile.changed', view);

@@ -17,6 +17,7 @@ import {
   type ProvisioningMode,
 } from '../../station/profile-schema';
 import { checkReadiness } from '../../station/readiness';
+import { cloudReleasedFirmwareCheck } from '../../station/readiness-cloud';
 import { ExitCode } from '../exit-codes';
 import { CliExit, type CliIo, printJson } from '../io';
 import type { RegisterCommand } from './index';
@@ -253,7 +254,11 @@ const runCheck = async (io: CliIo, path: string, flags: { json?: boolean }): Pro
     printError(io, loaded.error, json);
     throw new CliExit(ExitCode.Failed);
   }
-  const { readiness } = await checkReadiness(loaded.value, { env: io.env });
+  const releasedFirmwareCheck = cloudReleasedFirmwareCheck(loaded.value.profile, io.env);
+  const { readiness } = await checkReadiness(loaded.value, {
+    env: io.env,
+    ...(releasedFirmwareCheck ? { releasedFirmwareCheck } : {}),
+  });
   if (json) printJson(io, { path: loaded.value.path, ...readiness });
   else {
     const p = loaded.value.profile;
@@ -276,7 +281,12 @@ const runLock = async (
     printError(io, loaded.error, json);
     throw new CliExit(ExitCode.Failed);
   }
-  const locked = await lockProfile(loaded.value, { env: io.env, relock: Boolean(flags.relock) });
+  const releasedFirmwareCheck = cloudReleasedFirmwareCheck(loaded.value.profile, io.env);
+  const locked = await lockProfile(loaded.value, {
+    env: io.env,
+    relock: Boolean(flags.relock),
+    ...(releasedFirmwareCheck ? { releasedFirmwareCheck } : {}),
+  });
   if (!locked.ok) {
     printError(io, locked.error, json);
     throw new CliExit(locked.error.code === 'PROFILE_WRITE_FAILED' ? ExitCode.Failed : ExitCode.Refused);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CliIo } from '../../../core/cli/io';
 import { runCli } from '../../../core/cli/main';
+import { startMockCloud } from '../../../core/cloud/mock-server';
 import { makeProductFolder } from '../../station/profile-fixtures';
 
 const captureIo = (cwd: string, env: Record<string, string> = {}) => {
@@ -184,5 +185,28 @@ describe('linestation profile', () => {
     const c = captureIo(f.dir);
     expect(await runCli(['profile', 'lock', f.profilePath], c.io)).toBe(2);
     expect(c.errs.join('\n')).toMatch(/PROFILE_NOT_LOCKABLE/);
+  });
+
+  it("asks the profile's cloud whether an OTA-on-setup product has a released firmware", async () => {
+    const cloud = await startMockCloud({
+      products: [{ id: 12345, slug: 'acme-tracker', releasedFirmware: 2 }],
+      tokens: [{ token: 'tok' }],
+    });
+    try {
+      const f = makeProductFolder({
+        mode: 'ota-on-setup',
+        noFirmware: true,
+        profile: { registration: { mode: 'cloud', apiBaseUrl: cloud.url, tokenEnv: 'LS_TOKEN' } },
+      });
+      const env = { LS_TOKEN: 'tok' };
+      expect(await runCli(['profile', 'lock', f.profilePath], captureIo(f.dir, env).io)).toBe(0);
+      const c = captureIo(f.dir, env);
+      expect(await runCli(['profile', 'check', f.profilePath], c.io)).toBe(0);
+      expect(c.text()).toMatch(/\[ ok \] The product has a released default firmware/);
+      const offlineAnswer = captureIo(f.dir, {});
+      expect(await runCli(['profile', 'check', f.profilePath], offlineAnswer.io)).toBe(3);
+    } finally {
+      await cloud.close();
+    }
   });
 });

@@ -1,0 +1,34 @@
+import { createCloudClient } from '../cloud/client';
+import { releasedFirmwareCheck } from '../cloud/readiness';
+import type { Profile } from './profile-schema';
+import type { ReleasedFirmwareAnswer } from './readiness';
+
+export interface CloudCheckOptions {
+  readonly timeoutMs?: number;
+  readonly fetch?: typeof fetch;
+}
+
+/**
+ * The checklist's OTA-on-setup question, answered by the product's own cloud configuration:
+ * only when the profile registers to the cloud and the token variable is set on this station.
+ * Otherwise there is nobody to ask, and the item stays pending for the engineer to confirm.
+ */
+export const cloudReleasedFirmwareCheck = (
+  profile: Profile,
+  env: Readonly<Record<string, string | undefined>>,
+  options: CloudCheckOptions = {},
+): (() => Promise<ReleasedFirmwareAnswer>) | undefined => {
+  if (profile.provisioningMode !== 'ota-on-setup') return undefined;
+  const r = profile.registration;
+  if (r?.mode !== 'cloud') return undefined;
+  const token = env[r.tokenEnv];
+  if (!token) return undefined;
+  const client = createCloudClient({
+    baseUrl: r.apiBaseUrl,
+    token: async () => token,
+    // The checklist is interactive: better "unknown" soon than a frozen screen.
+    timeoutMs: options.timeoutMs ?? 8000,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
+  return () => releasedFirmwareCheck(client, profile.product.slug ?? profile.product.id);
+};

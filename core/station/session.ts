@@ -1,0 +1,202 @@
+import { createCloudClient } from '../cloud/client';
+import { createDrain, type Drain } from '../cloud/outbox-drain';
+import { envTokenProvider } from '../cloud/token';
+import { err, type LsError, ok, type Result, toLsError } from '../errors/result';
+import type { FlashImage, InspectedFile } from '../firmware/types';
+import { validateSet } from '../firmware/validate-set';
+import { platformByName } from '../platforms/lookup';
+import { resolveDataDir } from '../store/data-dir';
+import type { Acceptance, BatchRecord, StepName } from '../store/records';
+import { StationLog } from '../store/station-log';
+import type { UsbTransport } from '../usb/transport';
+import { openBatch } from './batch';
+import { outboxRegistrar, particleDriver } from './particle-driver';
+import { type LoadedProfile, loadProfile } from './profile';
+import { checkReadiness } from './readiness';
+import { Station, type StationPolicy } from './station';
+
+export interface SessionOptions {
+  readonly profilePath: string;
+  readonly lot: string;
+  readonly operator: string;
+  readonly station: string;
+  readonly dataDir?: string | undefined;
+  readonly env: NodeJS.ProcessEnv;
+  readonly targetCount?: number | undefined;
+  readonly offline: boolean;
+  readonly acceptances: readonly Acceptance[];
+  readonly transport: UsbTransport;
+  /** Simulated devices must never be imported into a real product: only a loopback cloud is allowed. */
+  readonly simulated: boolean;
+  readonly pollMs?: number | undefined;
+  readonly reenumerationTimeoutMs?: number | undefined;
+  readonly timeoutsMs?: Partial<Record<StepName, number>> | undefined;
+  /** How long the register step waits for the cloud's acknowledgment before reporting "queued". */
+  readonly registerWaitMs?: number | undefined;
+  readonly retryDelayMs?: number | undefined;
+}
+
+export interface Session {
+  readonly loaded: LoadedProfile;
+  readonly log: StationLog;
+  readonly batch: BatchRecord;
+  readonly resumed: boolean;
+  /** Attempts found running from a previous process and marked interrupted. */
+  readonly recovered: number;
+  readonly plan: readonly FlashImage[];
+  readonly policy: StationPolicy;
+  readonly station: Station;
+  readonly drain: Drain | undefined;
+  readonly dataDir: string;
+  /** Stops the station and the drain (flushing the outbox for up to `flushMs`), closes the log. */
+  close(options?: { flushMs?: number }): Promise<void>;
+}
+
+const isLoopback = (url: string): boolean => {
+  try {
+    return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Everything `run`, the demo and the benchmarks share: load the profile, check readiness, open
+ * the log (recovering interrupted attempts), open or resume the batch, plan the firmware, and
+ * wire the station to the real driver and the registration outbox. Any refusal comes back as a
+ * named error before a device is touched.
+ */
+export const openSession = async (o: SessionOptions): Promise<Result<Session>> => {
+  const loadedR = await loadProfile(o.profilePath);
+  if (!loadedR.ok) return loadedR;
+  const loaded = loadedR.value;
+  const p = loaded.profile;
+  const platform = platformByName(p.platform);
+  if (!platform) return err('PROFILE_INVALID', `Unknown platform "${p.platform}" in the profile.`);
+  const reg = p.registration;
+  const offline = o.offline || reg?.mode !== 'cloud';
+  if (o.simulated && reg?.mode === 'cloud' && !offline && !isLoopback(reg.apiBaseUrl))
+    return err(
+      'SIMULATED_REAL_CLOUD',
+      `Simulated devices would be imported into the real product through ${reg.apiBaseUrl}.`,
+      {
+        remedy:
+          'Simulate with --offline, or point the profile at a local mock cloud (linestation mock-cloud).',
+      },
+    );
+
+  const report = await checkReadiness(loaded, { env: o.env });
+  const client =
+    reg?.mode === 'cloud' && !offline
+      ? createCloudClient({ baseUrl: reg.apiBaseUrl, token: envTokenProvider(o.env, reg.tokenEnv) })
+      : undefined;
+
+  const dataDir = resolveDataDir(o.dataDir, o.env);
+  let log: StationLog;
+  let recovered: number;
+  try {
+    ({ log, recovered } = StationLog.open(dataDir));
+  } catch (e) {
+    return { ok: false, error: toLsError(e, 'STORE_OPEN_FAILED') };
+  }
+  const fail = (e: LsError): Result<Session> => {
+    log.close();
+    return { ok: false, error: e };
+  };
+
+  let opened: Awaited<ReturnType<typeof openBatch>>;
+  try {
+    opened = await openBatch(log, {
+      loaded,
+      report,
+      lot: o.lot,
+      operator: o.operator,
+      station: o.station,
+      targetCount: o.targetCount,
+      offline,
+      acceptances: o.acceptances,
+      tokenCheck: client
+        ? async () => {
+            const r = await client.checkToken(String(p.product.id));
+            return r.ok ? ok(undefined) : { ok: false, error: r.error };
+          }
+        : undefined,
+    });
+  } catch (e) {
+    return fail(toLsError(e));
+  }
+  if (!opened.ok) return fail(opened.error);
+
+  const mode = p.provisioningMode ?? 'flash-on-line';
+  let plan: FlashImage[] = [];
+  if (mode === 'flash-on-line') {
+    const files = report.files.map((f) => f.inspected).filter((f): f is InspectedFile => f !== undefined);
+    const planned = validateSet(files, {
+      platformId: platform.id,
+      productId: p.product.id,
+      mode,
+      ...(p.deviceOsVersion ? { deviceOsVersion: p.deviceOsVersion } : {}),
+    });
+    const first = planned.errors[0];
+    if (first)
+      return fail({ ...first, message: `The locked firmware set cannot be written: ${first.message}` });
+    plan = planned.plan;
+  }
+
+  const policy: StationPolicy = {
+    slotCount: p.slots.count,
+    labels: p.slots.labels,
+    platformId: platform.id,
+    productId: p.product.id,
+    maxAttempts: p.retry.maxAttempts,
+    retryOn: p.retry.retryOn,
+    reflashAlreadyProvisioned: p.station.reflashAlreadyProvisioned,
+  };
+  const drain = client
+    ? createDrain({ db: log.db, client, productId: String(p.product.id), idlePollMs: 1000 })
+    : undefined;
+  const station = new Station({
+    log,
+    batch: opened.value.batch,
+    source: o.transport,
+    policy,
+    timeoutsMs: o.timeoutsMs,
+    retryDelayMs: o.retryDelayMs,
+    driverFor: particleDriver({
+      transport: o.transport,
+      plan,
+      verify: p.verification.readback,
+      pollMs: o.pollMs,
+      reenumerationTimeoutMs: o.reenumerationTimeoutMs,
+      registrar: outboxRegistrar({
+        db: log.db,
+        productId: p.product.id,
+        development: p.development,
+        groups: p.groups,
+        waitMs: drain ? (o.registerWaitMs ?? 0) : 0,
+      }),
+    }),
+  });
+  drain?.start();
+
+  return ok({
+    loaded,
+    log,
+    batch: opened.value.batch,
+    resumed: opened.value.resumed,
+    recovered,
+    plan,
+    policy,
+    station,
+    drain,
+    dataDir,
+    async close(options = {}) {
+      await station.stop();
+      if (drain) {
+        if (options.flushMs) await drain.drainNow({ deadlineMs: options.flushMs }).catch(() => undefined);
+        await drain.stop();
+      }
+      log.close();
+    },
+  });
+};

@@ -1,0 +1,104 @@
+import { err, ok, type Result } from '../errors/result';
+// Type-only: this file is simulation support (run --simulate, demo, tests, bench); nothing of
+// core/sim is loaded by importing it.
+import type { SimFaults } from '../sim/types';
+
+/**
+ * `--sim-faults` spec: comma-separated `kind[=rate]` plus an optional `seed=N`. Each simulated
+ * device independently gets each kind with probability `rate` (default 0.1) on its first plug-in.
+ *   unplug         pulled out mid-download        stall        one control request STALLs
+ *   erase-unplug   pulled out mid-erase           verify       a bit flips after programming
+ *   never-back     never re-enumerates            wrong-id     comes back with another ID
+ *   slow           3x slower device               busy         answers BUSY twice at first
+ *   wrong-platform an argon on a boron line (or the reverse)
+ */
+export const SIM_FAULT_KINDS = [
+  'unplug',
+  'erase-unplug',
+  'stall',
+  'verify',
+  'never-back',
+  'wrong-id',
+  'slow',
+  'busy',
+  'wrong-platform',
+] as const;
+export type SimFaultKind = (typeof SIM_FAULT_KINDS)[number];
+
+export interface SimFaultPlan {
+  readonly rates: Readonly<Partial<Record<SimFaultKind, number>>>;
+  readonly seed: number;
+}
+
+export const parseSimFaults = (spec: string | undefined): Result<SimFaultPlan> => {
+  const rates: Partial<Record<SimFaultKind, number>> = {};
+  let seed = 1;
+  for (const part of (spec ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const [name = '', value] = part.split('=');
+    const rate = value === undefined ? 0.1 : Number(value);
+    if (name === 'seed') {
+      if (!Number.isSafeInteger(rate))
+        return err('SIM_FAULTS_INVALID', `seed must be a whole number, got "${value}".`);
+      seed = rate;
+      continue;
+    }
+    if (!(SIM_FAULT_KINDS as readonly string[]).includes(name))
+      return err('SIM_FAULTS_INVALID', `Unknown simulated fault "${name}".`, {
+        remedy: `Use any of: ${SIM_FAULT_KINDS.join(', ')} (each optionally =rate, e.g. unplug=0.2), and seed=N.`,
+      });
+    if (!(rate >= 0 && rate <= 1))
+      return err('SIM_FAULTS_INVALID', `The rate of ${name} must be between 0 and 1.`);
+    rates[name as SimFaultKind] = rate;
+  }
+  return ok({ rates, seed });
+};
+
+/** A small deterministic PRNG (mulberry32) so a fault run can be replayed from its seed. */
+export const seeded = (seed: number): (() => number) => {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+};
+
+export interface SimDeviceChoice {
+  readonly faults: SimFaults;
+  readonly wrongPlatform: boolean;
+  readonly kinds: readonly SimFaultKind[];
+}
+
+/**
+ * The faults of device `index`: decided from the seed and the index alone, so a restarted run
+ * (after a crash) gives each device the same faults again.
+ */
+export const faultsFor = (
+  plan: SimFaultPlan,
+  index: number,
+  image: { address: number; size: number },
+): SimDeviceChoice => {
+  const rnd = seeded(plan.seed * 1_000_003 + index);
+  const kinds = SIM_FAULT_KINDS.filter((k) => rnd() < (plan.rates[k] ?? 0));
+  const f: { -readonly [K in keyof SimFaults]: SimFaults[K] } = {};
+  for (const k of kinds) {
+    if (k === 'unplug') f.disconnectAfterBytes = 1 + Math.floor(rnd() * Math.max(1, image.size - 1));
+    if (k === 'erase-unplug') f.disconnectDuringErase = 1;
+    if (k === 'stall') f.stallOnRequest = 1 + Math.floor(rnd() * 30);
+    if (k === 'verify')
+      f.flipBitAfterProgram = {
+        address: image.address + Math.floor(rnd() * image.size),
+        bit: Math.floor(rnd() * 8),
+      };
+    if (k === 'never-back') f.neverComesBack = true;
+    if (k === 'wrong-id') f.comesBackWithId = 'ffffffffffffffffffffffff';
+    if (k === 'slow') f.slowFactor = 3;
+    if (k === 'busy') f.busyReplies = 2;
+  }
+  return { faults: f, wrongPlatform: kinds.includes('wrong-platform'), kinds };
+};
