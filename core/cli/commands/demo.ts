@@ -1,14 +1,84 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { startMockCloud } from '../../cloud/mock-server';
+import { DEMO_PRODUCT_ID, DEMO_TOKEN_ENV, writeDemoProduct } from '../../station/demo-setup';
+import { openStationLog } from '../../station/report';
+import { exportToFile } from '../../store/export';
+import { ExitCode } from '../exit-codes';
+import { CliExit } from '../io';
 import type { RegisterCommand } from './index';
+import { runStation } from './run';
 
-// Placeholder: this command is being built; it refuses clearly instead of pretending to work.
 export const register: RegisterCommand = (program, io) => {
   program
     .command('demo')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      io.err('linestation: NOT_BUILT: the "demo" command is not built yet.');
-      process.exitCode = 1;
+    .description(
+      'run a simulated batch of 8 end to end (demo firmware, locked profile, local mock cloud) and export it',
+    )
+    .option(
+      '--data-dir <dir>',
+      'where the demo keeps its profile, firmware, log and export',
+      './.linestation/demo',
+    )
+    .option('--devices <n>', 'how many simulated devices', (v) => Number.parseInt(v, 10), 8)
+    .option('--time-scale <x>', 'simulated timing scale (1 = real time)', Number, 0.05)
+    .option('--json', 'JSON lines instead of text')
+    .action(async (opts: { dataDir: string; devices: number; timeScale: number; json?: boolean }) => {
+      const dir = resolve(io.cwd, opts.dataDir);
+      mkdirSync(dir, { recursive: true });
+      const cloud = await startMockCloud({
+        host: '127.0.0.1',
+        port: 0,
+        products: [{ id: DEMO_PRODUCT_ID, slug: 'demo-widget', platformId: 13, releasedFirmware: 3 }],
+      });
+      try {
+        const setup = await writeDemoProduct(dir, cloud.url);
+        if (!setup.ok) {
+          io.err(`linestation: ${setup.error.code}: ${setup.error.message}`);
+          throw new CliExit(ExitCode.NotReady);
+        }
+        cloud.addToken(setup.value.token);
+        const lot = `DEMO-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`;
+        if (!opts.json) {
+          io.out(`Demo: firmware ${setup.value.firmwarePath}`);
+          io.out(
+            `Demo: profile ${setup.value.profilePath} (locked ${setup.value.profileHash.slice(0, 12)}…)`,
+          );
+          io.out(`Demo: mock Particle Cloud at ${cloud.url}`);
+        }
+        const code = await runStation(
+          { ...io, env: { ...io.env, [DEMO_TOKEN_ENV]: setup.value.token } },
+          {
+            profile: setup.value.profilePath,
+            batch: lot,
+            operator: 'demo',
+            station: 'demo-station',
+            dataDir: dir,
+            simulate: opts.devices,
+            timeScale: opts.timeScale,
+            accept: [],
+            json: opts.json,
+          },
+        );
+        const { log } = openStationLog(dir, io.env);
+        try {
+          const exports = join(dir, 'exports');
+          mkdirSync(exports, { recursive: true });
+          const csv = join(exports, `${lot}.csv`);
+          const rows = exportToFile(log, lot, 'csv', csv);
+          const imported = cloud.devices(DEMO_PRODUCT_ID).length;
+          if (opts.json) io.out(JSON.stringify({ type: 'demo', lot, csv, rows, cloudDevices: imported }));
+          else {
+            io.out(`Demo: the mock cloud now lists ${imported} device(s) in product ${DEMO_PRODUCT_ID}.`);
+            io.out(`Demo: exported ${rows} attempt(s) to ${csv}`);
+            io.out(`Next: linestation batch show ${lot} --data-dir ${opts.dataDir}`);
+          }
+        } finally {
+          log.close();
+        }
+        if (code !== ExitCode.Ok) throw new CliExit(code as ExitCode);
+      } finally {
+        await cloud.close();
+      }
     });
 };

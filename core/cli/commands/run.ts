@@ -1,14 +1,345 @@
+import { hostname, userInfo } from 'node:os';
+import { InvalidArgumentError } from 'commander';
+import type { LsError } from '../../errors/result';
+import { portPaths, SimBus, SimDevice } from '../../sim/index';
+import { batchDetails, slotLine } from '../../station/report';
+import { openSession, type Session } from '../../station/session';
+import { faultsFor, parseSimFaults } from '../../station/sim-faults';
+import { SimOperator } from '../../station/sim-operator';
+import type { StationEvent } from '../../station/station';
+import { batchStats } from '../../store/stats';
+import { NodeUsbTransport } from '../../usb/node-usb';
+import type { UsbTransport } from '../../usb/transport';
+import { ExitCode } from '../exit-codes';
+import { CliExit, type CliIo, printJson } from '../io';
 import type { RegisterCommand } from './index';
 
-// Placeholder: this command is being built; it refuses clearly instead of pretending to work.
+export interface RunOptions {
+  profile: string;
+  batch: string;
+  operator?: string;
+  station?: string;
+  dataDir?: string;
+  simulate?: number;
+  simFaults?: string;
+  timeScale?: number;
+  count?: number;
+  offline?: boolean;
+  accept: string[];
+  engineer?: string;
+  json?: boolean;
+}
+
+const positiveInt = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new InvalidArgumentError('must be a whole number of at least 1.');
+  return n;
+};
+
+const positiveNumber = (value: string): number => {
+  const n = Number(value);
+  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('must be a number above 0.');
+  return n;
+};
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+const sec = (ms: number | null | undefined): string => (ms == null ? '-' : `${(ms / 1000).toFixed(1)} s`);
+
+/** One line per event for logs and pipes. */
+const eventLine = (e: StationEvent): string | undefined => {
+  switch (e.type) {
+    case 'attempt-started':
+      return `slot ${e.slot} ${e.attempt.portPath} started attempt #${e.attempt.id}`;
+    case 'identified':
+      return `slot ${e.slot} ${e.attempt.deviceId} ${e.attempt.platform} try ${e.attempt.tryNumber}`;
+    case 'step':
+      return `slot ${e.slot} ${e.step}`;
+    case 'attempt-finished': {
+      const a = e.attempt;
+      const id = a.deviceId ?? a.portPath;
+      if (a.result === 'pass')
+        return `slot ${e.slot} ${id} PASS in ${sec(a.durationMs)} (${a.registrationState})`;
+      if (a.result === 'skipped')
+        return `slot ${e.slot} ${id} already provisioned in this batch (not re-flashed)`;
+      return `slot ${e.slot} ${id} ${a.result === 'interrupted' ? 'INTERRUPTED' : 'FAIL'} at ${a.step}: ${e.title} (${a.errorCode}). ${a.errorRemedy ?? ''}`;
+    }
+    case 'retrying':
+      return `slot ${e.slot} retrying ${e.deviceId ?? ''} (try ${e.tryNumber})`;
+    case 'slot-refused':
+      return `device on ${e.portPath} ignored: ${e.reason}`;
+    case 'target-reached':
+      return `target reached: ${e.passed} devices passed`;
+    case 'fatal':
+      return `STOPPED: ${e.error.code}: ${e.error.message} ${e.error.remedy ?? ''}`;
+    default:
+      return undefined;
+  }
+};
+
+const printRefusal = (io: CliIo, e: LsError, json: boolean): never => {
+  if (json)
+    printJson(io, {
+      type: 'refused',
+      code: e.code,
+      message: e.message,
+      remedy: e.remedy,
+      details: e.details,
+    });
+  else io.err(`linestation: ${e.code}: ${e.message}${e.remedy ? ` ${e.remedy}` : ''}`);
+  throw new CliExit(ExitCode.NotReady);
+};
+
+/** The run command's body, shared with the demo. Resolves to the exit code. */
+export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> => {
+  const json = Boolean(opts.json);
+  const simulate = opts.simulate;
+  const timeScale = opts.timeScale ?? 1;
+  const faults = parseSimFaults(opts.simFaults);
+  if (!faults.ok) return printRefusal(io, faults.error, json);
+  if (opts.simFaults && !simulate)
+    return printRefusal(io, { code: 'USAGE', message: '--sim-faults needs --simulate N.' }, json);
+
+  const sim = simulate ? new SimBus() : undefined;
+  const transport: UsbTransport = sim ?? new NodeUsbTransport();
+  if (!sim) {
+    try {
+      await transport.list();
+    } catch (e) {
+      const error = e as { error?: LsError };
+      return printRefusal(
+        io,
+        error.error ?? {
+          code: 'USB_UNAVAILABLE',
+          message: String(e),
+          remedy: 'Check the USB bus, or try --simulate N.',
+        },
+        json,
+      );
+    }
+  }
+  const engineer = opts.engineer ?? opts.operator ?? userInfo().username;
+  const at = new Date().toISOString();
+  const opened = await openSession({
+    profilePath: opts.profile,
+    lot: opts.batch,
+    operator: opts.operator ?? userInfo().username,
+    station: opts.station ?? hostname(),
+    dataDir: opts.dataDir,
+    env: io.env,
+    targetCount: opts.count ?? simulate,
+    offline: Boolean(opts.offline),
+    acceptances: opts.accept.map((item) => ({ item, by: engineer, at })),
+    transport,
+    simulated: Boolean(sim),
+    // The simulator's re-enumeration is scaled; so is how long we wait for it (never below 1 s).
+    pollMs: sim ? Math.max(5, Math.round(500 * timeScale)) : undefined,
+    reenumerationTimeoutMs: sim ? Math.max(1000, Math.round(30_000 * timeScale)) : undefined,
+    retryDelayMs: sim ? Math.max(1, Math.round(500 * timeScale)) : undefined,
+    registerWaitMs: 2000,
+  });
+  if (!opened.ok) return printRefusal(io, opened.error, json);
+  const session: Session = opened.value;
+  const { station, log } = session;
+  const batchId = session.batch.id;
+  if (!json) {
+    io.out(
+      `${session.resumed ? 'Resuming' : 'Started'} batch ${session.batch.lot}: ${session.loaded.profile.product.name}, ${session.batch.platform}, ${session.batch.mode}, ${session.policy.slotCount} slot(s)${session.batch.targetCount !== null ? `, target ${session.batch.targetCount}` : ''}.`,
+    );
+    if (session.recovered > 0)
+      io.out(`${session.recovered} attempt(s) left running by a previous run were marked interrupted.`);
+  } else
+    printJson(io, {
+      type: 'batch',
+      batch: session.batch,
+      resumed: session.resumed,
+      recovered: session.recovered,
+    });
+
+  // Output: JSON lines, a live block per slot on a terminal, or one line per event.
+  const live = io.isTTY && !json;
+  let drawn = 0;
+  const render = () => {
+    if (!live) return;
+    const lines = station.views().map(slotLine);
+    if (drawn > 0) process.stdout.write(`\x1b[${drawn}A`);
+    for (const l of lines) process.stdout.write(`\x1b[2K${l}\n`);
+    drawn = lines.length;
+  };
+  const ticker = live ? setInterval(render, 250) : undefined;
+
+  // A holder, not a let: callbacks set it and TypeScript would otherwise narrow it to its first value.
+  const stop: { reason: 'target' | 'operator-done' | 'interrupted' | 'fatal' } = { reason: 'interrupted' };
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((r) => {
+    finish = r;
+  });
+  station.on((e) => {
+    if (json) {
+      if (e.type !== 'slot-idle') io.out(JSON.stringify({ ...e, at: new Date().toISOString() }));
+    } else if (live) {
+      if (e.type === 'attempt-finished' || e.type === 'fatal' || e.type === 'target-reached') {
+        const line = eventLine(e);
+        if (line) {
+          if (drawn > 0) process.stdout.write(`\x1b[${drawn}A\x1b[0J`);
+          drawn = 0;
+          io.out(line);
+          render();
+        }
+      }
+    } else if (e.type !== 'progress') {
+      const line = eventLine(e);
+      if (line) io.out(line);
+    }
+    if (e.type === 'target-reached') {
+      stop.reason = 'target';
+      finish();
+    }
+    if (e.type === 'fatal') {
+      stop.reason = 'fatal';
+      finish();
+    }
+  });
+  // A target already met (a resumed batch that was complete) ends at once.
+  if (session.batch.targetCount !== null && log.passedCount(batchId) >= session.batch.targetCount) {
+    stop.reason = 'target';
+    finish();
+  }
+
+  const onSigint = () => {
+    stop.reason = 'interrupted';
+    finish();
+  };
+  process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigint);
+
+  let operator: SimOperator<SimDevice> | undefined;
+  try {
+    await station.start();
+    if (sim && simulate) {
+      const image = session.plan[0];
+      const span = image ? { address: image.address, size: image.data.length } : { address: 0, size: 1 };
+      const platform = session.batch.platform;
+      operator = new SimOperator({
+        station,
+        bus: sim,
+        ports: portPaths(Math.min(simulate, session.policy.slotCount)),
+        devices: simulate,
+        makeDevice: (i) => {
+          const choice = faultsFor(faults.value, i, span);
+          return new SimDevice({
+            platform: choice.wrongPlatform ? (platform === 'argon' ? 'boron' : 'argon') : platform,
+            seed: `${session.batch.lot}:${i}`,
+            timeScale,
+            faults: choice.faults,
+          });
+        },
+      });
+      operator.start();
+      void operator.done.then(() => {
+        if (stop.reason !== 'target') stop.reason = 'operator-done';
+        finish();
+      });
+    }
+    await finished;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    process.removeListener('SIGTERM', onSigint);
+    operator?.stop();
+    await station.stop();
+    if (ticker) clearInterval(ticker);
+    render();
+  }
+
+  // A batch that reached its target is complete and closed; otherwise it waits to be resumed.
+  const current = log.requireBatchById(batchId);
+  if (current.state !== 'closed') {
+    if (stop.reason === 'target')
+      log.setBatchState(batchId, 'closed', session.batch.operator, { reason: 'target reached' });
+    else if (current.state === 'running')
+      log.setBatchState(batchId, 'paused', session.batch.operator, { reason: stop.reason });
+  }
+  await session.close({ flushMs: stop.reason === 'fatal' ? 0 : 5000 });
+  sim?.dispose();
+
+  // Re-open read-only view for the summary (the session closed its handle).
+  const { openStationLog } = await import('../../station/report');
+  const { log: after } = openStationLog(session.dataDir, io.env);
+  try {
+    const b = after.requireBatchById(batchId);
+    const stats = batchStats(after, b.lot);
+    // Devices whose latest attempt did not end in PASS (or already-provisioned) count as failed.
+    const unresolved = (
+      after.db
+        .prepare(
+          `SELECT COUNT(*) AS n FROM attempts a WHERE a.batch_id = ? AND a.device_id IS NOT NULL
+             AND a.id = (SELECT MAX(id) FROM attempts b WHERE b.batch_id = a.batch_id AND b.device_id = a.device_id)
+             AND a.result NOT IN ('pass', 'skipped')
+             AND NOT EXISTS (SELECT 1 FROM attempts c WHERE c.batch_id = a.batch_id AND c.device_id = a.device_id AND c.result = 'pass')`,
+        )
+        .get(batchId) as { n: number }
+    ).n;
+    if (json)
+      printJson(io, {
+        type: 'summary',
+        stopReason: stop.reason,
+        batch: b,
+        stats,
+        unresolvedDevices: unresolved,
+        operator: operator?.report(),
+      });
+    else {
+      io.out('');
+      for (const line of batchDetails(b, stats)) io.out(line);
+      if (operator) {
+        const r = operator.report();
+        io.out(`Simulated operator: ${r.plugged} plugged, ${r.reseated} re-seated, ${r.setAside} set aside.`);
+      }
+      io.out(
+        stop.reason === 'interrupted'
+          ? `Stopped by the operator; resume with the same command.`
+          : stop.reason === 'fatal'
+            ? 'Stopped: the station log could not be written (see above); nothing logged so far was lost.'
+            : stop.reason === 'target'
+              ? 'Batch complete.'
+              : 'All simulated devices were handled.',
+      );
+    }
+    if (stop.reason === 'fatal' || unresolved > 0) return ExitCode.Failed;
+    return ExitCode.Ok;
+  } finally {
+    after.close();
+  }
+};
+
 export const register: RegisterCommand = (program, io) => {
   program
     .command('run')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      io.err('linestation: NOT_BUILT: the "run" command is not built yet.');
-      process.exitCode = 1;
+    .description('run a batch: provision every device plugged into a slot until the target count passed')
+    .requiredOption('--profile <file>', 'locked product profile')
+    .requiredOption('--batch <lot>', 'lot ID (an unfinished lot is resumed)')
+    .option('--operator <name>', 'operator name (default: the OS user)')
+    .option('--station <name>', 'station name (default: the host name)')
+    .option(
+      '--data-dir <dir>',
+      'station data directory (default: LINESTATION_DATA or the OS app-data folder)',
+    )
+    .option('--simulate <n>', 'simulate N devices plugged into the slots in turn', positiveInt)
+    .option('--sim-faults <spec>', 'simulated faults, e.g. "unplug=0.2,verify=0.05,seed=7"')
+    .option('--time-scale <x>', 'simulated device timing scale (1 = real time)', positiveNumber)
+    .option('--count <k>', 'stop when K devices have passed (default: N with --simulate)', positiveInt)
+    .option('--offline', 'queue registrations instead of sending them (needs --accept offline)')
+    .option(
+      '--accept <item>',
+      'an engineer accepts an open readiness item (repeatable): offline, firmware-set, questions',
+      collect,
+      [],
+    )
+    .option('--engineer <name>', 'who accepts (default: the operator)')
+    .option('--json', 'JSON lines: one per event, then a summary')
+    .action(async (opts: RunOptions) => {
+      const code = await runStation(io, opts);
+      if (code !== ExitCode.Ok) throw new CliExit(code as ExitCode);
     });
 };
