@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LsFailure } from '../../core/errors/result';
-import { platformByName } from '../../core/platforms';
+import { PLATFORMS, platformByName } from '../../core/platforms';
 import { SimBus, SimDevice } from '../../core/sim';
 import { identifyDevice, normalizeDeviceId, recognise } from '../../core/usb/identity';
 import type { UsbDeviceInfo, UsbTransport } from '../../core/usb/transport';
@@ -159,5 +161,33 @@ describe('identifyDevice with a bad serial string', () => {
     expect(id.mode).toBe('unknown');
     expect(id.deviceId).toBe('0123456789abcdef01234567');
     expect(id.problems.map((p) => p.code)).toEqual(['USB_ACCESS_DENIED']);
+  });
+});
+
+describe('the udev rules file', () => {
+  const rules = readFileSync(
+    join(import.meta.dirname, '..', '..', 'packaging', 'linux', '99-linestation-particle.rules'),
+    'utf8',
+  );
+  const lines = rules.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
+
+  /** udev's fnmatch-style glob for the few forms we use: literal, ?, [set]. */
+  const globToRegExp = (glob: string): RegExp =>
+    new RegExp(`^${glob.replace(/\?/g, '.').replace(/\[([^\]]+)\]/g, '[$1]')}$`);
+
+  it('grants access to, and hides from ModemManager, every PID the allowlist recognises', () => {
+    const grants = lines.filter((l) => /MODE="0666"|TAG\+="uaccess"/.test(l));
+    expect(grants.length).toBeGreaterThanOrEqual(2);
+    for (const line of grants) {
+      expect(line).toMatch(/ATTRS?\{idVendor\}=="2b04"/);
+      expect(line).toContain('ENV{ID_MM_DEVICE_IGNORE}="1"');
+      const glob = /ATTRS?\{idProduct\}=="([^"]+)"/.exec(line)?.[1] ?? '';
+      const re = globToRegExp(glob);
+      for (const p of PLATFORMS.filter((x) => x.usb.vendorId === 0x2b04)) {
+        expect(p.usb.normalProductId.toString(16)).toMatch(re);
+        expect(p.usb.dfuProductId.toString(16)).toMatch(re);
+      }
+      expect('c10d').not.toMatch(re);
+    }
   });
 });
