@@ -19,16 +19,20 @@ const order = (image: FlashImage): [number, number] => {
   return [FLASH_ORDER[String(m.function)] ?? 4, m.index];
 };
 
-/** Two modules that fill the same slot: one application, one system part per index, one bootloader. */
+/**
+ * Two modules that fill the same slot: one application (whatever its index: Gen 3 moved it from
+ * index 1 to 2), one module per function and index otherwise (the P2's prebootloader is
+ * bootloader index 2 beside the bootloader's 0).
+ */
 const slotKey = (m: ModuleInfo): string =>
-  m.function === 'user' ? 'user' : `${String(m.function)}:${m.function === 'bootloader' ? 0 : m.index}`;
+  m.function === 'user' ? 'user' : `${String(m.function)}:${m.index}`;
 
 const slotName = (m: ModuleInfo): string =>
   m.function === 'user'
     ? 'user part (application)'
     : m.function === 'system'
       ? `system part ${m.index}`
-      : `${typeof m.function === 'number' ? `function ${m.function}` : m.function} module`;
+      : `${typeof m.function === 'number' ? `function ${m.function}` : m.function} module (index ${m.index})`;
 
 const depLabel = (d: ModuleDependency): string =>
   d.function === 'system' ? `system part ${d.index}` : `${String(d.function)} ${d.index}`;
