@@ -13,6 +13,7 @@ import {
 import { DFU_STATE } from './dfu-constants';
 import { DfuFunction } from './dfu-function';
 import { type ProgramCheck, SimFlash } from './flash';
+import { mergeModules, readModuleAt } from './modules';
 import { type TimingProfile, timingFor, transferMs } from './timing';
 import type {
   ControlResult,
@@ -57,7 +58,8 @@ const defaultModules = (platform: Platform, os: DeviceOsInfo): SimModule[] => {
     },
     {
       func: 5,
-      index: 1,
+      // Gen 3 on Device OS ≥ 3.1 keeps the 256 KB user part as module index 2.
+      index: platform.generation === 3 ? 2 : 1,
       version: 6,
       size: 12_000,
       maxSize: platform.flash.userPart.maxSize,
@@ -293,6 +295,7 @@ export class SimDevice {
     this.cancelScheduled.push(
       scheduleAfter(this.scale(this.timing.reenumerateMs), () => {
         if (firstReset && f.comesBackWithId) this._deviceId = f.comesBackWithId.toLowerCase();
+        if (target !== 'dfu') this.scanModules();
         this._mode = target;
         this.dfu.reset();
         this.control.clear();
@@ -304,6 +307,17 @@ export class SimDevice {
         this.emit(movedTo ? { type: 'connect', mode: target, movedTo } : { type: 'connect', mode: target });
       }),
     );
+  }
+
+  /** Device OS boots and validates what was written: MODULE_INFO then reports it. */
+  private scanModules(): void {
+    const flash = this.flash.get(0);
+    if (!flash) return;
+    const found = this.dfu
+      .takeWriteStarts()
+      .map((a) => readModuleAt(flash, a, this.platform.id))
+      .filter((m) => m !== undefined);
+    if (found.length > 0) this.modules = mergeModules(this.modules, found);
   }
 
   /**

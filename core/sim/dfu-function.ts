@@ -66,6 +66,8 @@ export class DfuFunction {
   private erases = 0;
   private getStatusCount = 0;
   private downloaded = 0;
+  /** Addresses (alt 0) where a download started since the last scan: where module prefixes may be. */
+  private readonly writeStarts = new Set<number>();
 
   constructor(private readonly host: DfuHost) {}
 
@@ -80,6 +82,13 @@ export class DfuFunction {
   }
   get addressPointer(): number {
     return this.pointer;
+  }
+
+  /** Returns and forgets where downloads started in the internal flash (alt 0). */
+  takeWriteStarts(): number[] {
+    const out = [...this.writeStarts];
+    this.writeStarts.clear();
+    return out;
   }
 
   /** Power-on / USB reset state. */
@@ -373,6 +382,7 @@ export class DfuFunction {
     const status = flash.program(address, data, this.host.programCheck);
     if (status !== 'OK') return { ms: 0, outcome: fromFlash(status) };
     this.downloaded += data.length;
+    if (this.alt === 0 && wValue === 2) this.writeStarts.add(address);
     this.host.stats.bytesProgrammed += data.length;
     const flip = this.host.faults.flipBitAfterProgram;
     if (flip && flip.address >= address && flip.address < address + data.length)

@@ -123,7 +123,7 @@ describe('Particle control requests', () => {
     expect(reply.modules.map((m) => [m.type, m.index, m.version])).toEqual([
       [2, 0, 3000],
       [4, 1, 6201],
-      [5, 1, 6],
+      [5, 2, 6],
     ]);
     expect(reply.modules[2]?.maxSize).toBe(256 * 1024);
     expect(reply.modules[1]?.dependencies).toHaveLength(1);
