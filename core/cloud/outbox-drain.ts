@@ -86,6 +86,8 @@ export interface Drain {
   stop(): Promise<void>;
   /** Looks for work now (called automatically on enqueue through the same database handle). */
   wake(): void;
+  /** Adds a listener besides options.onEvent (told after commit, like it); returns its remover. */
+  subscribe(listener: (event: DrainEvent) => void): () => void;
   /** Re-arms entries blocked by a configuration error, e.g. after the engineer set a new token. */
   unblock(productId?: string): number;
   /** One pass over the entries due now (or all pending with ignoreSchedule). */
@@ -131,12 +133,15 @@ export const createDrain = (options: DrainOptions): Drain => {
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
   const idlePollMs = options.idlePollMs ?? 30_000;
+  const listeners = new Set<(event: DrainEvent) => void>();
+  if (options.onEvent) listeners.add(options.onEvent);
   const emit = (e: DrainEvent) => {
-    try {
-      options.onEvent?.(e);
-    } catch {
-      // A listener's bug must not stop registrations.
-    }
+    for (const l of listeners)
+      try {
+        l(e);
+      } catch {
+        // A listener's bug must not stop registrations.
+      }
   };
 
   /**
@@ -422,6 +427,10 @@ export const createDrain = (options: DrainOptions): Drain => {
       controller = undefined;
     },
     wake,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     unblock(productId) {
       const n = unblockOutbox(db, productId ?? options.productId, now());
       holds.clear();
