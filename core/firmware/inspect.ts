@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { toLsError } from '../errors/result';
 import { sha256Hex } from './bytes';
 import { isDfuse, parseDfuse } from './dfuse-file';
@@ -93,10 +93,29 @@ export const inspectBytes = (
   return result;
 };
 
+/** Larger than any Particle device's flash (RTL872x: 8 MB internal). */
+export const MAX_FILE_SIZE = 16 * 1024 * 1024;
+
 /** Reads and inspects a file; an unreadable file comes back with FIRMWARE_UNREADABLE, never a throw. */
 export const inspectFile = async (path: string, options: InspectOptions = {}): Promise<InspectedFile> => {
   let bytes: Uint8Array;
   try {
+    const { size } = await stat(path);
+    // No Particle flash is larger than 8 MB; refuse before reading a wrong multi-gigabyte file into memory.
+    if (size > MAX_FILE_SIZE)
+      return {
+        file: options.name ?? path,
+        size,
+        sha256: '',
+        kind: options.rawAddress !== undefined ? 'raw' : 'module',
+        images: [],
+        error: firmwareError(
+          'FIRMWARE_TOO_LARGE',
+          `${options.name ?? path} is ${size} bytes; no Particle device has room for more than ${MAX_FILE_SIZE} bytes, so it is not firmware for one.`,
+          { size, maxSize: MAX_FILE_SIZE },
+          'Check that this is the firmware file you meant to use.',
+        ),
+      };
     bytes = new Uint8Array(await readFile(path));
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);

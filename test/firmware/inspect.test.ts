@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildModule, patternBytes } from '../../core/firmware/builder';
 import { sha256Hex } from '../../core/firmware/bytes';
-import { inspectBytes, inspectFile } from '../../core/firmware/inspect';
+import { inspectBytes, inspectFile, MAX_FILE_SIZE } from '../../core/firmware/inspect';
 
 describe('inspectBytes', () => {
   it('describes a module file and the one image DFU would write', () => {
@@ -54,6 +54,18 @@ describe('inspectFile', () => {
     const f = await inspectFile(path, { name: 'app.bin' });
     expect(f.file).toBe('app.bin');
     expect(f.module?.function).toBe('user');
+  });
+
+  it('refuses a file larger than any device before reading it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ls-fw-'));
+    const path = join(dir, 'huge.bin');
+    // A sparse file: the size is real, the disk blocks are not.
+    const fd = openSync(path, 'w');
+    ftruncateSync(fd, MAX_FILE_SIZE + 1);
+    closeSync(fd);
+    const f = await inspectFile(path);
+    expect(f.error?.code).toBe('FIRMWARE_TOO_LARGE');
+    expect(f.size).toBe(MAX_FILE_SIZE + 1);
   });
 
   it('turns a directory or a missing file into FIRMWARE_UNREADABLE', async () => {
