@@ -1,0 +1,74 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { CliIo } from '../../core/cli/io';
+import { runCli } from '../../core/cli/main';
+import { buildModule } from '../../core/firmware';
+
+/** The `linestation flash` command (core/cli/commands/flash.ts), run in-process with captured output. */
+const run = async (args: string[]) => {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = {
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    isTTY: false,
+    env: {},
+    cwd: process.cwd(),
+  };
+  const code = await runCli(['flash', ...args], io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+};
+
+const dir = mkdtempSync(join(tmpdir(), 'ls-flash-'));
+const boronUser = join(dir, 'boron-user.bin');
+writeFileSync(boronUser, buildModule({ platformId: 13, function: 'user', bodySize: 9000, seed: 1 }));
+
+describe('linestation flash', () => {
+  it('--simulate flashes and verifies, printing per-phase timings as JSON (exit 0)', async () => {
+    const r = await run([boronUser, '--simulate', '--sim-time-scale', '0', '--json']);
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.out) as {
+      ok: boolean;
+      verified: boolean;
+      device: { platform: string };
+      timings: Record<string, number>;
+      images: { label: string; verified: boolean }[];
+    };
+    expect(json).toMatchObject({ ok: true, verified: true, device: { platform: 'boron' } });
+    expect(Object.keys(json.timings).sort()).toEqual([
+      'downloadMs',
+      'eraseMs',
+      'leaveMs',
+      'totalMs',
+      'verifyMs',
+    ]);
+    // Device OS ≥ 3.1 user part on Gen 3: the old 0xD4000 user part is invalidated first.
+    expect(json.images.map((i) => i.verified)).toEqual([true, true]);
+  });
+
+  it('prints progress lines with speed and ETA when not on a terminal', async () => {
+    const r = await run([boronUser, '--simulate', '--sim-time-scale', '0']);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/^download .*boron-user\.bin: .* KB\/s ETA/m);
+    expect(r.out).toMatch(/^Flashed and verified 2 image\(s\)/);
+  });
+
+  it('refuses files for another platform than --platform (exit 2)', async () => {
+    const r = await run([boronUser, '--simulate', '--platform', 'photon', '--sim-time-scale', '0']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('FIRMWARE_WRONG_PLATFORM');
+  });
+
+  it('wants exactly one target (exit 1)', async () => {
+    expect((await run([boronUser])).code).toBe(1);
+    expect((await run([boronUser, '--simulate', '--port', '1-1'])).code).toBe(1);
+  });
+
+  it('on this machine, a real device cannot be reached: USB_UNAVAILABLE (exit 3)', async () => {
+    const r = await run([boronUser, '--device', 'e00fce68ffffffffffffffff', '--json']);
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.out)).toMatchObject({ ok: false, error: { code: 'USB_UNAVAILABLE' } });
+  });
+});
