@@ -84,6 +84,38 @@ export const moduleHashesCell = (batch: BatchRecord): string =>
   batch.mode === 'flash-on-line' ? batch.firmware.map((f) => `${f.name}=${f.sha256}`).join(';') : '';
 
 /**
+ * The registration state of every device of a product as the outbox holds it now: a PASS logged
+ * as "queued" shows "registered" in a later export once the cloud acknowledged it. One query,
+ * so large exports stay fast. Empty when the outbox table does not exist.
+ */
+export const outboxStates = (log: StationLog, productId: string): Map<string, string> => {
+  const out = new Map<string, string>();
+  let rows: { device_id: string; state: string }[];
+  try {
+    rows = log.db.prepare('SELECT device_id, state FROM outbox WHERE product_id = ?').all(productId) as {
+      device_id: string;
+      state: string;
+    }[];
+  } catch {
+    return out;
+  }
+  const rank: Record<string, number> = { done: 0, pending: 1, blocked: 2, failed: 3 };
+  const name: Record<string, string> = {
+    done: 'registered',
+    pending: 'queued',
+    blocked: 'blocked',
+    failed: 'failed',
+  };
+  for (const r of rows) {
+    const prev = out.get(r.device_id);
+    const prevState = prev ? Object.keys(name).find((k) => name[k] === prev) : undefined;
+    if (!prevState || (rank[r.state] ?? 0) > (rank[prevState] ?? 0))
+      out.set(r.device_id, name[r.state] ?? r.state);
+  }
+  return out;
+};
+
+/**
  * Writes a batch's attempts to `sink` in chunks, streaming from SQLite so 100k rows never sit in
  * memory as objects at once. Returns the number of rows.
  */
@@ -94,10 +126,13 @@ export const writeExport = (
   sink: (chunk: string) => void,
 ): number => {
   const hashes = moduleHashesCell(batch);
+  const live = outboxStates(log, batch.product);
   let buf = format === 'csv' ? `${EXPORT_COLUMNS.join(',')}\r\n` : '[';
   let rows = 0;
   for (const a of log.iterateAttempts(batch.id)) {
     const row = exportRow(batch, a, hashes);
+    const now = a.result === 'pass' && a.deviceId ? live.get(a.deviceId) : undefined;
+    if (now) row.registration_state = now;
     if (format === 'csv') buf += `${EXPORT_COLUMNS.map((c) => csvCell(row[c])).join(',')}\r\n`;
     else buf += `${rows === 0 ? '\n' : ',\n'}${JSON.stringify(row)}`;
     rows++;

@@ -1,0 +1,43 @@
+import { join } from 'node:path';
+import type { CliIo } from '../../core/cli/io';
+import { runCli } from '../../core/cli/main';
+import { startMockCloud } from '../../core/cloud/mock-server';
+import { DEMO_PRODUCT_ID, DEMO_TOKEN_ENV, writeDemoProduct } from '../../core/station/demo-setup';
+import { tempDir } from '../store/helpers';
+
+export const captureIo = (env: NodeJS.ProcessEnv = {}) => {
+  const out: string[] = [];
+  const errs: string[] = [];
+  const io: CliIo = {
+    out: (l) => out.push(l),
+    err: (l) => errs.push(l),
+    isTTY: false,
+    env: { ...process.env, ...env },
+    cwd: process.cwd(),
+  };
+  return { io, out, errs };
+};
+
+/** A locked demo product, a mock cloud that knows its token, and a data dir: a station ready to run. */
+export const cliRig = async (options: { slots?: number } = {}) => {
+  const dir = tempDir('ls-cli-');
+  const cloud = await startMockCloud({
+    host: '127.0.0.1',
+    port: 0,
+    products: [{ id: DEMO_PRODUCT_ID, platformId: 13, releasedFirmware: 3 }],
+  });
+  const setup = await writeDemoProduct(join(dir, 'product'), cloud.url, {
+    slots: options.slots ?? 4,
+    bodySize: 8192,
+  });
+  if (!setup.ok) throw new Error(setup.error.message);
+  cloud.addToken(setup.value.token);
+  const env = { [DEMO_TOKEN_ENV]: setup.value.token };
+  const dataDir = join(dir, 'data');
+  const cli = async (args: string[]) => {
+    const c = captureIo(env);
+    const code = await runCli(args, c.io);
+    return { code, out: c.out, err: c.errs };
+  };
+  return { dir, dataDir, cloud, setup: setup.value, env, cli };
+};

@@ -1,0 +1,112 @@
+import { appendFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseCsvLine } from '../../core/store/export';
+import { cliRig } from './cli-harness';
+
+/*
+ * The CLI commands of the station (core/cli/commands/run.ts, batches.ts, batch.ts, export.ts),
+ * exercised through runCli with the real core on the simulated bus and a loopback mock cloud.
+ */
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of closers.splice(0)) await c();
+});
+
+const rig = async (o: { slots?: number } = {}) => {
+  const r = await cliRig(o);
+  closers.push(() => r.cloud.close());
+  return r;
+};
+
+const runArgs = (r: Awaited<ReturnType<typeof rig>>, lot: string, extra: string[] = []) => [
+  'run',
+  '--profile',
+  r.setup.profilePath,
+  '--batch',
+  lot,
+  '--data-dir',
+  r.dataDir,
+  '--time-scale',
+  '0.002',
+  '--operator',
+  'ana',
+  '--station',
+  'line-1',
+  ...extra,
+];
+
+describe('linestation run --simulate', () => {
+  it('passes every device, registers them, and the log, batches, show and export agree', async () => {
+    const r = await rig();
+    const run = await r.cli(runArgs(r, 'LOT-A', ['--simulate', '6']));
+    expect(run.err).toEqual([]);
+    expect(run.code).toBe(0);
+    expect(run.out.filter((l) => / PASS in /.test(l))).toHaveLength(6);
+    expect(run.out.join('\n')).toMatch(/Batch complete\./);
+    expect(r.cloud.devices(4242)).toHaveLength(6);
+
+    const list = await r.cli(['batches', '--data-dir', r.dataDir, '--json']);
+    const rows = JSON.parse(list.out.join('\n')) as {
+      batch: { lot: string; state: string };
+      stats: { devicesPassed: number };
+    }[];
+    expect(rows.map((x) => [x.batch.lot, x.batch.state, x.stats.devicesPassed])).toEqual([
+      ['LOT-A', 'closed', 6],
+    ]);
+
+    const show = await r.cli(['batch', 'show', 'LOT-A', '--data-dir', r.dataDir]);
+    expect(show.out.join('\n')).toMatch(/yield 100\.0%/);
+
+    const csv = await r.cli(['export', 'LOT-A', '--format', 'csv', '--data-dir', r.dataDir]);
+    const lines = csv.out.join('\n').trimEnd().split(/\r?\n/);
+    expect(lines).toHaveLength(7);
+    const header = parseCsvLine(lines[0] ?? '');
+    const reg = header.indexOf('registration_state');
+    expect(lines.slice(1).map((l) => parseCsvLine(l)[reg])).toEqual(Array(6).fill('registered'));
+
+    const json = await r.cli(['export', 'LOT-A', '--format', 'json', '--data-dir', r.dataDir]);
+    expect((JSON.parse(json.out.join('\n')) as unknown[]).length).toBe(6);
+  });
+
+  it('exits 4 when a device can never pass (wrong platform), and says to set it aside', async () => {
+    const r = await rig({ slots: 2 });
+    const run = await r.cli(runArgs(r, 'LOT-W', ['--simulate', '2', '--sim-faults', 'wrong-platform=1']));
+    expect(run.code).toBe(4);
+    expect(run.out.join('\n')).toMatch(
+      /FAIL at identify: Wrong device type \(WRONG_PLATFORM\)\. Set aside: wrong platform/,
+    );
+  });
+
+  it('refuses to start (exit 3) when a firmware file was tampered with after locking', async () => {
+    const r = await rig();
+    appendFileSync(r.setup.firmwarePath, Buffer.from([0]));
+    const run = await r.cli(runArgs(r, 'LOT-T', ['--simulate', '1']));
+    expect(run.code).toBe(3);
+    expect(run.err.join('\n')).toMatch(/FIRMWARE_CHANGED: TAMPERED/);
+    expect(run.out).toEqual([]);
+  });
+
+  it('refuses to start (exit 3) without a valid token unless offline is accepted', async () => {
+    // The demo product with its token variable unset: refused, then accepted as offline by an engineer.
+    const bare = await cliRig();
+    closers.push(() => bare.cloud.close());
+    const { captureIo } = await import('./cli-harness');
+    const { runCli } = await import('../../core/cli/main');
+    const c = captureIo({ LINESTATION_DEMO_TOKEN: '' });
+    const args = runArgs(bare, 'LOT-P', ['--simulate', '1']);
+    expect(await runCli(args, c.io)).toBe(3);
+    expect(c.errs.join('\n')).toMatch(/TOKEN_NOT_VALID/);
+    const c2 = captureIo({ LINESTATION_DEMO_TOKEN: '' });
+    expect(await runCli([...args, '--offline', '--accept', 'offline', '--engineer', 'eng'], c2.io)).toBe(0);
+    expect(c2.out.join('\n')).toMatch(/PASS in .* \(queued\)/);
+  });
+
+  it('reports an unknown lot with exit 2 in show and export', async () => {
+    const r = await rig();
+    expect((await r.cli(['batch', 'show', 'NOPE', '--data-dir', r.dataDir])).code).toBe(2);
+    const e = await r.cli(['export', 'NOPE', '--data-dir', r.dataDir]);
+    expect(e.code).toBe(2);
+    expect(e.err.join('\n')).toMatch(/BATCH_NOT_FOUND/);
+  });
+});
