@@ -119,81 +119,115 @@ export const fileProblems = (file: InspectedFile): LsError[] => {
   return problems;
 };
 
+const NORMAL_MODE_KINDS: Record<string, string> = {
+  ncp: 'NCP (network co-processor) firmware',
+  radio: 'A radio stack (SoftDevice)',
+  asset: 'An asset',
+  settings: 'A settings module',
+  resource: 'A resource module',
+  none: 'A module without a function',
+};
+
+/** Is this the product's firmware: its platform and, for applications, its product ID. */
+const identityProblems = (
+  image: FlashImage,
+  m: ModuleInfo,
+  target: ProductTarget,
+  wanted: string,
+): LsError[] => {
+  const problems: LsError[] = [];
+  if (m.platformId !== target.platformId)
+    problems.push(
+      firmwareError(
+        'FIRMWARE_WRONG_PLATFORM',
+        `${image.label} is built for ${platformById(m.platformId)?.displayName ?? `platform ID ${m.platformId}`}, but the product is a ${wanted} product.`,
+        { platformId: m.platformId, productPlatformId: target.platformId },
+      ),
+    );
+  if (PRODUCT_FUNCTIONS.has(m.function) && m.productId !== target.productId) {
+    const why =
+      m.productId === 0xffff || m.productId === -1
+        ? 'is not a product build (it carries no product ID)'
+        : `is built for product ${m.productId}`;
+    problems.push(
+      firmwareError(
+        'FIRMWARE_WRONG_PRODUCT',
+        `${image.label}: the application ${why}, but this station provisions product ${target.productId}.`,
+        { productId: m.productId, expected: target.productId },
+      ),
+    );
+  }
+  return problems;
+};
+
+/** Can DFU write this module as it is: the right kind of module, neither compressed nor encrypted. */
+const dfuModuleProblems = (image: FlashImage, m: ModuleInfo): LsError[] => {
+  if (!DFU_FUNCTIONS.has(m.function)) {
+    const kind =
+      typeof m.function === 'number'
+        ? `A module of unknown function ${m.function}`
+        : (NORMAL_MODE_KINDS[m.function] ?? m.function);
+    return [
+      firmwareError(
+        'FIRMWARE_NOT_DFU_MODULE',
+        `${image.label} is ${describeModule(m)}. ${kind} is updated in normal mode, not over DFU.`,
+        { function: m.function },
+      ),
+    ];
+  }
+  const problems: LsError[] = [];
+  if (m.flags & FLAG_COMPRESSED)
+    problems.push(
+      firmwareError(
+        'FIRMWARE_COMPRESSED',
+        `${image.label} is compressed; only Device OS can unpack it, so it cannot be written over DFU.`,
+      ),
+    );
+  if (m.flags & FLAG_ENCRYPTED)
+    problems.push(
+      firmwareError(
+        'FIRMWARE_ENCRYPTED',
+        `${image.label} is encrypted; only Device OS can decrypt it, so it cannot be written over DFU.`,
+      ),
+    );
+  return problems;
+};
+
+/** Does the product platform's DFU memory map let us write every byte of the image. */
+const layoutProblems = (image: FlashImage, platform: Platform): LsError[] => {
+  const blocked = unwritablePart(platform, image.alt, image.address, image.address + image.data.length);
+  if (!blocked) return [];
+  const details = { start: blocked.start, end: blocked.end, alt: image.alt };
+  if (blocked.reason === 'outside')
+    return [
+      firmwareError(
+        'FIRMWARE_OUT_OF_REGION',
+        `${image.label}: ${range(blocked.start, blocked.end)} lies outside the ${platform.displayName}'s DFU memory map (alt ${image.alt}).`,
+        details,
+      ),
+    ];
+  return [
+    firmwareError(
+      'FIRMWARE_READ_ONLY_REGION',
+      `${image.label}: ${range(blocked.start, blocked.end)} is read-only over DFU on the ${platform.displayName} (its bootloader protects it).`,
+      details,
+    ),
+  ];
+};
+
 const productProblems = (
   image: FlashImage,
   target: ProductTarget,
   platform: Platform | undefined,
 ): LsError[] => {
-  const problems: LsError[] = [];
   const m = image.module;
   const wanted = platform?.displayName ?? `platform ${target.platformId}`;
-  if (m) {
-    if (m.platformId !== target.platformId)
-      problems.push(
-        firmwareError(
-          'FIRMWARE_WRONG_PLATFORM',
-          `${image.label} is built for ${platformById(m.platformId)?.displayName ?? `platform ID ${m.platformId}`}, but the product is a ${wanted} product.`,
-          { platformId: m.platformId, productPlatformId: target.platformId },
-        ),
-      );
-    if (PRODUCT_FUNCTIONS.has(m.function) && m.productId !== target.productId) {
-      const why =
-        m.productId === 0xffff || m.productId === -1
-          ? 'is not a product build (it carries no product ID)'
-          : `is built for product ${m.productId}`;
-      problems.push(
-        firmwareError(
-          'FIRMWARE_WRONG_PRODUCT',
-          `${image.label}: the application ${why}, but this station provisions product ${target.productId}.`,
-          { productId: m.productId, expected: target.productId },
-        ),
-      );
-    }
-    if (target.mode !== 'flash-on-line') return problems;
-    if (!DFU_FUNCTIONS.has(m.function)) {
-      problems.push(
-        firmwareError(
-          'FIRMWARE_NOT_DFU_MODULE',
-          `${image.label} is a ${describeModule(m)} module; ${typeof m.function === 'number' ? 'an unknown module function' : `a ${m.function} module`} is updated in normal mode, not over DFU.`,
-          { function: m.function },
-        ),
-      );
-      return problems;
-    }
-    if (m.flags & FLAG_COMPRESSED)
-      problems.push(
-        firmwareError(
-          'FIRMWARE_COMPRESSED',
-          `${image.label} is compressed; only Device OS can unpack it, so it cannot be written over DFU.`,
-        ),
-      );
-    if (m.flags & FLAG_ENCRYPTED)
-      problems.push(
-        firmwareError(
-          'FIRMWARE_ENCRYPTED',
-          `${image.label} is encrypted; only Device OS can decrypt it, so it cannot be written over DFU.`,
-        ),
-      );
-    if (m.platformId !== target.platformId || problems.length > 0) return problems;
-  } else if (target.mode !== 'flash-on-line') return problems;
-  if (!platform) return problems;
-  const blocked = unwritablePart(platform, image.alt, image.address, image.address + image.data.length);
-  if (blocked?.reason === 'outside')
-    problems.push(
-      firmwareError(
-        'FIRMWARE_OUT_OF_REGION',
-        `${image.label}: ${range(blocked.start, blocked.end)} lies outside the ${platform.displayName}'s DFU memory map (alt ${image.alt}).`,
-        { start: blocked.start, end: blocked.end, alt: image.alt },
-      ),
-    );
-  else if (blocked)
-    problems.push(
-      firmwareError(
-        'FIRMWARE_READ_ONLY_REGION',
-        `${image.label}: ${range(blocked.start, blocked.end)} is read-only over DFU on the ${platform.displayName} (its bootloader protects it).`,
-        { start: blocked.start, end: blocked.end, alt: image.alt },
-      ),
-    );
+  const problems = m ? identityProblems(image, m, target, wanted) : [];
+  // In OTA-on-setup mode nothing is written, so how DFU would write it does not matter.
+  if (target.mode !== 'flash-on-line') return problems;
+  if (m) problems.push(...dfuModuleProblems(image, m));
+  // The memory map is the product platform's: only meaningful for images meant for it.
+  if (platform && problems.length === 0) problems.push(...layoutProblems(image, platform));
   return problems;
 };
 
