@@ -117,12 +117,29 @@ describe('enter DFU and come back, from each starting mode', () => {
   });
 });
 
+/**
+ * The slot is ready for a retry: whatever is on the port now (or, if the port is empty, the next
+ * device an operator plugs in) can be switched again with nothing left over from the failure.
+ */
+const slotReadyForRetry = async (ctx: ModeSwitchContext): Promise<void> => {
+  let info = (await bus.list()).find((d) => d.portPath === PORT);
+  if (!info) {
+    bus.unplug(PORT);
+    bus.plug(new SimDevice({ platform: 'boron', seed: 99, timeScale: 0.01 }), PORT);
+    info = (await bus.list()).find((d) => d.portPath === PORT) as UsbDeviceInfo;
+  }
+  const again = await enterDfuMode(ctx, info, fastWait);
+  if (!again.ok) throw new Error(`retry failed: ${again.error.code}`);
+  expect(again.value.device.portPath).toBe(PORT);
+};
+
 describe('faults end in named errors, with the slot ready for a retry', () => {
   it('a device that never comes back: DEVICE_NEVER_CAME_BACK', async () => {
     const { info, ctx } = await setup({ faults: { neverComesBack: true } });
     const r = await enterDfuMode(ctx, info, { ...fastWait, timeoutMs: 300 });
     expect(r.ok ? '' : r.error.code).toBe('DEVICE_NEVER_CAME_BACK');
     expect(r.ok ? '' : r.error.remedy).toBeTruthy();
+    await slotReadyForRetry(ctx);
   });
 
   it('another device ID on the same port: DEVICE_ID_MISMATCH', async () => {
@@ -133,12 +150,14 @@ describe('faults end in named errors, with the slot ready for a retry', () => {
       expected: info.serialNumber,
       found: 'ffffffffffffffffffffffff',
     });
+    await slotReadyForRetry(ctx);
   });
 
   it('the same device on another port: DEVICE_CHANGED_PORT', async () => {
     const { info, ctx } = await setup({ faults: { comesBackOnPort: '1-1.9' } });
     const r = await enterDfuMode(ctx, info, fastWait);
     expect(r.ok ? '' : r.error.code).toBe('DEVICE_CHANGED_PORT');
+    await slotReadyForRetry(ctx);
   });
 
   it('drops off mid-request and comes back in normal mode: DEVICE_WRONG_MODE at once, then a retry works', async () => {
