@@ -115,3 +115,30 @@ test('an engineer loads a profile by path and the page follows the core event', 
   await expect(page.getByTestId('product-id')).toHaveText('777');
   await expect(page.getByTestId('platform')).toHaveText('B SoM (23)');
 });
+
+test('the page runs under its strict CSP: no inline script, no remote connections', async ({
+  page,
+  openStation,
+  pageProblems,
+}) => {
+  await openStation();
+  await expect(page.getByRole('heading', { name: 'No product profile loaded' })).toBeVisible();
+  const result = await page.evaluate(async () => {
+    const w = window as unknown as { __inline?: number };
+    const s = document.createElement('script');
+    s.textContent = 'window.__inline = 1';
+    document.head.append(s);
+    let fetched = 'blocked';
+    try {
+      await fetch('https://example.invalid/');
+      fetched = 'reached';
+    } catch {
+      // CSP connect-src refuses it before any network use.
+    }
+    return { inline: w.__inline, fetched };
+  });
+  expect(result).toEqual({ inline: undefined, fetched: 'blocked' });
+  // Chromium reports each refusal on the console; they are the point of this test, not a fault.
+  expect(pageProblems.some((p) => /Content Security Policy/.test(p))).toBe(true);
+  pageProblems.splice(0, pageProblems.length);
+});
