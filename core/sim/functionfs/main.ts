@@ -1,6 +1,6 @@
 import { SerialPort } from 'serialport';
 import { toLsError } from '../../errors/result';
-import { SimDevice } from '../device';
+import { LISTENING_BAUD, SimDevice } from '../device';
 import { type ListeningFaults, ListeningResponder } from '../serial-listening';
 import { ConfigfsGadget, listUdcs } from './configfs';
 import {
@@ -205,6 +205,12 @@ const main = async (): Promise<void> => {
         st.inherentMs = 0;
         return { id: r.id, ok: true };
       }
+      case 'reset':
+        slotFor(r.device).device.reset(r.target, 'reset requested by the rig');
+        return { id: r.id, ok: true };
+      case 'listen':
+        slotFor(r.device).device.setLineCoding(LISTENING_BAUD);
+        return { id: r.id, ok: true };
       case 'stop':
         await stop();
         setImmediate(() => process.exit(0));

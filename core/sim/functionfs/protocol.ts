@@ -39,6 +39,15 @@ export const RequestSchema = z.discriminatedUnion('cmd', [
     bytes: z.number().int().positive(),
   }),
   z.object({ id: z.number(), cmd: z.literal('reset-stats'), device: z.string() }),
+  /** Reset into a mode as the firmware does (detach, re-enumerate with the new product ID). */
+  z.object({
+    id: z.number(),
+    cmd: z.literal('reset'),
+    device: z.string(),
+    target: z.enum(['normal', 'dfu']),
+  }),
+  /** Enter listening mode in place (as the SETUP button or 28800 baud does; no re-enumeration). */
+  z.object({ id: z.number(), cmd: z.literal('listen'), device: z.string() }),
   z.object({ id: z.number(), cmd: z.literal('stop') }),
 ]);
 export type Request = z.input<typeof RequestSchema>;

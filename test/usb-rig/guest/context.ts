@@ -1,11 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildModule, parseModule } from '../../../core/firmware';
+import type { ServerConfig } from '../../../core/sim/functionfs/protocol';
 import type { DeviceServer } from './device-server';
 
 /** What every guest check gets: the device server, paths, and the emulated devices' IDs. */
 export interface RigContext {
-  readonly server: DeviceServer;
+  /** Replaced by the batch check, which needs two devices of one platform. */
+  server: DeviceServer;
+  /** Starts a device server (the log goes to out/device-server.log). */
+  readonly startServer: (config: ServerConfig) => Promise<DeviceServer>;
   readonly repo: string;
   readonly out: string;
   readonly node: string;

@@ -1,6 +1,8 @@
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { makeDeviceId } from '../../../core/sim/device';
+import type { ServerConfig } from '../../../core/sim/functionfs/protocol';
+import { cliChecks } from './checks-cli';
 import { dfuUtilChecks } from './checks-dfu-util';
 import type { RigContext } from './context';
 import { DeviceServer } from './device-server';
@@ -31,17 +33,16 @@ const cliErrorPath = join(build, 'cli.error.txt');
 const main = async (): Promise<number> => {
   const photon = makeDeviceId('usb-rig-photon');
   const boron = makeDeviceId('usb-rig-boron');
+  const serverLog = openSync(join(out, 'device-server.log'), 'a');
+  const startServer = (config: ServerConfig) =>
+    DeviceServer.start(join(build, 'ffs-device.mjs'), config, serverLog);
   log('starting the FunctionFS device server (photon + boron, DFU mode)');
-  const server = await DeviceServer.start(
-    join(build, 'ffs-device.mjs'),
-    {
-      devices: [
-        { platform: 'photon', deviceId: photon, mode: 'dfu', timeScale: 0.05 },
-        { platform: 'boron', deviceId: boron, mode: 'dfu', timeScale: 0.05 },
-      ],
-    },
-    openSync(join(out, 'device-server.log'), 'a'),
-  );
+  const server = await startServer({
+    devices: [
+      { platform: 'photon', deviceId: photon, mode: 'dfu', timeScale: 0.05 },
+      { platform: 'boron', deviceId: boron, mode: 'dfu', timeScale: 0.05 },
+    ],
+  });
   // Let the host side enumerate both devices (usbfs nodes, udev) before the first check.
   await new Promise((r) => setTimeout(r, 1500));
   log(
@@ -49,6 +50,7 @@ const main = async (): Promise<number> => {
   );
   const ctx: RigContext = {
     server,
+    startServer,
     repo,
     out,
     node: process.execPath,
@@ -58,15 +60,18 @@ const main = async (): Promise<number> => {
     boron,
     fixtures: resolve(repo, '..', 'shared', 'fixtures', 'particle-binaries'),
   };
-  const results = await runChecks([...dfuUtilChecks], ctx, only, out);
-  await server.stop();
+  const results = await runChecks([...dfuUtilChecks, ...cliChecks], ctx, only, out);
+  await ctx.server.stop();
   const failed = results.filter((r) => r.outcome === 'fail').length;
   log(`${results.length - failed} passed, ${failed} failed`);
   return failed;
 };
 
 main().then(
-  (failed) => process.exit(Math.min(failed, 99)),
+  (failed) => {
+    log('exiting');
+    process.exit(Math.min(failed, 99));
+  },
   (e: unknown) => {
     log(`guest entry crashed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     process.exit(100);
