@@ -210,7 +210,15 @@ export class ListeningSerial {
   identify(
     options: CommandOptions & { cellular?: boolean } = {},
   ): Promise<Result<Identification, ListeningErrorCode>> {
-    return this.command('i', 'device ID', (t) => parseIdentification(t, options.cellular ?? false), options);
+    // Cellular devices get until the timeout to add IMEI and ICCID; if the modem never reports
+    // them, the ID alone is still the answer.
+    return this.command(
+      'i',
+      'device ID',
+      (t) => parseIdentification(t, options.cellular ?? false),
+      options,
+      (t) => parseIdentification(t, false),
+    );
   }
 
   /** `v`: the Device OS (system firmware) version. */
@@ -235,6 +243,8 @@ export class ListeningSerial {
     what: string,
     parse: Parse<T>,
     options: CommandOptions,
+    /** Tried once the wait is over, for answers that are complete enough without their optional tail. */
+    final?: Parse<T>,
   ): Promise<Result<T, ListeningErrorCode>> {
     if (this.closed) return err('SERIAL_CLOSED', `Serial port ${this.path} is closed.`);
     // Whatever arrived before our command (log lines, a late answer) is not the answer to it.
@@ -271,6 +281,8 @@ export class ListeningSerial {
       this.wake = undefined;
     }
     if (options.signal?.aborted) return err('SERIAL_CLOSED', 'The operation was cancelled.');
+    const enough = final?.(this.buffer);
+    if (enough) return enough.value;
     if (this.closed && this.buffer.length === 0)
       return err('SERIAL_CLOSED', `Serial port ${this.path} closed before the device answered.`, {
         remedy: 'Check the cable; the device may have reset.',

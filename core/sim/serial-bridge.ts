@@ -1,7 +1,9 @@
+import type { SerialLinkOpener } from '../particle/listening-serial';
 import type { SerialOpenBinding } from '../particle/serial-trick';
 import { recognise } from '../usb/identity';
 import type { SerialPortLister } from '../usb/serial-ports';
 import type { SimBus } from './bus';
+import { ListeningResponder } from './serial-listening';
 
 /*
  * The serial side of simulated devices on a SimBus: every normal/listening-mode device has a CDC
@@ -52,3 +54,42 @@ export const simLineCodingBinding = (bus: SimBus, inner?: SerialOpenBinding): Se
     return port;
   },
 });
+
+/**
+ * Opens a simulated device's serial port as a byte link answered by the listening-mode responder
+ * (in listening mode) or by silence (an application that ignores the letters), as the real port
+ * would behave at 9600 baud.
+ */
+export const simListeningOpener =
+  (bus: SimBus): SerialLinkOpener =>
+  async (path) => {
+    const portPath = portPathOf(path);
+    const device = portPath ? bus.deviceAt(portPath) : undefined;
+    if (!device?.connected || device.mode === 'dfu') throw enoent(path);
+    const dataListeners = new Set<(chunk: Uint8Array) => void>();
+    const closeListeners = new Set<() => void>();
+    const encoder = new TextEncoder();
+    const responder = new ListeningResponder(
+      { deviceId: device.deviceId, platformId: device.platform.id, systemVersion: device.deviceOs.version },
+      (text) => {
+        const bytes = encoder.encode(text);
+        for (const l of dataListeners) l(bytes);
+      },
+      { mode: device.mode === 'listening' ? 'listening' : 'normal' },
+    );
+    return {
+      write: async (data) => responder.receive(data),
+      onData: (l) => {
+        dataListeners.add(l);
+        return () => dataListeners.delete(l);
+      },
+      onClose: (l) => {
+        closeListeners.add(l);
+        return () => closeListeners.delete(l);
+      },
+      close: async () => {
+        responder.stop();
+        for (const l of closeListeners) l();
+      },
+    };
+  };

@@ -63,6 +63,18 @@ describe.skipIf(!socat)('listening-mode serial over a real pty', () => {
     }
   });
 
+  it('settles for the ID alone when a cellular modem never reports IMEI/ICCID', async () => {
+    const s = await open(['--platform', '13']);
+    try {
+      expect(await s.identify({ cellular: true, timeoutMs: 300 })).toEqual({
+        ok: true,
+        value: { deviceId: ID },
+      });
+    } finally {
+      await s.close();
+    }
+  });
+
   it('reassembles answers that arrive a few bytes at a time, after log noise', async () => {
     const s = await open([
       '--chunk-size',

@@ -55,3 +55,30 @@ describe('linestation devices', () => {
     ]);
   });
 });
+
+describe('linestation devices --listening', () => {
+  it('reads ID and Device OS version over serial from listening-mode devices only', async () => {
+    const r = await runCommand(register, [
+      'devices',
+      '--simulate',
+      '4',
+      '--time-scale',
+      '0',
+      '--listening',
+      '--json',
+    ]);
+    const body = JSON.parse(r.out.join('\n')) as {
+      devices: {
+        portPath: string;
+        deviceId: string;
+        mode: string;
+        listening?: { deviceId?: string; systemVersion?: string };
+      }[];
+    };
+    const withSerialFacts = body.devices.filter((d) => d.listening);
+    expect(withSerialFacts.map((d) => d.mode)).toEqual(['listening']);
+    const l = withSerialFacts[0];
+    expect(l?.listening?.deviceId).toBe(l?.deviceId);
+    expect(l?.listening?.systemVersion).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});

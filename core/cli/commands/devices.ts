@@ -1,6 +1,12 @@
 import { InvalidArgumentError } from 'commander';
 import type { LsError } from '../../errors/result';
+import {
+  openListeningSerial,
+  openSerialPortLink,
+  type SerialLinkOpener,
+} from '../../particle/listening-serial';
 import { type SerialTouch, serialTouch } from '../../particle/serial-trick';
+import { platformByName } from '../../platforms';
 import { loadProfile } from '../../station/profile';
 import { listSerialPorts, type SerialPortLister } from '../../usb/serial-ports';
 import type { SlotLabels, SlottedDevice } from '../../usb/slots';
@@ -53,6 +59,8 @@ export interface UsbCliContext {
   readonly transport: UsbTransport;
   readonly serialPorts: SerialPortLister;
   readonly serialTouch: SerialTouch;
+  /** Opens a serial port for listening-mode commands. */
+  readonly openSerial: SerialLinkOpener;
   /** Simulated runs: plugs the devices (all at once, or one by one for --watch). */
   readonly start: (options: { staggerMs?: number }) => void;
   readonly dispose: () => void;
@@ -76,12 +84,15 @@ export const usbCliContext = async (
       transport: new NodeUsbTransport(),
       serialPorts: listSerialPorts,
       serialTouch: serialTouch(),
+      openSerial: openSerialPortLink,
       start: () => undefined,
       dispose: () => undefined,
     };
   }
   const { SimBus, SimDevice, portPaths } = await import('../../sim/index');
-  const { simLineCodingBinding, simSerialPorts } = await import('../../sim/serial-bridge');
+  const { simLineCodingBinding, simListeningOpener, simSerialPorts } = await import(
+    '../../sim/serial-bridge'
+  );
   const bus = new SimBus();
   const paths = portPaths(simulate);
   const devices = paths.map((_, i) => {
@@ -99,6 +110,7 @@ export const usbCliContext = async (
     transport: bus,
     serialPorts: simSerialPorts(bus),
     serialTouch: serialTouch(simLineCodingBinding(bus)),
+    openSerial: simListeningOpener(bus),
     start: ({ staggerMs = 0 }) => {
       devices.forEach((d, i) => {
         const path = paths[i] as string;
@@ -138,6 +150,62 @@ export const slotLabelsFrom = async (io: CliIo, profilePath: string | undefined)
   }
   return loaded.value.profile.slots.labels;
 };
+
+export interface ListeningFacts {
+  readonly deviceId?: string;
+  readonly imei?: string;
+  readonly iccid?: string;
+  readonly systemVersion?: string;
+  readonly error?: LsError;
+}
+
+/**
+ * Asks each listening-mode device with a serial port for its ID (and IMEI/ICCID) and Device OS
+ * version over serial, one port at a time (a port can only be opened by one program).
+ */
+export const readListening = async (
+  devices: readonly SlottedDevice[],
+  open: SerialLinkOpener,
+): Promise<Map<string, ListeningFacts>> => {
+  const out = new Map<string, ListeningFacts>();
+  for (const d of devices) {
+    if (d.mode !== 'listening' || !d.serialPath) continue;
+    const s = await openListeningSerial(d.serialPath, { open });
+    if (!s.ok) {
+      out.set(d.key, { error: s.error });
+      continue;
+    }
+    try {
+      const id = await s.value.identify({ cellular: platformByName(d.platform)?.cellular ?? false });
+      const version = await s.value.systemVersion();
+      const error = !id.ok ? id.error : !version.ok ? version.error : undefined;
+      out.set(d.key, {
+        ...(id.ok ? id.value : {}),
+        ...(version.ok ? { systemVersion: version.value } : {}),
+        ...(error ? { error } : {}),
+      });
+    } finally {
+      await s.value.close();
+    }
+  }
+  return out;
+};
+
+const listeningJson = (f: ListeningFacts) => ({
+  ...(f.deviceId ? { deviceId: f.deviceId } : {}),
+  ...(f.imei ? { imei: f.imei } : {}),
+  ...(f.iccid ? { iccid: f.iccid } : {}),
+  ...(f.systemVersion ? { systemVersion: f.systemVersion } : {}),
+  ...(f.error
+    ? {
+        error: {
+          code: f.error.code,
+          message: f.error.message,
+          ...(f.error.remedy ? { remedy: f.error.remedy } : {}),
+        },
+      }
+    : {}),
+});
 
 export const deviceJson = (d: SlottedDevice) => ({
   portPath: d.portPath,
@@ -188,6 +256,7 @@ interface DevicesOptions {
   timeScale: number;
   profile?: string;
   probe: boolean;
+  listening?: boolean;
 }
 
 const eventLine = (type: string, d: SlottedDevice): string =>
@@ -214,8 +283,29 @@ const runDevices = async (io: CliIo, o: DevicesOptions): Promise<void> => {
     if (!o.watch) {
       const devices = watcher.devices();
       const ignored = watcher.ignored();
-      if (o.json) printJson(io, { devices: devices.map(deviceJson), ignored: ignored.length });
-      else printTable(io, devices, ignored);
+      const facts = o.listening
+        ? await readListening(devices, ctx.openSerial)
+        : new Map<string, ListeningFacts>();
+      if (o.json)
+        printJson(io, {
+          devices: devices.map((d) => {
+            const f = facts.get(d.key);
+            return f ? { ...deviceJson(d), listening: listeningJson(f) } : deviceJson(d);
+          }),
+          ignored: ignored.length,
+        });
+      else {
+        printTable(io, devices, ignored);
+        for (const d of devices) {
+          const f = facts.get(d.key);
+          if (!f) continue;
+          if (f.error) io.err(`linestation: ${d.portPath}: ${errorLine(f.error)}`);
+          else
+            io.out(
+              `${d.portPath} listening: device ID ${f.deviceId}${f.imei ? `, IMEI ${f.imei}` : ''}${f.iccid ? `, ICCID ${f.iccid}` : ''}, Device OS ${f.systemVersion}`,
+            );
+        }
+      }
       return;
     }
     // --watch: the current set first, then one line (or one JSON object) per change.
@@ -267,6 +357,10 @@ export const register: RegisterCommand = (program, io) => {
     .option('--watch', 'keep running and print a line per attach/detach (Ctrl-C to stop)')
     .option('--for <seconds>', 'with --watch: stop after this many seconds', positiveNumber)
     .option('--profile <file>', 'take slot labels from this product profile (slots.labels)')
+    .option(
+      '--listening',
+      'also ask listening-mode devices for ID (IMEI/ICCID) and Device OS version over serial',
+    )
     .option('--no-probe', 'do not open normal-mode devices to ask their mode (mode shows "unknown")')
     .option(
       '--simulate <n>',
