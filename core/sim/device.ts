@@ -14,7 +14,7 @@ import { DFU_STATE } from './dfu-constants';
 import { DfuFunction } from './dfu-function';
 import { type ProgramCheck, SimFlash } from './flash';
 import { mergeModules, readModuleAt } from './modules';
-import { type TimingProfile, timingFor, transferMs } from './timing';
+import { type ResetKind, reenumerateMs, type TimingProfile, timingFor, transferMs } from './timing';
 import type {
   ControlResult,
   DeviceOsInfo,
@@ -149,7 +149,7 @@ export class SimDevice {
         this.stats.inherentMs += ms * this.slow;
       },
       flashFor: (alt) => this.flash.get(alt),
-      requestReset: (target, reason) => this.reset(target, reason),
+      requestReset: (target, reason, kind) => this.reset(target, reason, kind),
       dropOff: (reason, afterMs) => {
         this.cancelScheduled.push(scheduleAfter(afterMs, () => this.dropOff(reason)));
       },
@@ -174,7 +174,10 @@ export class SimDevice {
         this.stats.inherentMs += this.timing.controlRequestMs * this.slow;
         return this.scale(this.timing.controlRequestMs);
       },
-      requestReset: (target) => this.reset(target, target === 'dfu' ? 'DFU_MODE request' : 'RESET request'),
+      requestReset: (target) =>
+        target === 'dfu'
+          ? this.reset('dfu', 'DFU_MODE request', 'dfu-mode')
+          : this.reset('normal', 'RESET request', 'reset'),
       setListening: (on) => {
         if (this._mode !== 'dfu') this._mode = on ? 'listening' : 'normal';
       },
@@ -250,8 +253,8 @@ export class SimDevice {
     for (const c of this.cancelScheduled) c();
     this.cancelScheduled = [];
     this.resetPending = false;
-    // A device that loses power boots its application next time, unless it was left in DFU mode.
-    if (this._mode === 'listening') this._mode = 'normal';
+    // A device that loses power boots its application next time (DFU and listening are not sticky).
+    this._mode = 'normal';
     this.disconnect(reason);
   }
 
@@ -266,14 +269,14 @@ export class SimDevice {
   private dropOff(reason: string): void {
     if (!this._connected) return;
     this.disconnect(reason);
-    this.comeBackLater(this._mode);
+    this.comeBackLater(this._mode, 'fault');
   }
 
   /**
    * Reset into `target` mode the way the firmware does: the reply to the current request goes out,
    * the device detaches after a short delay, stays off the bus, then enumerates with the new PID.
    */
-  reset(target: 'normal' | 'dfu', reason: string): void {
+  reset(target: 'normal' | 'dfu', reason: string, kind: ResetKind = 'reset'): void {
     if (this.resetPending) return;
     this.resetPending = true;
     this.cancelScheduled.push(
@@ -281,19 +284,20 @@ export class SimDevice {
         this.resetPending = false;
         this.disconnect(reason);
         this._mode = target;
-        this.comeBackLater(target);
+        this.comeBackLater(target, kind);
       }),
     );
   }
 
-  private comeBackLater(target: SimMode): void {
+  private comeBackLater(target: SimMode, kind: ResetKind): void {
     const f = this.faults;
     const firstReset = !this.resetFaultsSpent;
     this.resetFaultsSpent = true;
     if (f.neverComesBack) return;
-    this.stats.inherentMs += this.timing.reenumerateMs * this.slow;
+    const offBus = reenumerateMs(this.timing, kind);
+    this.stats.inherentMs += offBus * this.slow;
     this.cancelScheduled.push(
-      scheduleAfter(this.scale(this.timing.reenumerateMs), () => {
+      scheduleAfter(this.scale(offBus), () => {
         if (firstReset && f.comesBackWithId) this._deviceId = f.comesBackWithId.toLowerCase();
         if (target !== 'dfu') this.scanModules();
         this._mode = target;
@@ -329,7 +333,7 @@ export class SimDevice {
     if (!this._connected || this._mode === 'dfu') return;
     const v = new DataView(this.lineCoding.buffer);
     v.setUint32(0, baud, true);
-    if (baud === DFU_BAUD) this.reset('dfu', '14400-baud serial trick');
+    if (baud === DFU_BAUD) this.reset('dfu', '14400-baud serial trick', 'serial');
     else if (baud === LISTENING_BAUD) this._mode = 'listening';
   }
 

@@ -9,7 +9,7 @@ import {
   type DfuStatusName,
 } from './dfu-constants';
 import type { FlashStatus, ProgramCheck, SimFlash } from './flash';
-import { eraseMs, programMs, type TimingProfile } from './timing';
+import { eraseMs, programMs, type ResetKind, type TimingProfile } from './timing';
 import type { ControlResult, SetupPacket, SimFaults } from './types';
 
 /**
@@ -39,7 +39,7 @@ export interface DfuHost {
   account(ms: number): void;
   flashFor(alt: number): SimFlash | undefined;
   /** Reset after the current reply (leave → normal mode; read-unprotect → DFU again). */
-  requestReset(target: 'normal' | 'dfu', reason: string): void;
+  requestReset(target: 'normal' | 'dfu', reason: string, kind: ResetKind): void;
   /** Drop off the bus after `afterMs` wall-clock ms (fault); it comes back after its re-enumeration delay. */
   dropOff(reason: string, afterMs: number): void;
   readonly stats: { sectorsErased: number; bytesProgrammed: number };
@@ -188,7 +188,7 @@ export class DfuFunction {
       case DFU_REQUEST.DETACH:
         // In DFU mode Device OS answers DETACH by detaching and attaching again (bitWillDetach).
         if (this.state === DFU_STATE.dfuIDLE || this.state === DFU_STATE.dfuDNLOAD_IDLE) {
-          this.host.requestReset('dfu', 'DFU_DETACH');
+          this.host.requestReset('dfu', 'DFU_DETACH', 'reset');
           return { status: 'ok' };
         }
         return this.outOfSequence();
@@ -279,12 +279,12 @@ export class DfuFunction {
         if (this.host.platform.dfu.leaveStaysInDnloadIdle) {
           // Gen 2: report dfuDNLOAD-IDLE (to please dfu-util) and reset by itself.
           this.state = DFU_STATE.dfuDNLOAD_IDLE;
-          this.host.requestReset('normal', 'DFU leave');
+          this.host.requestReset('normal', 'DFU leave', 'leave');
           return this.statusReply(DFU_STATE.dfuDNLOAD_IDLE, 0);
         }
         this.state = DFU_STATE.dfuMANIFEST_WAIT_RESET;
         this.host.account(this.host.timing.manifestMs);
-        this.host.requestReset('normal', 'DFU leave');
+        this.host.requestReset('normal', 'DFU leave', 'leave');
         return this.statusReply(
           DFU_STATE.dfuMANIFEST,
           this.pollFor(this.host.timing.manifestMs),
@@ -367,7 +367,7 @@ export class DfuFunction {
           // STM32: removing read protection mass-erases the flash and resets the part.
           if (!gen2) return { ms: 0, outcome: error(DFU_STATUS.errUNKNOWN) };
           const sizes = flash.eraseAll();
-          this.host.requestReset('dfu', 'read unprotect');
+          this.host.requestReset('dfu', 'read unprotect', 'reset');
           return { ms: sizes.reduce((a, s) => a + eraseMs(t, s), 0), outcome: okOutcome };
         }
         default:

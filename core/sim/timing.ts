@@ -24,6 +24,9 @@ import type { Platform } from '../platforms';
  */
 export type BusyPolicy = 'hold' | 'answer-busy' | 'strict';
 
+/** What made the device re-enumerate; each may take its own time (see `reenumerateAfter`). */
+export type ResetKind = 'leave' | 'dfu-mode' | 'reset' | 'serial' | 'fault';
+
 export interface TimingProfile {
   /** Erase time per sector, keyed by sector size in bytes. Sizes not listed use `eraseMsPerKb`. */
   readonly eraseMsBySectorSize: Readonly<Record<number, number>>;
@@ -46,6 +49,8 @@ export interface TimingProfile {
   readonly detachDelayMs: number;
   /** How long the device stays off the bus before it enumerates again (≈1.6 s typical, up to 8 s). */
   readonly reenumerateMs: number;
+  /** Per-cause overrides of `reenumerateMs` (e.g. a slow boot after leave, a quick DFU_MODE). */
+  readonly reenumerateAfter?: Partial<Record<ResetKind, number>>;
   /** Gen 3+: time between reporting dfuMANIFEST and resetting (Device OS USBD_DFU_POLL_TIMEOUT). */
   readonly manifestMs: number;
   /** Device OS processing time for a control service request before CHECK reports it done. */
@@ -105,3 +110,6 @@ export const programMs = (t: TimingProfile, bytes: number): number =>
 /** A control transfer: setup + optional data stage + status, each at least a frame, plus the bytes. */
 export const transferMs = (t: TimingProfile, dataBytes: number): number =>
   (dataBytes > 0 ? 3 : 2) * t.usbMsPerStage + dataBytes * t.usbMsPerByte;
+
+export const reenumerateMs = (t: TimingProfile, kind: ResetKind): number =>
+  t.reenumerateAfter?.[kind] ?? t.reenumerateMs;

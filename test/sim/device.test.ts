@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { CTRL_REQUEST, makeDeviceId, SERVICE, SimDevice } from '../../core/sim';
+import { transferMs } from '../../core/sim/timing';
+import { fastDevice, getDescriptor, nextConnect } from './helpers';
+
+describe('SimDevice', () => {
+  it('derives stable 24-hex device IDs from a seed and refuses malformed ones', () => {
+    expect(makeDeviceId(1)).toMatch(/^[0-9a-f]{24}$/);
+    expect(makeDeviceId(1)).toBe(makeDeviceId(1));
+    expect(makeDeviceId(1)).not.toBe(makeDeviceId(2));
+    expect(new SimDevice({ platform: 'boron', deviceId: 'E00FCE68AAAAAAAAAAAAAAAA' }).deviceId).toBe(
+      'e00fce68aaaaaaaaaaaaaaaa',
+    );
+    expect(() => new SimDevice({ platform: 'boron', deviceId: 'xyz' })).toThrow(/24 hex/);
+    expect(() => new SimDevice({ platform: 'nope' })).toThrow(/Unknown platform/);
+  });
+
+  it('is off the bus until powered on, and answers nothing then', async () => {
+    const d = new SimDevice({ platform: 'argon', timeScale: 0 });
+    expect(d.connected).toBe(false);
+    expect(
+      await d.handleControl({ bmRequestType: 0x80, bRequest: 6, wValue: 0x0100, wIndex: 0, wLength: 18 }),
+    ).toEqual({
+      status: 'disconnected',
+    });
+    d.powerOn();
+    expect((await getDescriptor(d, 1, 0)).length).toBe(18);
+  });
+
+  it('power loss brings the device back in normal mode (DFU mode is not sticky)', () => {
+    const d = fastDevice('boron', { mode: 'dfu' });
+    d.powerOff();
+    expect(d.connected).toBe(false);
+    d.powerOn();
+    expect(d.mode).toBe('normal');
+    expect(d.descriptors.productId).toBe(0xc00d);
+  });
+
+  it('accounts each transfer as frames per stage plus bytes on the wire', async () => {
+    const d = fastDevice('boron');
+    const before = d.stats.inherentMs;
+    await getDescriptor(d, 1, 0, 18);
+    expect(d.stats.inherentMs - before).toBeCloseTo(transferMs(d.timing, 18), 9);
+    expect(transferMs(d.timing, 0)).toBe(2);
+    expect(transferMs(d.timing, 4096)).toBeCloseTo(3 + 4.096, 9);
+    expect(d.stats.controlTransfers).toBe(1);
+    expect(d.stats.bytesIn).toBe(18);
+  });
+
+  it('each cause of re-enumeration can take its own time off the bus', async () => {
+    const d = fastDevice('boron', {
+      timing: { reenumerateMs: 1000, reenumerateAfter: { 'dfu-mode': 3000 } },
+    });
+    let before = d.stats.inherentMs;
+    const a = nextConnect(d);
+    d.reset('normal', 'test', 'reset');
+    await a;
+    expect(d.stats.inherentMs - before).toBe(1000);
+    before = d.stats.inherentMs;
+    const b = nextConnect(d);
+    await d.handleControl({
+      bmRequestType: 0x40,
+      bRequest: 0x50,
+      wValue: 0,
+      wIndex: CTRL_REQUEST.DFU_MODE,
+      wLength: 0,
+    });
+    await b;
+    expect(d.stats.inherentMs - before).toBeGreaterThanOrEqual(3000);
+    expect(d.stats.inherentMs - before).toBeLessThan(3100);
+    expect(d.stats.reenumerations).toBe(2);
+  });
+
+  it('answers one control transfer at a time, in order (ep0 is a single pipe)', async () => {
+    const d = fastDevice('boron');
+    const order: number[] = [];
+    const reqs = [1, 2, 3].map((n) =>
+      d
+        .handleControl({
+          bmRequestType: 0xc0,
+          bRequest: SERVICE.INIT,
+          wValue: 0,
+          wIndex: CTRL_REQUEST.GET_DEVICE_ID,
+          wLength: 64,
+        })
+        .then((r) => {
+          order.push(n);
+          return r;
+        }),
+    );
+    const replies = await Promise.all(reqs);
+    expect(order).toEqual([1, 2, 3]);
+    // Request IDs are handed out in the same order.
+    const ids = replies.map((r) => (r.status === 'ok' && r.data ? r.data[6] : -1));
+    expect(ids).toEqual([1, 2, 3]);
+  });
+
+  it('a reset in progress is not started twice', async () => {
+    const d = fastDevice('argon');
+    const back = nextConnect(d);
+    d.reset('dfu', 'first', 'dfu-mode');
+    d.reset('normal', 'second', 'reset');
+    await back;
+    expect(d.mode).toBe('dfu');
+  });
+});
