@@ -313,7 +313,11 @@ export const createDrain = (options: DrainOptions): Drain => {
     report.requests++;
     const r = await client.updateDevice(productId, entry.deviceId, entry.settings, { signal });
     if (!r.ok) return onFailure(productId, [entry], r.error, report);
-    settleOutbox(db, [{ id: entry.id, state: 'done', outcome: 'applied' }], now());
+    settleOutbox(
+      db,
+      [{ id: entry.id, state: 'done', outcome: 'applied', sentPayload: entry.settings }],
+      now(),
+    );
     report.settingsApplied++;
     emit({
       type: 'settled',

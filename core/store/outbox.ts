@@ -200,7 +200,16 @@ export const nextOutboxDueAt = (db: DatabaseSync): number | undefined => {
 };
 
 export type OutboxSettle =
-  | { readonly id: number; readonly state: 'done'; readonly outcome: string }
+  | {
+      readonly id: number;
+      readonly state: 'done';
+      readonly outcome: string;
+      /**
+       * For settings: the payload that was sent. If the entry was re-armed with other settings
+       * while the request was in flight, it stays pending so the new settings go too.
+       */
+      readonly sentPayload?: OutboxSettings;
+    }
   | {
       readonly id: number;
       readonly state: 'failed' | 'blocked';
@@ -230,7 +239,7 @@ export const settleOutbox = (
     const done = db.prepare(`
       UPDATE outbox SET state = 'done', outcome = ?, attempts = attempts + 1, done_at = ?, updated_at = ?,
         last_error_code = NULL, last_error_message = NULL
-      WHERE id = ? AND state = 'pending'`);
+      WHERE id = ? AND state = 'pending' AND (? IS NULL OR payload = ?)`);
     const stop = db.prepare(`
       UPDATE outbox SET state = ?, attempts = attempts + 1, last_error_code = ?, last_error_message = ?, updated_at = ?
       WHERE id = ? AND state = 'pending'`);
@@ -239,8 +248,10 @@ export const settleOutbox = (
         updated_at = ?
       WHERE id = ? AND state = 'pending'`);
     for (const u of updates) {
-      if (u.state === 'done') done.run(u.outcome, iso, iso, u.id);
-      else if (u.state === 'pending') retry.run(u.nextAttemptAt, u.code, u.message, iso, u.id);
+      if (u.state === 'done') {
+        const sent = u.sentPayload === undefined ? null : JSON.stringify(u.sentPayload);
+        done.run(u.outcome, iso, iso, u.id, sent, sent);
+      } else if (u.state === 'pending') retry.run(u.nextAttemptAt, u.code, u.message, iso, u.id);
       else stop.run(u.state, u.code, u.message, iso, u.id);
     }
   });

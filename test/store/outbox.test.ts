@@ -145,3 +145,26 @@ describe('outbox store', () => {
     expect(outboxCounts(db)).toEqual({ pending: 1, done: 0, failed: 0, blocked: 0 });
   });
 });
+
+describe('outbox settle guards', () => {
+  it('keeps settings pending when they changed while the old ones were in flight', () => {
+    const db = openDatabase(':memory:');
+    enqueueRegistration(db, { productId: 1, deviceId: deviceId(1), groups: ['a'] }, 0);
+    const imp = listOutbox(db).find((e) => e.action === 'import');
+    settleOutbox(db, [{ id: imp?.id ?? 0, state: 'done', outcome: 'imported' }]);
+    const inFlight = listOutbox(db).find((e) => e.action === 'settings');
+    enqueueRegistration(db, { productId: 1, deviceId: deviceId(1), groups: ['b'] }, 0);
+    settleOutbox(db, [
+      { id: inFlight?.id ?? 0, state: 'done', outcome: 'applied', sentPayload: inFlight?.settings ?? {} },
+    ]);
+    expect(listOutbox(db).find((e) => e.action === 'settings')).toMatchObject({
+      state: 'pending',
+      settings: { groups: ['b'] },
+    });
+    const again = listOutbox(db).find((e) => e.action === 'settings');
+    settleOutbox(db, [
+      { id: again?.id ?? 0, state: 'done', outcome: 'applied', sentPayload: again?.settings ?? {} },
+    ]);
+    expect(registrationState(db, 1, deviceId(1)).state).toBe('registered');
+  });
+});
