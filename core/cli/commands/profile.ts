@@ -78,51 +78,73 @@ export const unansweredQuestions = (a: InitAnswers): string[] => {
   return q;
 };
 
-/** Asks on the terminal for what the flags left open. Only called on a TTY. */
-const askMissing = async (a: InitAnswers): Promise<InitAnswers> => {
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
+/** One line of input for a question; the terminal in real use, a script in tests. */
+export type Prompt = (question: string) => Promise<string>;
+
+/**
+ * Asks for what the flags left open, re-asking until an answer is valid. Only run on a TTY;
+ * the prompt is injected so the question flow is tested without one.
+ */
+export const askMissing = async (
+  a: InitAnswers,
+  prompt: Prompt,
+  say: (line: string) => void,
+): Promise<InitAnswers> => {
   const ask = async (question: string, valid: (s: string) => boolean): Promise<string> => {
     for (;;) {
-      const answer = (await rl.question(question)).trim();
+      const answer = (await prompt(question)).trim();
       if (valid(answer)) return answer;
-      process.stdout.write('  Please answer with one of the choices shown.\n');
+      say('  Please answer with one of the choices shown.');
     }
   };
   const yesNo = async (question: string): Promise<boolean> =>
     /^y/i.test(await ask(`${question} [y/n] `, (s) => /^(y|yes|n|no)$/i.test(s)));
-  try {
-    const next = { ...a };
-    if (next.productId === undefined)
-      next.productId = Number(await ask('Product ID (a number): ', (s) => /^\d+$/.test(s) && Number(s) > 0));
-    if (next.name === undefined) next.name = await ask('Product name: ', (s) => s.length > 0);
-    if (next.platform === undefined)
-      next.platform = await ask(
-        'Platform (e.g. boron, bsom, p2, msom): ',
-        (s) => platformByName(s) !== undefined,
+  const next = { ...a };
+  if (next.productId === undefined)
+    next.productId = Number(await ask('Product ID (a number): ', (s) => /^\d+$/.test(s) && Number(s) > 0));
+  if (next.name === undefined) next.name = await ask('Product name: ', (s) => s.length > 0);
+  if (next.platform === undefined)
+    next.platform = await ask(
+      'Platform (e.g. boron, bsom, p2, msom): ',
+      (s) => platformByName(s) !== undefined,
+    );
+  if (next.organization === undefined) next.organization = await ask('Organization: ', (s) => s.length > 0);
+  if (next.mode === undefined)
+    next.mode = (await ask(`Programming mode (${PROVISIONING_MODES.join(' / ')}): `, (s) =>
+      (PROVISIONING_MODES as readonly string[]).includes(s),
+    )) as ProvisioningMode;
+  if (next.auth === undefined)
+    next.auth = (await ask(`Customer authentication (${CUSTOMER_AUTH_STYLES.join(' / ')}): `, (s) =>
+      (CUSTOMER_AUTH_STYLES as readonly string[]).includes(s),
+    )) as CustomerAuth;
+  if (next.privateBeta === undefined) next.privateBeta = await yesNo('Is there a private beta?');
+  if (next.registration === undefined) {
+    const online = await yesNo('Register devices to the cloud from this station (no = offline queue)?');
+    if (online) {
+      const url = await ask(
+        'Cloud API base URL [https://api.particle.io]: ',
+        (s) => s === '' || /^https?:\/\/\S+$/.test(s),
       );
-    if (next.organization === undefined) next.organization = await ask('Organization: ', (s) => s.length > 0);
-    if (next.mode === undefined)
-      next.mode = (await ask(`Programming mode (${PROVISIONING_MODES.join(' / ')}): `, (s) =>
-        (PROVISIONING_MODES as readonly string[]).includes(s),
-      )) as ProvisioningMode;
-    if (next.auth === undefined)
-      next.auth = (await ask(`Customer authentication (${CUSTOMER_AUTH_STYLES.join(' / ')}): `, (s) =>
-        (CUSTOMER_AUTH_STYLES as readonly string[]).includes(s),
-      )) as CustomerAuth;
-    if (next.privateBeta === undefined) next.privateBeta = await yesNo('Is there a private beta?');
-    if (next.registration === undefined) {
-      const online = await yesNo('Register devices to the cloud from this station (no = offline queue)?');
-      if (online) {
-        const url = await ask('Cloud API base URL [https://api.particle.io]: ', () => true);
-        const tokenEnv = await ask('Name of the environment variable holding the token: ', (s) =>
-          /^[A-Za-z_][A-Za-z0-9_]*$/.test(s),
-        );
-        next.registration = { mode: 'cloud', apiBaseUrl: url || 'https://api.particle.io', tokenEnv };
-      } else next.registration = { mode: 'offline' };
-    }
-    if (next.development === undefined)
-      next.development = await yesNo('Mark devices as development devices?');
-    return next;
+      // The NAME of a variable: a pasted token (hex) is refused here as the schema refuses it.
+      const tokenEnv = await ask(
+        'Name of the environment variable holding the token: ',
+        (s) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(s) && !/^[0-9a-f]{32,}$/i.test(s),
+      );
+      next.registration = { mode: 'cloud', apiBaseUrl: url || 'https://api.particle.io', tokenEnv };
+    } else next.registration = { mode: 'offline' };
+  }
+  if (next.development === undefined) next.development = await yesNo('Mark devices as development devices?');
+  return next;
+};
+
+const askOnTerminal = async (a: InitAnswers): Promise<InitAnswers> => {
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return await askMissing(
+      a,
+      (q) => rl.question(q),
+      (line) => process.stdout.write(`${line}\n`),
+    );
   } finally {
     rl.close();
   }
@@ -225,7 +247,7 @@ const runInit = async (io: CliIo, files: string[], flags: InitFlags): Promise<vo
       throw new CliExit(ExitCode.Usage);
     }
   }
-  if (io.isTTY && process.stdin.isTTY && !json) answers = await askMissing(answers);
+  if (io.isTTY && process.stdin.isTTY && !json) answers = await askOnTerminal(answers);
   if (answers.productId === undefined || !answers.name || !answers.platform)
     usage('--product-id, --name and --platform are required (the prompts only run on a terminal).');
   if (!platformByName(answers.platform ?? ''))

@@ -2,6 +2,7 @@ import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { askMissing, type InitAnswers } from '../../../core/cli/commands/profile';
 import type { CliIo } from '../../../core/cli/io';
 import { runCli } from '../../../core/cli/main';
 import { startMockCloud } from '../../../core/cloud/mock-server';
@@ -208,5 +209,49 @@ describe('linestation profile', () => {
     } finally {
       await cloud.close();
     }
+  });
+
+  it('asks on a terminal only for what the flags left open, re-asking after a bad answer', async () => {
+    const script = [
+      'toaster',
+      'boron',
+      'Acme',
+      'usb-stick',
+      'flash-on-line',
+      'simple',
+      'maybe',
+      'n',
+      'y',
+      '',
+      'a'.repeat(40),
+      'PARTICLE_TOKEN',
+      'no',
+    ];
+    const questions: string[] = [];
+    const said: string[] = [];
+    const start: InitAnswers = { out: 'p.json', productId: 5, name: 'Widget', groups: [], firmware: [] };
+    const answers = await askMissing(
+      start,
+      async (q) => {
+        questions.push(q);
+        const next = script.shift();
+        if (next === undefined) throw new Error(`unexpected question: ${q}`);
+        return next;
+      },
+      (line) => said.push(line),
+    );
+    expect(script).toEqual([]);
+    expect(questions.some((q) => q.startsWith('Product ID'))).toBe(false);
+    expect(said).toHaveLength(4);
+    expect(answers).toEqual({
+      ...start,
+      platform: 'boron',
+      organization: 'Acme',
+      mode: 'flash-on-line',
+      auth: 'simple',
+      privateBeta: false,
+      registration: { mode: 'cloud', apiBaseUrl: 'https://api.particle.io', tokenEnv: 'PARTICLE_TOKEN' },
+      development: false,
+    });
   });
 });
