@@ -42,6 +42,12 @@ export interface WatcherOptions {
 export class DeviceWatcher {
   private readonly known = new Map<string, DeviceIdentity>();
   private readonly ignoredDevices = new Map<string, IgnoredDevice>();
+  /**
+   * Devices being identified, by key. Identification (opening the device, GET_DEVICE_MODE) runs
+   * outside the queue so sixteen devices plugged at once are probed in parallel, not one by one;
+   * a detach while it runs cancels it (the entry disappears and its result is dropped).
+   */
+  private readonly identifying = new Map<string, Promise<void>>();
   private readonly listeners = new Set<(event: WatcherEvent) => void>();
   private queue: Promise<void> = Promise.resolve();
   private unwatch: (() => void) | undefined;
@@ -60,6 +66,8 @@ export class DeviceWatcher {
       this.stop();
       return first;
     }
+    // Callers read devices() right after start(): let the first identifications finish.
+    await this.settled();
     const every = this.options.rescanIntervalMs ?? 2000;
     if (every > 0) {
       this.timer = setInterval(() => {
@@ -107,18 +115,25 @@ export class DeviceWatcher {
           return;
         }
         const present = new Set(list.map((d) => d.key));
-        for (const key of [...this.known.keys(), ...this.ignoredDevices.keys()])
+        for (const key of [...this.known.keys(), ...this.ignoredDevices.keys(), ...this.identifying.keys()])
           if (!present.has(key)) await this.detach(key);
-        for (const info of list)
-          if (!this.known.has(info.key) && !this.ignoredDevices.has(info.key)) await this.attach(info);
+        for (const info of list) if (!this.isTracked(info.key)) await this.attach(info);
         resolve(ok(undefined));
       });
     });
   }
 
-  /** Resolves when every queued event has been handled (for callers that just plugged something). */
-  settled(): Promise<void> {
-    return new Promise((resolve) => this.enqueue(async () => resolve()));
+  /** Resolves when every queued event and identification has been handled. */
+  async settled(): Promise<void> {
+    for (;;) {
+      await new Promise<void>((resolve) => this.enqueue(async () => resolve()));
+      if (this.identifying.size === 0) return;
+      await Promise.all(this.identifying.values());
+    }
+  }
+
+  private isTracked(key: string): boolean {
+    return this.known.has(key) || this.ignoredDevices.has(key) || this.identifying.has(key);
   }
 
   private enqueue(task: () => Promise<void>): void {
@@ -128,8 +143,7 @@ export class DeviceWatcher {
   private async onEvent(event: UsbEvent): Promise<void> {
     if (!this.running) return;
     if (event.type === 'attach') {
-      if (!this.known.has(event.device.key) && !this.ignoredDevices.has(event.device.key))
-        await this.attach(event.device);
+      if (!this.isTracked(event.device.key)) await this.attach(event.device);
     } else {
       await this.detach(event.device.key);
     }
@@ -149,21 +163,38 @@ export class DeviceWatcher {
       this.emit({ type: 'ignored', device });
       return;
     }
-    const serialPorts = this.options.serialPorts && !r.dfu ? await this.options.serialPorts() : undefined;
-    const identity = await identifyDevice(this.options.transport, info, r.platform, r.dfu, {
-      probe: this.options.probe ?? true,
-      ...(serialPorts ? { serialPorts } : {}),
-      ...(this.options.requestTimeoutMs ? { requestTimeoutMs: this.options.requestTimeoutMs } : {}),
+    const key = info.key;
+    const job: Promise<void> = (async () => {
+      const serialPorts = this.options.serialPorts && !r.dfu ? await this.options.serialPorts() : undefined;
+      const identity = await identifyDevice(this.options.transport, info, r.platform, r.dfu, {
+        probe: this.options.probe ?? true,
+        ...(serialPorts ? { serialPorts } : {}),
+        ...(this.options.requestTimeoutMs ? { requestTimeoutMs: this.options.requestTimeoutMs } : {}),
+      });
+      await new Promise<void>((done) =>
+        this.enqueue(async () => {
+          // Detached (or the watcher stopped) while we were probing: drop the result.
+          if (this.identifying.get(key) === job && this.running) {
+            this.identifying.delete(key);
+            const before = this.flagsByKey();
+            this.known.set(key, identity);
+            const device = this.slotted(key);
+            if (device) this.emit({ type: 'attach', device });
+            this.emitChanged(before, key);
+          }
+          done();
+        }),
+      );
+    })().catch((e) => {
+      this.identifying.delete(key);
+      this.emit({ type: 'error', error: toLsError(e) });
     });
-    const before = this.flagsByKey();
-    this.known.set(info.key, identity);
-    const device = this.slotted(info.key);
-    if (device) this.emit({ type: 'attach', device });
-    this.emitChanged(before, info.key);
+    this.identifying.set(key, job);
   }
 
   private async detach(key: string): Promise<void> {
     if (this.ignoredDevices.delete(key)) return;
+    if (this.identifying.delete(key)) return;
     const device = this.slotted(key);
     if (!device) return;
     const before = this.flagsByKey();

@@ -147,3 +147,38 @@ describe('DeviceWatcher', () => {
     expect(r.ok ? '' : r.error.code).toBe('USB_UNAVAILABLE');
   });
 });
+
+describe('DeviceWatcher identification', () => {
+  it('probes devices plugged together in parallel, and drops a device unplugged mid-probe', async () => {
+    bus = new SimBus();
+    const inner = mixed(bus).transport;
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const gate: (() => void)[] = [];
+    // open() blocks until released, so we can see how many probes run at once.
+    const transport: UsbTransport = {
+      ...inner,
+      list: () => inner.list(),
+      watch: (l) => inner.watch(l),
+      open: async (info) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise<void>((r) => gate.push(r));
+        inFlight--;
+        return inner.open(info);
+      },
+    };
+    watcher = new DeviceWatcher({ transport, rescanIntervalMs: 0 });
+    const started = watcher.start();
+    await new Promise((r) => setTimeout(r, 10));
+    for (let i = 1; i <= 3; i++) bus.plug(sim(i), `1-1.${i}`);
+    while (gate.length < 3) await new Promise((r) => setTimeout(r, 5));
+    expect(maxInFlight).toBe(3);
+    bus.unplug('1-1.2');
+    await new Promise((r) => setTimeout(r, 10));
+    for (const release of gate.splice(0)) release();
+    await started;
+    await watcher.settled();
+    expect(watcher.devices().map((d) => d.portPath)).toEqual(['1-1.1', '1-1.3']);
+  });
+});
