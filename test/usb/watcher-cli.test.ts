@@ -73,7 +73,7 @@ describe('linestation devices --listening', () => {
         portPath: string;
         deviceId: string;
         mode: string;
-        listening?: { deviceId?: string; systemVersion?: string };
+        listening?: { deviceId?: string; systemVersion?: string; imei?: string; iccid?: string };
       }[];
     };
     const withSerialFacts = body.devices.filter((d) => d.listening);
@@ -81,5 +81,10 @@ describe('linestation devices --listening', () => {
     const l = withSerialFacts[0];
     expect(l?.listening?.deviceId).toBe(l?.deviceId);
     expect(l?.listening?.systemVersion).toMatch(/^\d+\.\d+\.\d+/);
+    // The listening device is a simulated Boron: cellular, so IMEI and ICCID come with the ID.
+    expect(l?.listening).toMatchObject({
+      imei: expect.stringMatching(/^\d{15}$/),
+      iccid: expect.stringMatching(/^\d{20}$/),
+    });
   });
 });
