@@ -73,8 +73,10 @@ export const downloadDfuse = async (
 };
 
 /**
- * Plain DFU 1.1 download (§6.1.1): blocks numbered from 0, the device decides where they go; a
- * zero-length DNLOAD ends the transfer and starts manifestation.
+ * Plain DFU 1.1 download (§6.1.1): blocks numbered from 0, the device decides where they go; then
+ * the zero-length DNLOAD that ends the transfer (legal only in dfuDNLOAD-IDLE) and manifestation.
+ * A manifestation-tolerant device comes back to dfuIDLE, where it can be read back; others wait
+ * for a USB reset (dfuMANIFEST-WAIT-RESET).
  */
 export const downloadPlain = async (
   io: DfuRequests,
@@ -97,4 +99,10 @@ export const downloadPlain = async (
     block++;
     progress.advance(chunk.length);
   }
+  await io.dnload(block & 0xffff, undefined, ctx);
+  await pollUntil(io, ctx, {
+    operation: 'manifestation',
+    until: [DfuState.dfuIDLE, DfuState.dfuMANIFEST_WAIT_RESET],
+    busyLimitMs: settings.busyLimitMs,
+  });
 };

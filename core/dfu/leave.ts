@@ -39,9 +39,27 @@ export const leaveDfuse = async (
   return finishLeave(io, ctx, staysInDnloadIdle, 2);
 };
 
-/** Plain DFU 1.1: the zero-length DNLOAD that ends a download also starts manifestation (§7). */
-export const leavePlain = (io: DfuRequests, ctx: OpContext, nextBlock: number): Promise<LeaveResult> =>
-  finishLeave(io, ctx, false, nextBlock & 0xffff);
+/**
+ * Plain DFU 1.1: the download already ended with manifestation, so leaving is only asking the
+ * device to run its firmware: DETACH where it says it will detach by itself (bitWillDetach), else
+ * nothing we can do over control requests (the device runs after a USB reset or replug).
+ */
+export const leavePlain = async (
+  io: DfuRequests,
+  ctx: OpContext,
+  willDetach: boolean,
+): Promise<LeaveResult> => {
+  const st = await recoverToIdle(io, ctx, [DfuState.dfuIDLE, DfuState.dfuMANIFEST_WAIT_RESET]);
+  if (st.state === DfuState.dfuIDLE && willDetach) {
+    try {
+      await io.detach(1000, ctx);
+    } catch (e) {
+      if (!isGoneError(e)) throw e;
+    }
+    return { finalState: 'detached' };
+  }
+  return { finalState: `${stateName(st.state)} (needs a USB reset to run the firmware)` };
+};
 
 const finishLeave = async (
   io: DfuRequests,

@@ -71,7 +71,6 @@ export class DfuSession {
   private readonly transferTimeoutMs: number;
   private readonly busyLimitMs: number;
   private current: DfuAlt;
-  private plainBlocksSent = 0;
 
   private constructor(init: {
     handle: UsbDeviceHandle;
@@ -282,10 +281,7 @@ export class DfuSession {
     return this.run('download', TIMEOUTS.download, options, async (ctx) => {
       await recoverToIdle(this.io, ctx, this.isDfuse ? DFUSE_READY : undefined);
       if (this.isDfuse) await downloadDfuse(this.io, ctx, address, data, this.settings(options));
-      else {
-        await downloadPlain(this.io, ctx, data, this.settings(options));
-        this.plainBlocksSent = Math.ceil(data.length / this.functional.transferSize);
-      }
+      else await downloadPlain(this.io, ctx, data, this.settings(options));
     });
   }
 
@@ -309,6 +305,12 @@ export class DfuSession {
   }
 
   private requireUpload(address: number, length: number): void {
+    if (!this.isDfuse && !this.functional.attributes.manifestationTolerant)
+      throw dfuFailure(
+        'DFU_NOT_SUPPORTED',
+        'This plain DFU device waits for a USB reset after a download, so it cannot be read back.',
+        { remedy: 'Flash without verify (--no-verify) on this device.' },
+      );
     if (!this.functional.attributes.canUpload)
       throw dfuFailure('DFU_NOT_SUPPORTED', 'The device does not allow reading back (bitCanUpload is 0).', {
         remedy: 'Flash without verify (--no-verify) on this device, or update its bootloader.',
@@ -332,7 +334,7 @@ export class DfuSession {
       { ...options, transferTimeoutMs: this.transferTimeoutMs },
       TIMEOUTS.leave,
       (ctx) => {
-        if (!this.isDfuse) return leavePlain(this.io, ctx, this.plainBlocksSent);
+        if (!this.isDfuse) return leavePlain(this.io, ctx, this.functional.attributes.willDetach);
         const jump = options.jumpAddress ?? this.current.layout?.segments[0]?.start ?? 0;
         return leaveDfuse(this.io, ctx, jump, this.leaveStaysInDnloadIdle);
       },
