@@ -32,6 +32,11 @@ export interface WatcherOptions {
   readonly transport: UsbTransport;
   /** Rescan period; 0 disables the fallback (tests driving events only). Default 2000 ms. */
   readonly rescanIntervalMs?: number;
+  /**
+   * Subscribe to the transport's hot-plug events (default true). A one-shot listing turns this
+   * off so the native hot-plug machinery is never started just to be stopped again.
+   */
+  readonly hotplug?: boolean;
   /** Open normal-mode devices to ask their mode (default true). */
   readonly probe?: boolean;
   readonly requestTimeoutMs?: number;
@@ -60,7 +65,8 @@ export class DeviceWatcher {
   async start(): Promise<Result<void>> {
     if (this.running) return ok(undefined);
     this.running = true;
-    this.unwatch = this.options.transport.watch((event) => this.enqueue(() => this.onEvent(event)));
+    if (this.options.hotplug !== false)
+      this.unwatch = this.options.transport.watch((event) => this.enqueue(() => this.onEvent(event)));
     const first = await this.rescan();
     if (!first.ok) {
       this.stop();

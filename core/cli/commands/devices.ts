@@ -271,6 +271,7 @@ const runDevices = async (io: CliIo, o: DevicesOptions): Promise<void> => {
     slots: labels,
     probe: o.probe,
     rescanIntervalMs: o.watch ? 2000 : 0,
+    hotplug: Boolean(o.watch),
   });
   try {
     if (!o.watch) ctx.start({});
