@@ -5,6 +5,7 @@ import { Checklist } from './components/Checklist';
 import { ErrorPanel } from './components/ErrorPanel';
 import { FirmwareTable } from './components/FirmwareTable';
 import { LoadProfile } from './components/LoadProfile';
+import { LockProfile } from './components/LockProfile';
 import { ProfileSummary } from './components/ProfileSummary';
 import { ReadyBanner } from './components/ReadyBanner';
 
@@ -54,6 +55,13 @@ export const App = ({ bridge }: { bridge: LinestationBridge | undefined }) => {
     [bridge],
   );
 
+  const lock = useCallback(async () => {
+    if (!bridge) return;
+    const envelope = await bridge.invoke('profile.lock', {});
+    if (envelope.ok) setState({ kind: 'profile', data: envelope.value });
+    else throw new BridgeError(envelope.error);
+  }, [bridge]);
+
   if (!bridge)
     return (
       <main className="app">
@@ -102,6 +110,7 @@ export const App = ({ bridge }: { bridge: LinestationBridge | undefined }) => {
             <Checklist readiness={state.data.readiness} />
           </div>
           <FirmwareTable files={state.data.profile.firmware} />
+          {session?.role === 'engineer' && !state.data.profile.locked && <LockProfile onLock={lock} />}
           {session?.role === 'engineer' && <LoadProfile onLoad={load} />}
         </>
       )}

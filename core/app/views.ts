@@ -60,6 +60,7 @@ export const profileView = (loaded: LoadedProfile, report: ReadinessReport): Pro
         ...(f.status.actual ? { actualSha256: f.status.actual } : {}),
         state: f.status.state,
         ...(modules[0] ? { module: modules[0] } : {}),
+        modules,
       };
     }),
     locked: report.integrity.locked,

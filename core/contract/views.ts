@@ -47,7 +47,10 @@ export const firmwareFileViewSchema = z.object({
   pinnedSha256: z.string().optional(),
   actualSha256: z.string().optional(),
   state: z.enum(['match', 'unpinned', 'changed', 'missing', 'unreadable']),
+  /** The file's first (for a module binary: only) module, for one-line displays. */
   module: moduleViewSchema.optional(),
+  /** Every module the file holds: a .dfu file may carry several. */
+  modules: z.array(moduleViewSchema).default([]),
 });
 export type FirmwareFileView = z.infer<typeof firmwareFileViewSchema>;
 

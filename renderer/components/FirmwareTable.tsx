@@ -1,4 +1,4 @@
-import type { FirmwareFileView } from '../../core/contract/index';
+import type { FirmwareFileView, ModuleView } from '../../core/contract/index';
 
 const STATE: Record<FirmwareFileView['state'], string> = {
   match: 'Pinned, matches',
@@ -7,6 +7,8 @@ const STATE: Record<FirmwareFileView['state'], string> = {
   missing: 'Missing',
   unreadable: 'Unreadable',
 };
+
+const kind = (m: ModuleView): string => (m.kind === 'system' ? `system ${m.index}` : m.kind);
 
 const version = (kind: string, v: number): string =>
   kind === 'user' ? `v${v}` : `${Math.floor(v / 1000)}.${Math.floor((v % 1000) / 100)}.${v % 100} (${v})`;
@@ -34,11 +36,9 @@ export const FirmwareTable = ({ files }: { files: readonly FirmwareFileView[] })
           {files.map((f) => (
             <tr key={f.path} data-testid="firmware-row" className={`fw-${f.state}`}>
               <td>{f.path}</td>
-              <td>
-                {f.module ? `${f.module.kind}${f.module.kind === 'system' ? ` ${f.module.index}` : ''}` : '—'}
-              </td>
-              <td>{f.module ? version(f.module.kind, f.module.version) : '—'}</td>
-              <td>{f.module?.productId ?? '—'}</td>
+              <td>{f.modules.length ? f.modules.map(kind).join(', ') : '—'}</td>
+              <td>{f.modules.length ? f.modules.map((m) => version(m.kind, m.version)).join(', ') : '—'}</td>
+              <td>{f.modules.find((m) => m.productId !== undefined)?.productId ?? '—'}</td>
               <td className="hash" title={f.actualSha256}>
                 {f.actualSha256 ? f.actualSha256.slice(0, 12) : '—'}
               </td>

@@ -1,9 +1,9 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createAppService } from '../../core/app/service';
 import type { EventName } from '../../core/contract/events';
-import { inspectFile } from '../../core/firmware/index';
+import { buildDfuse, buildModule, inspectBytes, inspectFile } from '../../core/firmware/index';
 import { makeProductFolder } from '../station/profile-fixtures';
 
 describe('app service', () => {
@@ -131,5 +131,36 @@ describe('app service', () => {
     const r = await app.invoke('firmware.inspect', { path: 'app.bin' });
     expect(!r.ok && r.error.code).toBe('INTERNAL');
     expect(!r.ok && r.error.message).toMatch(/breaks the contract/);
+  });
+
+  it('lists every module of a .dfu file in the profile view', async () => {
+    const f = makeProductFolder({ withSystemPart: false });
+    const system = buildModule({ platformId: 13, function: 'system', index: 1, version: 5600 });
+    const user = buildModule({ platformId: 13, function: 'user', product: { id: 12345, version: 3 } });
+    const at = (bytes: Uint8Array) => {
+      const m = inspectBytes('x.bin', bytes).module;
+      if (!m) throw new Error('fixture: not a module');
+      return m.startAddress;
+    };
+    writeFileSync(
+      join(f.dir, 'app.bin'),
+      buildDfuse({
+        targets: [
+          {
+            alt: 0,
+            elements: [
+              { address: at(system), data: system },
+              { address: at(user), data: user },
+            ],
+          },
+        ],
+      }),
+    );
+    const app = createAppService({ profilePath: f.profilePath, env: {} });
+    const r = await app.invoke('profile.current', {});
+    if (!r.ok || !r.value) throw new Error('expected a profile');
+    const file = r.value.profile.firmware[0];
+    expect(file?.modules.map((m) => m.kind)).toEqual(['system', 'user']);
+    expect(file?.module?.kind).toBe('system');
   });
 });

@@ -1,4 +1,4 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadProfile } from '../../core/station/profile';
 import { lockProfile } from '../../core/station/profile-lock';
@@ -141,4 +141,33 @@ test('the page runs under its strict CSP: no inline script, no remote connection
   // Chromium reports each refusal on the console; they are the point of this test, not a fault.
   expect(pageProblems.some((p) => /Content Security Policy/.test(p))).toBe(true);
   pageProblems.splice(0, pageProblems.length);
+});
+
+test('an engineer locks an unlocked profile from the page once the core accepts it', async ({
+  page,
+  openStation,
+}) => {
+  const product = makeProductFolder({ profile: { organization: undefined } });
+  await openStation({ profilePath: product.profilePath, role: 'engineer' });
+  await expect(page.getByTestId('check-locked')).toHaveAttribute('data-status', 'fail');
+
+  // Refused by the core with its reason while a question is open.
+  await page.getByTestId('lock-profile').click();
+  await expect(page.getByTestId('lock-error')).toContainText('Cannot lock until the checklist passes');
+  await expect(page.getByTestId('lock-error')).toContainText('organization');
+
+  // Answer the question on disk, then lock: the page turns READY without a reload.
+  const json = JSON.parse(readFileSync(product.profilePath, 'utf8'));
+  writeFileSync(product.profilePath, JSON.stringify({ ...json, organization: 'Acme Sensors' }));
+  await page.getByTestId('lock-profile').click();
+  await expect(page.getByTestId('ready-banner')).toHaveText('READY');
+  await expect(page.getByTestId('lock-profile')).toHaveCount(0);
+  expect(JSON.parse(readFileSync(product.profilePath, 'utf8')).lock.profileHash).toMatch(/^[0-9a-f]{64}$/);
+});
+
+test('an operator sees no lock button on an unlocked profile', async ({ page, openStation }) => {
+  const product = makeProductFolder();
+  await openStation({ profilePath: product.profilePath });
+  await expect(page.getByTestId('check-locked')).toHaveAttribute('data-status', 'fail');
+  await expect(page.getByTestId('lock-profile')).toHaveCount(0);
 });
