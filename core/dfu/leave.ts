@@ -11,10 +11,14 @@ export interface LeaveResult {
   readonly finalState: string;
 }
 
-/** Transport errors that mean the device already reset, which is what leaving asks it to do. */
+/**
+ * Transport errors that mean the device already reset, which is what leaving asks it to do (libusb
+ * reports a device vanishing mid-transfer as NO_DEVICE or IO). A STALL is not one of them: a device
+ * that refuses the request is still there, in DFU mode. The station confirms the device comes back
+ * in normal mode afterwards, which catches an IO error that was not a reset.
+ */
 const isGoneError = (e: unknown): boolean =>
-  e instanceof LsFailure &&
-  ['USB_DISCONNECTED', 'USB_NOT_FOUND', 'USB_IO', 'USB_STALL'].includes(e.error.code);
+  e instanceof LsFailure && ['USB_DISCONNECTED', 'USB_NOT_FOUND', 'USB_IO'].includes(e.error.code);
 
 const LEFT_STATES: readonly number[] = [
   DfuState.dfuMANIFEST_SYNC,
