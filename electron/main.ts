@@ -30,8 +30,9 @@ let mainWindow: BrowserWindow | undefined;
 
 /** Only our own page may call the core: not a frame, not a page navigated elsewhere. */
 const fromOurPage = (event: IpcMainInvokeEvent): boolean => {
-  const url = event.senderFrame?.url ?? '';
-  return url.split('#')[0] === rendererUrl && event.senderFrame === event.sender.mainFrame;
+  const frame = event.senderFrame;
+  // Top frame only (parent null): an iframe, even one of our own files, gets no core access.
+  return frame !== null && frame.parent === null && frame.url.split('#')[0] === rendererUrl;
 };
 
 const registerIpc = (): void => {

@@ -152,13 +152,13 @@ test.describe('electron/main bundle', () => {
     expect(rec.menu).toBeDefined();
 
     expect([...rec.handlers.keys()].sort()).toEqual(METHOD_NAMES.map(invokeChannel).sort());
-    const frame = { url: rendererUrl };
+    const frame = { url: rendererUrl, parent: null };
     const session = rec.handlers.get(invokeChannel('session.get'));
     expect(await session?.({ senderFrame: frame, sender: { mainFrame: frame } }, {})).toMatchObject({
       ok: true,
       value: { role: 'operator', engineerUnlockAvailable: false },
     });
-    const foreign = { url: 'https://example.invalid/' };
+    const foreign = { url: 'https://example.invalid/', parent: null };
     expect(await session?.({ senderFrame: foreign, sender: { mainFrame: foreign } }, {})).toMatchObject({
       ok: false,
       error: { code: 'FORBIDDEN' },
