@@ -161,6 +161,26 @@ describe('NodeUsbTransport with a usb@3-shaped backend', () => {
     expect(await codeOf(p)).toBe('AbortError');
   });
 
+  it('watch() maps usb@3 connect/disconnect events to attach/detach with port paths', async () => {
+    const target = new EventTarget();
+    const backend: UsbBackend = {
+      getDevices: async () => [],
+      addEventListener: (type, l) => target.addEventListener(type, l),
+      removeEventListener: (type, l) => target.removeEventListener(type, l),
+    };
+    const events: string[] = [];
+    const stop = new NodeUsbTransport({ backend }).watch((e) =>
+      events.push(`${e.type} ${e.device.portPath}`),
+    );
+    await new Promise((r) => setTimeout(r, 10));
+    const dev = fakeDevice({ bus: '2', ports: [1, 4], handle: 'h9' });
+    target.dispatchEvent(Object.assign(new Event('connect'), { device: dev }));
+    target.dispatchEvent(Object.assign(new Event('disconnect'), { device: dev }));
+    stop();
+    target.dispatchEvent(Object.assign(new Event('connect'), { device: dev }));
+    expect(events).toEqual(['attach 2-1.4', 'detach 2-1.4']);
+  });
+
   it('open() of a device that has gone says USB_NOT_FOUND', async () => {
     const t = new NodeUsbTransport({ backend: backendOf([]) });
     const info = deviceInfoOf(fakeDevice());
