@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openListeningSerial } from '../../core/particle/listening-serial';
-import { hasSocat, type PtyDevice, startPtyDevice } from '../sim/serial-pty';
+import { hasSocat, type PtyDevice, removeListeningBundle, startPtyDevice } from '../sim/serial-pty';
 
 const socat = hasSocat();
 if (!socat)
@@ -14,6 +14,7 @@ const ICCID = '89883030000012345678';
 
 describe.skipIf(!socat)('listening-mode serial over a real pty', () => {
   let device: PtyDevice | undefined;
+  afterAll(removeListeningBundle);
   afterEach(async () => {
     await device?.stop();
     device = undefined;

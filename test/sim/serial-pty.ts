@@ -37,6 +37,14 @@ export const bundleListeningDevice = (): Promise<string> => {
   return bundled;
 };
 
+/** Deletes this test process's bundle (call from afterAll). */
+export const removeListeningBundle = async (): Promise<void> => {
+  if (!bundled) return;
+  const file = await bundled.catch(() => undefined);
+  bundled = undefined;
+  if (file) rmSync(file, { force: true });
+};
+
 const waitForOutput = (child: ChildProcess, stream: 'stdout' | 'stderr', pattern: RegExp, what: string) =>
   new Promise<void>((resolve, reject) => {
     let text = '';
