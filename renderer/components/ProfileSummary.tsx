@@ -2,6 +2,14 @@ import type { ProfileView } from '../../core/contract/index';
 
 const MODE: Record<string, string> = { 'flash-on-line': 'Flash on the line', 'ota-on-setup': 'OTA on setup' };
 
+const AUTH: Record<string, string> = {
+  simple: 'Simple',
+  'two-legged': 'Two-legged',
+  'login-with-particle': 'Login with Particle',
+};
+
+const yesNo = (v: boolean | undefined): string => (v === undefined ? 'not answered' : v ? 'Yes' : 'No');
+
 const Row = ({ label, value, testId }: { label: string; value: string; testId: string }) => (
   <>
     <dt>{label}</dt>
@@ -44,6 +52,15 @@ export const ProfileSummary = ({ profile }: { profile: ProfileView }) => {
           testId="mode"
         />
         <Row label="Registration" value={registration} testId="registration" />
+        <Row label="Customer auth" value={AUTH[profile.customerAuth ?? ''] ?? 'not answered'} testId="auth" />
+        <Row label="Private beta" value={yesNo(profile.privateBeta)} testId="private-beta" />
+        <Row label="Development devices" value={yesNo(profile.development)} testId="development" />
+        <Row
+          label="Groups"
+          value={profile.groups.length ? profile.groups.join(', ') : 'none'}
+          testId="groups"
+        />
+        <Row label="Readback verify" value={profile.readback ? 'On' : 'OFF'} testId="readback" />
         <Row label="Slots" value={String(profile.slotCount)} testId="slots" />
         <Row
           label="Lock"

@@ -25,6 +25,11 @@ test('shows a locked flash-on-line profile as READY with its firmware set', asyn
   await expect(page.getByTestId('platform')).toHaveText('Boron (13)');
   await expect(page.getByTestId('mode')).toHaveText('Flash on the line');
   await expect(page.getByTestId('registration')).toHaveText('Offline (queued)');
+  await expect(page.getByTestId('auth')).toHaveText('Simple');
+  await expect(page.getByTestId('private-beta')).toHaveText('No');
+  await expect(page.getByTestId('development')).toHaveText('No');
+  await expect(page.getByTestId('groups')).toHaveText('line-1');
+  await expect(page.getByTestId('readback')).toHaveText('On');
   await expect(page.getByTestId('lock')).toContainText('Locked');
   await expect(page.getByTestId('role')).toHaveText('Operator');
 
@@ -149,6 +154,7 @@ test('an engineer locks an unlocked profile from the page once the core accepts 
 }) => {
   const product = makeProductFolder({ profile: { organization: undefined } });
   await openStation({ profilePath: product.profilePath, role: 'engineer' });
+  await expect(page.getByTestId('organization')).toHaveCount(0);
   await expect(page.getByTestId('check-locked')).toHaveAttribute('data-status', 'fail');
 
   // Refused by the core with its reason while a question is open.
