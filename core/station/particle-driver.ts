@@ -172,6 +172,20 @@ export const particleDriver =
         );
         if (!back.ok) return failWith(back.error);
         current = back.value.device;
+        // Module versions are optional (old Device OS), but a device that vanished while we asked
+        // was not confirmed: PASS needs it still there, in normal mode, at the end of confirm.
+        if (back.value.modulesError) {
+          const key = current.key;
+          const present = await o.transport.list().then(
+            (l) => l.some((d) => d.key === key),
+            () => false,
+          );
+          if (!present)
+            failWith({
+              code: 'DEVICE_UNPLUGGED',
+              message: `The device on ${id.portPath} was unplugged while it was being confirmed.`,
+            });
+        }
         const modules = back.value.modules;
         if (modules) checkModules(o.plan, modules);
         return {

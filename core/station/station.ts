@@ -267,6 +267,8 @@ export class Station {
     }
     s.lastDeviceId = rec.deviceId ?? undefined;
     s.lastAttempt = rec;
+    // Pulled out during the attempt and not back: whatever attaches next is a new plug-in.
+    if (!s.device) s.replugged = true;
     if (rec.result === 'pass') this.checkTarget();
     if (rec.result !== 'fail' || this.stopped) return;
     const code = rec.errorCode ?? '';

@@ -50,6 +50,8 @@ export const simRig = async (
       plan,
       verify: true,
       pollMs: 5,
+      // The simulator re-enumerates in milliseconds; an unplugged device is given up on quickly.
+      reenumerationTimeoutMs: 1000,
       registrar: outboxRegistrar({ db: log.db, productId: PRODUCT_ID }),
     }),
     policy: {
