@@ -36,7 +36,12 @@ describe('linestation flash', () => {
       timings: Record<string, number>;
       images: { label: string; verified: boolean }[];
     };
-    expect(json).toMatchObject({ ok: true, verified: true, device: { platform: 'boron' } });
+    expect(json).toMatchObject({
+      ok: true,
+      verified: true,
+      device: { platform: 'boron' },
+      backInNormalMode: true,
+    });
     expect(Object.keys(json.timings).sort()).toEqual([
       'downloadMs',
       'eraseMs',
@@ -46,6 +51,19 @@ describe('linestation flash', () => {
     ]);
     // Device OS ≥ 3.1 user part on Gen 3: the old 0xD4000 user part is invalidated first.
     expect(json.images.map((i) => i.verified)).toEqual([true, true]);
+  });
+
+  it('asks a device in normal mode to enter DFU mode first, then confirms it comes back', async () => {
+    const r = await run([boronUser, '--simulate', '--sim-mode', 'normal', '--sim-time-scale', '0']);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('to enter DFU mode');
+    expect(r.out).toMatch(/Back in normal mode after/);
+  });
+
+  it('--no-confirm skips waiting for the device to come back', async () => {
+    const r = await run([boronUser, '--simulate', '--sim-time-scale', '0', '--no-confirm', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).not.toHaveProperty('backInNormalMode');
   });
 
   it('prints progress lines with speed and ETA when not on a terminal', async () => {

@@ -7,6 +7,7 @@ import { inspectFile } from '../../firmware/inspect';
 import { parseFileArgument } from '../../firmware/raw-file';
 import type { InspectedFile } from '../../firmware/types';
 import { flashPlan } from '../../firmware/validate-set';
+import { confirmBackInNormalMode, enterDfuMode } from '../../particle';
 import { type Platform, platformById, platformByName, platformByUsbId } from '../../platforms';
 import { NodeUsbTransport } from '../../usb/node-usb';
 import type { UsbDeviceInfo, UsbTransport } from '../../usb/transport';
@@ -23,12 +24,19 @@ interface FlashOptions {
   json?: boolean;
   timeout: number;
   simTimeScale: number;
+  simMode: 'dfu' | 'normal';
+  confirm: boolean;
 }
 
 const positive = (value: string): number => {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number ≥ 0.');
   return n;
+};
+
+const simMode = (value: string): 'dfu' | 'normal' => {
+  if (value !== 'dfu' && value !== 'normal') throw new InvalidArgumentError('must be dfu or normal.');
+  return value;
 };
 
 const errorJson = (e: LsError) => ({
@@ -152,7 +160,10 @@ const loadFiles = async (
   return { files, platform };
 };
 
-/** Finds the one device to flash: by device ID (serial) or by port path; it must be in DFU mode. */
+/**
+ * Finds the one device to flash, by device ID (serial) or by port path. A device in normal mode is
+ * asked to enter DFU mode (Particle control request) and awaited on the same port path.
+ */
 const pickDevice = async (
   io: CliIo,
   transport: UsbTransport,
@@ -190,22 +201,39 @@ const pickDevice = async (
     );
   const [m] = match;
   if (!m) throw new Error('unreachable');
-  if (m.mode !== 'dfu')
-    return refuse(
-      io,
-      opts.json,
-      {
-        code: 'DEVICE_NOT_IN_DFU',
-        message: `The ${m.platform.displayName} on ${m.d.portPath} is not in DFU mode.`,
-        remedy:
-          'Put it in DFU mode ("linestation dfu", or hold MODE while tapping RESET until it blinks yellow).',
-      },
-      ExitCode.NotReady,
-    );
+  if (m.mode !== 'dfu') {
+    if (!opts.json) io.err(`Asking the ${m.platform.displayName} on ${m.d.portPath} to enter DFU mode…`);
+    const entered = await enterDfuMode({ transport }, m.d, { timeoutMs: 30_000 });
+    if (!entered.ok)
+      return refuse(
+        io,
+        opts.json,
+        {
+          ...entered.error,
+          remedy:
+            entered.error.remedy ??
+            'Put it in DFU mode by hand (hold MODE, tap RESET, release MODE when it blinks yellow).',
+        },
+        ExitCode.NotReady,
+      );
+    return { device: entered.value.device, platform: m.platform };
+  }
   return { device: m.d, platform: m.platform };
 };
 
-const resultJson = (result: FlashResult, device: UsbDeviceInfo, platform: Platform, simulated: boolean) => {
+interface BackInfo {
+  ok: boolean;
+  elapsedMs?: number;
+  error?: LsError;
+}
+
+const resultJson = (
+  result: FlashResult,
+  device: UsbDeviceInfo,
+  platform: Platform,
+  simulated: boolean,
+  back: BackInfo | undefined,
+) => {
   const report = result.ok ? result.value : result.error.report;
   return {
     ok: result.ok,
@@ -220,7 +248,17 @@ const resultJson = (result: FlashResult, device: UsbDeviceInfo, platform: Platfo
     bytes: report.bytes,
     timings: report.timings,
     images: report.images,
-    ...(result.ok ? {} : { error: errorJson(result.error) }),
+    ...(back
+      ? {
+          backInNormalMode: back.ok,
+          ...(back.elapsedMs === undefined ? {} : { reenumerationMs: Math.round(back.elapsedMs) }),
+        }
+      : {}),
+    ...(!result.ok
+      ? { error: errorJson(result.error) }
+      : back?.error
+        ? { error: errorJson(back.error) }
+        : {}),
   };
 };
 
@@ -237,9 +275,11 @@ export const register: RegisterCommand = (program, io) => {
     .option('--json', 'print the result as JSON')
     .option('--timeout <ms>', 'overall limit for the whole flash', positive, 10 * 60_000)
     .option('--sim-time-scale <n>', 'simulated device speed: 1 = real timing, 0 = instant', positive, 1)
+    .option('--sim-mode <mode>', 'mode the simulated device starts in: dfu or normal', simMode, 'dfu')
+    .option('--no-confirm', 'do not wait for the device to come back in normal mode after leaving DFU')
     .addHelpText(
       'after',
-      '\nExit codes: 0 flashed (and verified unless --no-verify), 1 usage, 2 refused (files),\n3 device not found / not in DFU mode, 4 flashing failed (a named DFU_*/USB_* error).',
+      '\nExit codes: 0 flashed (and verified unless --no-verify) and back in normal mode, 1 usage,\n2 refused (files), 3 device not found / cannot enter DFU mode / no USB, 4 flashing failed\n(a named DFU_*/USB_* error) or the device did not come back.',
     )
     .action(async (args: string[], opts: FlashOptions) => {
       const targets = [opts.simulate, opts.device, opts.port].filter(Boolean).length;
@@ -278,7 +318,12 @@ export const register: RegisterCommand = (program, io) => {
         const { SimBus, SimDevice } = await import('../../sim');
         const bus = new SimBus();
         bus.plug(
-          new SimDevice({ platform: filePlatform, mode: 'dfu', seed: 'cli', timeScale: opts.simTimeScale }),
+          new SimDevice({
+            platform: filePlatform,
+            mode: opts.simMode,
+            seed: 'cli',
+            timeScale: opts.simTimeScale,
+          }),
           '1-1.1',
         );
         transport = bus;
@@ -314,29 +359,49 @@ export const register: RegisterCommand = (program, io) => {
       );
       const progress = opts.json ? undefined : progressPrinter(io);
       let result: FlashResult;
+      let back: BackInfo | undefined;
       try {
-        result = await flashDevice({ transport, device }, plan, {
-          verify: opts.verify,
-          timeoutMs: opts.timeout,
-          ...(progress ? { onProgress: progress.onProgress } : {}),
-        });
+        try {
+          result = await flashDevice({ transport, device }, plan, {
+            verify: opts.verify,
+            timeoutMs: opts.timeout,
+            ...(progress ? { onProgress: progress.onProgress } : {}),
+          });
+        } finally {
+          progress?.stop();
+        }
+        // The job is done when the device runs the new firmware: same port, same ID, normal mode.
+        if (result.ok && result.value.left && opts.confirm) {
+          const confirmed = await confirmBackInNormalMode(
+            { transport },
+            { portPath: device.portPath, deviceId: device.serialNumber, dfuKey: device.key },
+            { timeoutMs: 60_000 },
+          );
+          back = confirmed.ok
+            ? { ok: true, elapsedMs: confirmed.value.elapsedMs }
+            : { ok: false, error: confirmed.error };
+        }
       } finally {
-        progress?.stop();
         dispose();
       }
-      if (opts.json) printJson(io, resultJson(result, device, platform, Boolean(opts.simulate)));
+      if (opts.json) printJson(io, resultJson(result, device, platform, Boolean(opts.simulate), back));
       else if (result.ok) {
         const r = result.value;
         const t = r.timings;
         io.out(
           `${r.verified ? 'Flashed and verified' : 'Flashed (NOT verified)'} ${plan.length} image(s), ${kb(r.bytes)} on ${platform.displayName} ${device.serialNumber ?? ''} (${device.portPath}) in ${seconds(t.totalMs)}: erase ${seconds(t.eraseMs)}, download ${seconds(t.downloadMs)}, verify ${seconds(t.verifyMs)}, leave ${seconds(t.leaveMs)}.`,
         );
+        if (back?.ok) io.out(`Back in normal mode after ${seconds(back.elapsedMs)}.`);
+        if (back?.error)
+          io.err(
+            `linestation: ${back.error.code}: ${back.error.message}${back.error.remedy ? ` ${back.error.remedy}` : ''}`,
+          );
       } else {
         const e = result.error;
         io.err(`linestation: ${e.code}: ${e.message}${e.remedy ? ` ${e.remedy}` : ''}`);
         const written = e.report.images.filter((i) => i.written).map((i) => i.label);
         if (written.length > 0) io.err(`Written before the failure: ${written.join(', ')}.`);
       }
-      if (!result.ok) throw new CliExit(ExitCode.Failed);
+      if (!result.ok || back?.ok === false) throw new CliExit(ExitCode.Failed);
     });
 };
