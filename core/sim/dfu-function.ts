@@ -254,8 +254,14 @@ export class DfuFunction {
     const address = this.pointer + (setup.wValue - 2) * transferSize;
     // A short frame ends the upload (DFU 1.1 §6.2): stop at the end of the readable memory.
     let length = 0;
-    while (length < setup.wLength && flash.canRead(address + length, 1) === 'OK') length++;
-    if (length === 0) {
+    for (let a = address; length < setup.wLength; ) {
+      const seg = flash.segmentAt(a);
+      if (!seg?.readable) break;
+      const n = Math.min(seg.end - a, setup.wLength - length);
+      length += n;
+      a += n;
+    }
+    if (length === 0 && setup.wLength > 0) {
       const why = flash.canRead(address, 1);
       return this.fail(why === 'errVENDOR' ? DFU_STATUS.errVENDOR : DFU_STATUS.errADDRESS);
     }
