@@ -1,7 +1,7 @@
 import { type LsError, LsFailure, toLsError } from '../errors/result';
 import { dfuFailure, hex } from './errors';
 import type { LeaveResult } from './leave';
-import type { ProgressListener } from './progress';
+import { PhaseProgress, type ProgressListener } from './progress';
 import type { DfuSession } from './session';
 
 /**
@@ -146,7 +146,10 @@ export const writeImages = async (
       const t = performance.now();
       // Leave from the internal flash alt, as Particle's tools do; its start is the jump address.
       await session.selectAlt(session.alts[0]?.alt ?? 0);
+      // Leaving moves no bytes: one step, so a progress bar can show it started and finished.
+      const progress = new PhaseProgress('leave', 1, undefined, options.onProgress);
       leaveResult = await session.leave(budget());
+      progress.advance(1);
       timings.leaveMs = performance.now() - t;
     }
     return { ok: true, value: report() };

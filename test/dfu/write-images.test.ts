@@ -34,6 +34,7 @@ describe('writeImages on healthy devices', () => {
         const last = events.filter((e) => e.phase === phase && e.label === img.label).at(-1);
         expect(last?.bytesDone).toBe(last?.bytesTotal);
       }
+    expect(events.at(-1)).toMatchObject({ phase: 'leave', bytesDone: 1, bytesTotal: 1 });
   });
 
   it('writes a Boron user part with the invalidation image first, and the device returns in normal mode', async () => {

@@ -65,6 +65,13 @@ const progressPrinter = (io: CliIo) => {
   let key = '';
   let lastLine = 0;
   const onProgress = (p: DfuProgress) => {
+    if (p.phase === 'leave') {
+      bar?.stop();
+      bar = undefined;
+      key = 'leave';
+      if (p.bytesDone === 0) io.err('Leaving DFU mode…');
+      return;
+    }
     const k = `${p.phase}:${p.label ?? ''}`;
     const speed = `${kb(p.bytesPerSecond)}/s`;
     if (io.isTTY) {
