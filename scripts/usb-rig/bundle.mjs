@@ -3,8 +3,10 @@
 // nothing may be built there at run time. Packages stay external and resolve through a
 // node_modules symlink to the checkout's (native addons such as usb and serialport cannot be
 // bundled, and the guest runs the very same files over 9p).
+
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -34,19 +36,52 @@ const entries = {
   'ffs-device': join(root, 'core', 'sim', 'functionfs', 'main.ts'),
   cli: join(root, 'core', 'cli', 'entry.ts'),
 };
-// Each entry on its own: while other parts of the CLI are being built, a broken import there must
-// not stop the rig (the guest reports the CLI checks as failed, with this reason).
+const describe = (e) =>
+  (e?.errors ?? []).map((m) => `${m.location?.file ?? ''}:${m.location?.line ?? ''} ${m.text}`).join('; ') ||
+  String(e);
+
+/**
+ * The committed tree (HEAD) exported next to the build: while other parts of the checkout are
+ * being edited, a half-written file there must not stop the rig, so an entry that does not build
+ * from the working tree is built from HEAD instead (and says so).
+ */
+const headTree = () => {
+  const dir = join(out, 'head');
+  if (!existsSync(dir)) {
+    mkdirSync(dir, { recursive: true });
+    const archive = spawnSync(
+      'git',
+      ['-C', root, 'archive', '--format=tar', 'HEAD', 'core', 'test', 'package.json'],
+      {
+        maxBuffer: 256 * 1024 * 1024,
+      },
+    );
+    if (archive.status !== 0) throw new Error(`git archive failed: ${archive.stderr}`);
+    const untar = spawnSync('tar', ['-x', '-C', dir], { input: archive.stdout });
+    if (untar.status !== 0) throw new Error(`tar failed: ${untar.stderr}`);
+  }
+  return dir;
+};
+
+// Each entry on its own, so one broken entry does not take the others down.
 let failed = 0;
 for (const [name, entry] of Object.entries(entries)) {
+  const outfile = join(out, `${name}.mjs`);
   try {
-    await build({ ...common, entryPoints: [entry], outfile: join(out, `${name}.mjs`) });
+    await build({ ...common, entryPoints: [entry], outfile });
   } catch (e) {
-    failed++;
-    const text = (e?.errors ?? [])
-      .map((m) => `${m.location?.file ?? ''}:${m.location?.line ?? ''} ${m.text}`)
-      .join('; ');
-    writeFileSync(join(out, `${name}.error.txt`), text || String(e));
-    process.stderr.write(`usb-rig bundle: ${name} failed to build: ${text || e}\n`);
+    const working = describe(e);
+    try {
+      await build({ ...common, entryPoints: [join(headTree(), relative(root, entry))], outfile });
+      process.stderr.write(
+        `usb-rig bundle: ${name} built from HEAD (the working tree does not build: ${working})\n`,
+      );
+    } catch (e2) {
+      failed++;
+      const text = `working tree: ${working}; HEAD: ${describe(e2)}`;
+      writeFileSync(join(out, `${name}.error.txt`), text);
+      process.stderr.write(`usb-rig bundle: ${name} failed to build: ${text}\n`);
+    }
   }
 }
 process.exitCode = failed && !existsSync(join(out, 'guest.mjs')) ? 1 : 0;

@@ -65,10 +65,14 @@ const status = async (s: Slot, udc: string): Promise<DeviceStatus> => ({
   },
 });
 
-/** Opens the device side of the CDC port once; the listening console answers only in listening mode. */
+/**
+ * Opens the device side of the CDC port after each enumeration with a serial function: when the
+ * gadget disconnects, u_serial hangs up the device-side tty (gserial_disconnect), so a port opened
+ * before a re-enumeration is dead afterwards. The console answers only in listening mode.
+ */
 const attachSerial = (slot: Slot, tty: string): void => {
   slot.serialTty = tty;
-  if (slot.serial) return;
+  closeSerial(slot);
   const device = slot.device;
   const faults: ListeningFaults = {
     get mode() {
@@ -83,18 +87,27 @@ const attachSerial = (slot: Slot, tty: string): void => {
       systemVersion: device.deviceOs.version,
       systemModuleVersion: device.deviceOs.systemModuleVersion,
     },
-    (text) => port.write(text),
+    (text) => {
+      if (port.isOpen) port.write(text);
+    },
     faults,
   );
   port.on('data', (chunk: Buffer) => responder.receive(chunk));
-  port.on('error', (e) =>
-    notify({ notice: 'error', deviceId: device.deviceId, code: 'SERIAL_IO', message: e.message }),
-  );
+  port.on('error', (e) => log(`${device.deviceId} serial ${tty}: ${e.message}`));
   port.open((e) => {
     if (e) notify({ notice: 'error', deviceId: device.deviceId, code: 'SERIAL_OPEN', message: e.message });
+    else log(`${device.deviceId} listening console on ${tty}`);
   });
   slot.serial = port;
   slot.responder = responder;
+};
+
+const closeSerial = (slot: Slot): void => {
+  slot.responder?.stop();
+  slot.responder = undefined;
+  const port = slot.serial;
+  slot.serial = undefined;
+  if (port?.isOpen) port.close(() => undefined);
 };
 
 const main = async (): Promise<void> => {
@@ -133,6 +146,8 @@ const main = async (): Promise<void> => {
         },
         detached: (reason) => {
           log(`${d.platform} ${device.deviceId} detached: ${reason}`);
+          closeSerial(slot);
+          slot.serialTty = undefined;
           notify({ notice: 'detached', deviceId: device.deviceId, reason });
         },
         serialTty: (tty) => attachSerial(slot, tty),
@@ -152,10 +167,9 @@ const main = async (): Promise<void> => {
   const stop = async (): Promise<void> => {
     for (const s of slots.values()) {
       if (s.unplugTimer) clearInterval(s.unplugTimer);
-      s.responder?.stop();
       await s.server.stop();
       s.device.dispose();
-      if (s.serial?.isOpen) await new Promise((r) => s.serial?.close(r));
+      closeSerial(s);
       await s.gadget.destroy();
     }
   };

@@ -7,7 +7,7 @@ import { makeDeviceId } from '../../../core/sim/device';
 import type { Notice } from '../../../core/sim/functionfs/protocol';
 import { jsonOf, linestation, said } from './cli';
 import { photonImage, type RigContext } from './context';
-import { type Check, expect, expectEqual } from './harness';
+import { type Check, expect, expectEqual, within } from './harness';
 
 /*
  * Items 3 to 7: the linestation CLI, through the real usb@3 adapter and serialport, against the
@@ -150,15 +150,15 @@ export const cliChecks: Check<RigContext>[] = [
       const path = entry?.serialPath ?? '';
       expect(path.startsWith('/dev/ttyACM'), `no /dev/ttyACM* for the Photon: ${path}`);
       measure('tty', path);
-      const opened = await openListeningSerial(path);
+      const opened = await within(15_000, `opening ${path}`, openListeningSerial(path));
       expect(opened.ok, `cannot open ${path}: ${opened.ok ? '' : opened.error.message}`);
       if (!opened.ok) return;
       try {
-        const id = await opened.value.identify({ timeoutMs: 10_000 });
+        const id = await within(20_000, '"i" over serial', opened.value.identify({ timeoutMs: 10_000 }));
         expect(id.ok, `"i" failed: ${id.ok ? '' : `${id.error.code} ${id.error.message}`}`);
         if (id.ok) expectEqual(id.value.deviceId, ctx.photon, 'device ID over serial');
       } finally {
-        await opened.value.close();
+        await within(10_000, `closing ${path}`, opened.value.close());
       }
     },
   },

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RigContext } from './context';
 import { CheckFailed, type ProcessResult, runProcess } from './harness';
@@ -10,11 +11,19 @@ export const linestation = async (
 ): Promise<ProcessResult> => {
   if (!ctx.cli)
     throw new CheckFailed(`the CLI bundle did not build on the host: ${ctx.cliError ?? 'unknown reason'}`);
-  return runProcess(ctx.node, ['--disable-warning=ExperimentalWarning', ctx.cli, ...args], {
+  const r = await runProcess(ctx.node, ['--disable-warning=ExperimentalWarning', ctx.cli, ...args], {
     timeoutMs,
     env: { ...process.env, LINESTATION_DATA: join('/tmp', 'linestation-data') },
   });
+  // Every invocation's full output, for whoever reads a failure.
+  calls++;
+  writeFileSync(
+    join(ctx.out, `cli-${String(calls).padStart(2, '0')}-${args[0] ?? ''}.log`),
+    `$ linestation ${args.join(' ')}\nexit ${r.code} after ${(r.ms / 1000).toFixed(2)} s\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}\n`,
+  );
+  return r;
 };
+let calls = 0;
 
 /** Parses the CLI's JSON output, or fails the check with what it printed instead. */
 export const jsonOf = (r: ProcessResult, what: string): unknown => {
@@ -28,5 +37,11 @@ export const jsonOf = (r: ProcessResult, what: string): unknown => {
 };
 
 /** The last line of what a command said, for failure messages. */
-export const said = (r: ProcessResult): string =>
-  `exit ${r.code}: ${(r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' | ').slice(0, 600)}`;
+export const said = (r: ProcessResult): string => {
+  // A JSON result names its error; otherwise the last lines of what the command printed.
+  const named = /"code":\s*"([A-Z_]+)",\s*"message":\s*"([^"]*)"/.exec(r.stdout);
+  const text = named
+    ? `${named[1]}: ${named[2]}`
+    : (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' | ');
+  return `exit ${r.code}: ${text.slice(0, 600)}`;
+};

@@ -120,3 +120,18 @@ export const runProcess = (
       resolve({ code, stdout, stderr, ms: performance.now() - t0 });
     });
   });
+
+/** Fails the check with `what` when `promise` takes longer than `ms` (a step that must not hang). */
+export const within = async <T>(ms: number, what: string, promise: Promise<T>): Promise<T> => {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new CheckFailed(`${what} did not finish within ${ms / 1000} s`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+};
