@@ -277,7 +277,8 @@ export class SimDevice {
    * the device detaches after a short delay, stays off the bus, then enumerates with the new PID.
    */
   reset(target: 'normal' | 'dfu', reason: string, kind: ResetKind = 'reset'): void {
-    if (this.resetPending) return;
+    // Off the bus (already resetting, unplugged) there is nothing to reset: one re-enumeration at a time.
+    if (this.resetPending || !this._connected) return;
     this.resetPending = true;
     this.cancelScheduled.push(
       scheduleAfter(this.scale(this.timing.detachDelayMs), () => {
@@ -298,6 +299,7 @@ export class SimDevice {
     this.stats.inherentMs += offBus * this.slow;
     this.cancelScheduled.push(
       scheduleAfter(this.scale(offBus), () => {
+        if (this._connected) return;
         if (firstReset && f.comesBackWithId) this._deviceId = f.comesBackWithId.toLowerCase();
         if (target !== 'dfu') this.scanModules();
         this._mode = target;
@@ -365,8 +367,12 @@ export class SimDevice {
       if (session !== this.session) return DISCONNECTED;
       this.requestCount++;
       if (this.faults.stallOnRequest === this.requestCount) return STALL;
-      const result = await this.dispatch(setup, dataOut, signal);
+      let result = await this.dispatch(setup, dataOut, signal);
       if (session !== this.session) return DISCONNECTED;
+      // A device can never send more than the host asked for (USB 2.0 §9.3.5).
+      if (result.status === 'ok' && result.data && result.data.length > setup.wLength) {
+        result = { status: 'ok', data: result.data.slice(0, setup.wLength) };
+      }
       if (result.status === 'ok') {
         if (isIn) this.stats.bytesIn += result.data?.length ?? 0;
         else this.stats.bytesOut += dataOut?.length ?? 0;

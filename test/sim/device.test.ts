@@ -104,3 +104,27 @@ describe('SimDevice', () => {
     expect(d.mode).toBe('dfu');
   });
 });
+
+describe('IN data stage length', () => {
+  it('never returns more than wLength, whatever the function produced', async () => {
+    const d = fastDevice('boron', { mode: 'dfu' });
+    const r = await d.handleControl({ bmRequestType: 0xa1, bRequest: 3, wValue: 0, wIndex: 0, wLength: 2 });
+    expect(r.status === 'ok' && r.data?.length).toBe(2);
+  });
+});
+
+describe('one re-enumeration at a time', () => {
+  it('a reset requested while the device is off the bus is ignored (no double attach)', async () => {
+    const d = fastDevice('argon');
+    const events: string[] = [];
+    d.on((e) => events.push(e.type));
+    const back = nextConnect(d);
+    d.reset('dfu', 'first', 'dfu-mode');
+    await new Promise<void>((r) => d.on((e) => e.type === 'disconnect' && r()));
+    d.reset('normal', 'while off the bus', 'reset');
+    await back;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(events).toEqual(['disconnect', 'connect']);
+    expect(d.mode).toBe('dfu');
+  });
+});
