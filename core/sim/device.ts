@@ -233,7 +233,7 @@ export class SimDevice {
 
   private buildDescriptors(): SimDescriptors {
     return this._mode === 'dfu'
-      ? dfuDescriptors(this.platform, this._deviceId)
+      ? dfuDescriptors(this.platform, this.faults.dfuSerialNumber ?? this._deviceId)
       : normalDescriptors(this.platform, this._deviceId);
   }
 

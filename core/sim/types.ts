@@ -84,6 +84,11 @@ export interface SimFaults {
   readonly dropOffOnServiceRequest?: number;
   /** Answer the first N control-request INITs with BUSY. */
   readonly busyReplies?: number;
+  /**
+   * The iSerialNumber reported in DFU mode instead of the device ID (old Gen 2 bootloaders report
+   * a short serial; the ID must then be confirmed in normal mode).
+   */
+  readonly dfuSerialNumber?: string;
 }
 
 export interface DeviceOsInfo {

@@ -159,3 +159,15 @@ describe('fault injection', () => {
     expect(await status()).toBe(SERVICE_STATUS.OK);
   });
 });
+
+describe('identity faults', () => {
+  it('dfuSerialNumber: an old bootloader reports a short serial in DFU mode only', async () => {
+    const d = fastDevice('photon', { mode: 'dfu', faults: { dfuSerialNumber: '00000000010C' } });
+    expect(d.descriptors.serialNumber).toBe('00000000010C');
+    const back = nextConnect(d);
+    await dfu(d).dnload(2, new Uint8Array(0));
+    await dfu(d).getStatus();
+    await back;
+    expect(d.descriptors.serialNumber).toBe(d.deviceId);
+  });
+});
