@@ -4,7 +4,12 @@ import type { MethodName, Methods, ParsedRequestOf } from '../contract/methods';
 import type { Result } from '../errors/result';
 import type { ReleasedFirmwareAnswer } from '../station/readiness';
 import type { FirmwareChecker } from '../station/readiness-firmware';
+import type { StationLog } from '../store/station-log';
+import type { UsbTransport } from '../usb/transport';
+import type { Line, LineTuning } from './line';
 import type { AppSession } from './session';
+import type { SettingsStore } from './settings-store';
+import type { TokenStore } from './token-store';
 
 export interface AppServiceOptions {
   /** The profile the station provisions at start (Electron: --profile or LINESTATION_PROFILE). */
@@ -16,6 +21,22 @@ export interface AppServiceOptions {
   readonly firmware?: FirmwareChecker;
   readonly version?: string;
   readonly now?: () => Date;
+  /** The station's data folder (database, settings); default LINESTATION_DATA or the OS app-data folder. */
+  readonly dataDir?: string;
+  /** The USB bus the line watches: NodeUsbTransport in the desktop app, a SimBus in tests and the demo. */
+  readonly transport?: UsbTransport;
+  /** Simulated devices: only a loopback cloud is allowed (openSession refuses a real one). */
+  readonly simulated?: boolean;
+  /** Session timings (a simulator scaled down wants shorter polls and timeouts). */
+  readonly lineTuning?: LineTuning;
+  /** Where the Particle token is kept; default in memory. Electron passes a safeStorage store. */
+  readonly tokenStore?: TokenStore;
+  /** Asks the person at the station where to save a file (Electron: the save dialog). */
+  readonly chooseSavePath?: (suggestedName: string) => Promise<string | undefined>;
+  /** Station name until an engineer sets one (default: the host name). */
+  readonly stationName?: string;
+  /** Minimum ms between two station.changed events (default 250, the UI's 4 Hz). */
+  readonly stationThrottleMs?: number;
 }
 
 /** What a handler may use: the options, the session, the station state and the event emitter. */
@@ -24,6 +45,12 @@ export interface HandlerContext {
   readonly session: AppSession;
   readonly state: { profilePath: string | undefined };
   resolvePath(path: string): string;
+  readonly line: Line;
+  readonly settings: SettingsStore;
+  readonly tokens: TokenStore;
+  /** The station log for reads and audit entries (the running batch's own handle while one runs). */
+  log(): StationLog;
+  readonly dataDir: string;
   emit<E extends EventName>(event: E, payload: EventPayload<E>): void;
 }
 

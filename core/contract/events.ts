@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { stationStateSchema } from './station';
 import { profileWithReadinessSchema } from './views';
 
 /**
@@ -8,6 +9,8 @@ import { profileWithReadinessSchema } from './views';
 export const EVENTS = {
   /** The station's current profile changed (another was loaded, or it was locked). */
   'profile.changed': profileWithReadinessSchema,
+  /** The line changed: a slot moved, a batch started or stopped (throttled to about 4 Hz). */
+  'station.changed': stationStateSchema,
 } as const;
 
 export type Events = typeof EVENTS;

@@ -6,4 +6,5 @@ export type { EventName, EventPayload, Events } from './events';
 export { EVENT_NAMES, EVENTS, isEventName } from './events';
 export type { MethodName, Methods, ParsedRequestOf, RequestOf, ResponseOf } from './methods';
 export { isMethodName, METHOD_NAMES, METHODS } from './methods';
+export * from './station';
 export * from './views';

@@ -1,6 +1,24 @@
 import { z } from 'zod';
 import { method, ROLES } from './define';
+import {
+  attemptRowSchema,
+  auditRowSchema,
+  batchReportSchema,
+  batchSummarySchema,
+  outboxRowSchema,
+  settingsViewSchema,
+  stationStateSchema,
+} from './station';
 import { moduleViewSchema, profileWithReadinessSchema, readinessSchema } from './views';
+
+/** A lot or label as a scanner types it: printable, no spaces at the ends, bounded. */
+const scanned = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .regex(/^[\x21-\x7e]+$/, 'only printable characters without spaces');
+const pin = z.string().regex(/^[0-9]{4,12}$/, 'a PIN is 4 to 12 digits');
 
 /**
  * Every method the shells may call, with its role and the zod schemas of its request and
@@ -15,8 +33,164 @@ export const METHODS = {
     response: z.object({
       role: z.enum(ROLES),
       version: z.string(),
-      /** False until the PIN unlock arrives; the UI hides the unlock button while it is false. */
+      /** True when the station can raise the session to engineer (a PIN store exists). */
       engineerUnlockAvailable: z.boolean(),
+      /** False until an engineer chose the station's PIN (the first-time set-up flow). */
+      pinSet: z.boolean(),
+    }),
+  }),
+  'session.unlock': method({
+    role: 'operator',
+    summary: 'Check the engineer PIN and, if it is right, give this session engineer rights.',
+    request: z.object({ pin }).strict(),
+    response: z.object({ role: z.enum(ROLES) }),
+  }),
+  'session.setPin': method({
+    // Operator so the first-time set-up can run; the handler refuses a change once a PIN exists
+    // unless the session already holds engineer rights.
+    role: 'operator',
+    summary: 'Set the engineer PIN (first time), or change it (engineer only).',
+    request: z.object({ pin }).strict(),
+    response: z.object({ role: z.enum(ROLES) }),
+  }),
+  'session.lock': method({
+    role: 'operator',
+    summary: 'Drop back to operator rights (leave engineer mode).',
+    request: z.object({}).strict(),
+    response: z.object({ role: z.enum(ROLES) }),
+  }),
+  'station.state': method({
+    role: 'operator',
+    summary: 'The line now: batch, counts, every slot and the newest event log lines.',
+    request: z.object({}).strict(),
+    response: stationStateSchema,
+  }),
+  'batch.start': method({
+    role: 'operator',
+    summary: 'Open (or resume) the batch of a scanned lot; devices then start on plug-in.',
+    request: z
+      .object({ lot: scanned, operator: z.string().trim().min(1).max(64).default('operator') })
+      .strict(),
+    response: stationStateSchema,
+  }),
+  'batch.stop': method({
+    role: 'operator',
+    summary: 'Stop the running batch (attempts in flight end as interrupted); it can be resumed.',
+    request: z.object({ close: z.boolean().default(false) }).strict(),
+    response: stationStateSchema,
+  }),
+  'label.scan': method({
+    role: 'operator',
+    summary: 'Queue a scanned label serial; it is paired with the next device that passes.',
+    request: z.object({ serial: scanned }).strict(),
+    response: z.object({ pendingLabels: z.array(z.string()) }),
+  }),
+  'batch.list': method({
+    role: 'operator',
+    summary: "The batches in this station's log, newest first, with their counts.",
+    request: z.object({}).strict(),
+    response: z.array(batchSummarySchema),
+  }),
+  'batch.attempts': method({
+    role: 'operator',
+    summary: "One page of a batch's attempts (the list view fetches pages as it scrolls).",
+    request: z
+      .object({
+        lot: z.string().min(1),
+        offset: z.int().nonnegative().default(0),
+        limit: z.int().min(1).max(2000).default(200),
+      })
+      .strict(),
+    response: z.object({ total: z.int(), offset: z.int(), rows: z.array(attemptRowSchema) }),
+  }),
+  'batch.report': method({
+    role: 'operator',
+    summary: 'Statistics and chart series of one batch (yield, failure Pareto, durations).',
+    request: z.object({ lot: z.string().min(1) }).strict(),
+    response: batchReportSchema,
+  }),
+  'batch.export': method({
+    role: 'operator',
+    summary: "Export a batch as CSV or JSON (the CLI's format): to a file, or returned as text.",
+    request: z
+      .object({
+        lot: z.string().min(1),
+        format: z.enum(['csv', 'json']),
+        /** Write here (must end in .csv/.json); without it and without dialog, the text is returned. */
+        path: z.string().min(1).optional(),
+        /** Ask where to save (the desktop app's save dialog). */
+        dialog: z.boolean().default(false),
+      })
+      .strict(),
+    response: z.object({ rows: z.int(), path: z.string().optional(), content: z.string().optional() }),
+  }),
+  'audit.list': method({
+    role: 'engineer',
+    summary: 'The audit log of engineer actions, newest first.',
+    request: z.object({ limit: z.int().min(1).max(5000).default(200) }).strict(),
+    response: z.array(auditRowSchema),
+  }),
+  'settings.get': method({
+    role: 'engineer',
+    summary: 'Station settings: name, slot labels by port, PIN and token state.',
+    request: z.object({}).strict(),
+    response: settingsViewSchema,
+  }),
+  'settings.update': method({
+    role: 'engineer',
+    summary: 'Change the station name and the slot labels by USB port path.',
+    request: z
+      .object({
+        stationName: z.string().trim().min(1).max(64).optional(),
+        slotLabels: z
+          .record(
+            z.string().regex(/^[0-9]+-[0-9]+(\.[0-9]+)*$/, 'a USB port path like 1-2.3'),
+            z.string().trim().min(1).max(16),
+          )
+          .optional(),
+      })
+      .strict(),
+    response: settingsViewSchema,
+  }),
+  'usb.ports': method({
+    role: 'engineer',
+    summary: 'Particle devices attached now, by port path (plug one in to label its port).',
+    request: z.object({}).strict(),
+    response: z.array(
+      z.object({ portPath: z.string(), deviceId: z.string().optional(), label: z.string().optional() }),
+    ),
+  }),
+  'cloud.setToken': method({
+    role: 'engineer',
+    summary: 'Store the Particle access token (encrypted by the OS keychain in the desktop app).',
+    request: z.object({ token: z.string().trim().min(8).max(200) }).strict(),
+    response: settingsViewSchema,
+  }),
+  'cloud.test': method({
+    role: 'engineer',
+    summary: "Check the token against the current profile's product in the cloud.",
+    request: z.object({}).strict(),
+    response: z.object({ ok: z.boolean(), message: z.string(), productName: z.string().optional() }),
+  }),
+  'cloud.outbox': method({
+    role: 'engineer',
+    summary: 'The registration outbox: counts per state and the newest entries.',
+    request: z.object({ limit: z.int().min(1).max(1000).default(100) }).strict(),
+    response: z.object({
+      counts: z.object({ pending: z.int(), done: z.int(), failed: z.int(), blocked: z.int() }),
+      entries: z.array(outboxRowSchema),
+    }),
+  }),
+  'cloud.sync': method({
+    role: 'engineer',
+    summary: 'Send everything pending in the outbox to the cloud now.',
+    request: z.object({ deadlineMs: z.int().min(100).max(120_000).default(15_000) }).strict(),
+    response: z.object({
+      imported: z.int(),
+      existing: z.int(),
+      failed: z.int(),
+      remaining: z.object({ pending: z.int(), done: z.int(), failed: z.int(), blocked: z.int() }),
+      message: z.string(),
     }),
   }),
   'profile.current': method({

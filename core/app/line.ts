@@ -1,0 +1,364 @@
+import type { BatchSummary, LogLine, SlotView, StationState } from '../contract/station';
+import { err, type LsError, ok, type Result, toLsError } from '../errors/result';
+import { isParticleVendor } from '../platforms/lookup';
+import { openSession, type Session, type SessionOptions } from '../station/session';
+import type { SlotView as CoreSlotView, StationEvent } from '../station/station';
+import type { BatchRecord } from '../store/records';
+import type { StationLog } from '../store/station-log';
+import { batchStats } from '../store/stats';
+import type { UsbTransport } from '../usb/transport';
+
+/**
+ * The line as the desktop app runs it: at most one open batch, its slots, the live event log and
+ * the label serials waiting for a PASS. It wraps core/station's session (the same one `linestation
+ * run` uses) and turns its events into throttled `station.changed` snapshots for the screen.
+ */
+
+export interface LineTuning {
+  readonly pollMs?: number;
+  readonly reenumerationTimeoutMs?: number;
+  readonly retryDelayMs?: number;
+  readonly registerWaitMs?: number;
+}
+
+export interface LineOptions {
+  readonly transport: () => UsbTransport | undefined;
+  readonly simulated: boolean;
+  readonly dataDir: string;
+  readonly tuning: LineTuning | undefined;
+  /** Station name and slot labels by port path, read fresh so an engineer's change shows at once. */
+  readonly settings: () => { stationName: string; slotLabels: Readonly<Record<string, string>> };
+  /** The environment the session reads (the token variable included, when one is stored). */
+  readonly env: () => Promise<NodeJS.ProcessEnv>;
+  readonly onChange: (state: StationState) => void;
+  /** Minimum ms between two `station.changed` snapshots (the UI's 4 Hz). */
+  readonly throttleMs?: number;
+  readonly now?: () => Date;
+}
+
+const LOG_LINES = 200;
+
+export const batchSummary = (log: StationLog, b: BatchRecord): BatchSummary => {
+  const s = batchStats(log, b.lot);
+  return {
+    id: b.id,
+    lot: b.lot,
+    product: b.product,
+    productName: b.profileName,
+    platform: b.platform,
+    mode: b.mode,
+    operator: b.operator,
+    station: b.station,
+    state: b.state,
+    startedAt: b.startedAt,
+    endedAt: b.endedAt,
+    targetCount: b.targetCount,
+    profileHash: b.profileHash,
+    firmware: b.firmware.map((f) => ({ name: f.name, sha256: f.sha256 })),
+    attempts: s.attempts,
+    passed: s.devicesPassed,
+    failed: Math.max(0, s.devices - s.devicesPassed),
+    devices: s.devices,
+    yield: s.yield,
+    devicesPerHour: s.devicesPerHour,
+  };
+};
+
+/** Drops undefined fields: the contract's optional keys are absent, never `undefined`. */
+const slotView = (
+  v: CoreSlotView,
+  labels: Readonly<Record<string, string>>,
+  labelSerial?: string,
+): SlotView => {
+  const out: SlotView = {
+    slot: v.slot,
+    label: (v.portPath && labels[v.portPath]) || v.label,
+    state: v.state,
+  };
+  if (v.portPath) out.portPath = v.portPath;
+  if (v.deviceId) out.deviceId = v.deviceId;
+  if (v.step) out.step = v.step;
+  if (v.percent !== undefined) out.percent = v.percent;
+  if (v.bytesPerSecond !== undefined) out.bytesPerSecond = v.bytesPerSecond;
+  if (v.etaMs !== undefined) out.etaMs = v.etaMs;
+  if (v.error) out.error = { ...v.error };
+  if (labelSerial && v.state === 'passed') out.labelSerial = labelSerial;
+  return out;
+};
+
+export class Line {
+  private session: Session | undefined;
+  private summary: BatchSummary | null = null;
+  private readonly log: LogLine[] = [];
+  private seq = 0;
+  private readonly labels: string[] = [];
+  /** Label paired with the PASS now shown on a slot. */
+  private readonly slotLabelSerial = new Map<number, string>();
+  private notice: string | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private lastEmit = 0;
+  private starting = false;
+
+  constructor(private readonly o: LineOptions) {}
+
+  get running(): boolean {
+    return this.session !== undefined;
+  }
+
+  /** The open session's log (reads while a batch runs see its own commits at once). */
+  get sessionLog(): StationLog | undefined {
+    return this.session?.log;
+  }
+
+  state(): StationState {
+    const s = this.session;
+    const settings = this.o.settings();
+    return {
+      stationName: settings.stationName,
+      running: s !== undefined,
+      batch: this.summary,
+      slots: s
+        ? s.station.views().map((v) => slotView(v, settings.slotLabels, this.slotLabelSerial.get(v.slot)))
+        : [],
+      pendingLabels: [...this.labels],
+      log: [...this.log],
+      ...(this.notice ? { notice: this.notice } : {}),
+    };
+  }
+
+  async start(profilePath: string | undefined, lot: string, operator: string): Promise<Result<StationState>> {
+    if (this.session || this.starting)
+      return err('BATCH_RUNNING', `Batch ${this.summary?.lot ?? lot} is running on this station.`, {
+        remedy: 'Stop it first (Esc, or the Stop button), then scan the next lot.',
+      });
+    if (!profilePath)
+      return err('NO_PROFILE', 'This station has no product profile loaded.', {
+        remedy: 'Have an engineer load and lock the product profile.',
+      });
+    const transport = this.o.transport();
+    if (!transport)
+      return err('USB_UNAVAILABLE', 'This station has no USB access.', {
+        remedy: 'Start the desktop app on the station computer, or run the demo.',
+      });
+    this.starting = true;
+    try {
+      const t = this.o.tuning ?? {};
+      const options: SessionOptions = {
+        profilePath,
+        lot,
+        operator,
+        station: this.o.settings().stationName,
+        dataDir: this.o.dataDir,
+        env: await this.o.env(),
+        offline: false,
+        acceptances: [],
+        transport,
+        simulated: this.o.simulated,
+        pollMs: t.pollMs,
+        reenumerationTimeoutMs: t.reenumerationTimeoutMs,
+        retryDelayMs: t.retryDelayMs,
+        registerWaitMs: t.registerWaitMs ?? 2000,
+      };
+      let opened: Result<Session>;
+      try {
+        opened = await openSession(options);
+      } catch (e) {
+        opened = { ok: false, error: toLsError(e) };
+      }
+      if (!opened.ok) {
+        this.line('fail', `Batch ${lot} refused: ${opened.error.message}`);
+        return opened;
+      }
+      const session = opened.value;
+      this.session = session;
+      this.notice = undefined;
+      this.labels.length = 0;
+      this.slotLabelSerial.clear();
+      this.refreshSummary();
+      session.station.on((e) => this.onStation(e));
+      this.line(
+        'info',
+        `${session.resumed ? 'Resumed' : 'Started'} batch ${lot}: ${session.loaded.profile.product.name}, operator ${operator}.`,
+      );
+      if (session.recovered > 0)
+        this.line(
+          'warn',
+          `${session.recovered} attempt(s) left running by a previous run were marked interrupted.`,
+        );
+      await session.station.start();
+      this.flush();
+      return ok(this.state());
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  /** Stops the batch; it stays resumable (paused) unless `close` is asked for. */
+  async stop(actor: string, close: boolean, reason = 'stopped by the operator'): Promise<StationState> {
+    const s = this.session;
+    if (!s) return this.state();
+    this.session = undefined;
+    await s.station.stop();
+    try {
+      const current = s.log.requireBatchById(s.batch.id);
+      if (current.state !== 'closed')
+        s.log.setBatchState(s.batch.id, close ? 'closed' : 'paused', actor, { reason });
+      this.summary = batchSummary(s.log, s.log.requireBatchById(s.batch.id));
+    } catch (e) {
+      this.line('fail', `The batch state could not be saved: ${toLsError(e).message}`);
+    }
+    await s.close({ flushMs: 2000 });
+    this.line('info', `Batch ${s.batch.lot} ${close ? 'closed' : 'stopped'} (${reason}).`);
+    this.flush();
+    return this.state();
+  }
+
+  scanLabel(serial: string): string[] {
+    this.labels.push(serial);
+    this.line('info', `Label ${serial} scanned: it goes with the next device that passes.`);
+    this.schedule();
+    return [...this.labels];
+  }
+
+  /** Devices attached now (for labelling ports); Particle devices only. */
+  async ports(): Promise<Result<{ portPath: string; deviceId?: string }[]>> {
+    const transport = this.o.transport();
+    if (!transport) return err('USB_UNAVAILABLE', 'This station has no USB access.');
+    try {
+      const list = await transport.list();
+      return ok(
+        list
+          .filter((d) => isParticleVendor(d.vendorId))
+          .map((d) => ({
+            portPath: d.portPath,
+            ...(d.serialNumber ? { deviceId: d.serialNumber.toLowerCase() } : {}),
+          })),
+      );
+    } catch (e) {
+      return { ok: false, error: toLsError(e, 'USB_UNAVAILABLE') };
+    }
+  }
+
+  async dispose(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    await this.stop('app', false, 'the app closed');
+  }
+
+  private refreshSummary(): void {
+    const s = this.session;
+    if (!s) return;
+    try {
+      this.summary = batchSummary(s.log, s.log.requireBatchById(s.batch.id));
+    } catch {
+      // A read failing mid-batch leaves the last counts up; the next attempt refreshes them.
+    }
+  }
+
+  private line(level: LogLine['level'], text: string, slot?: number): void {
+    this.log.push({
+      seq: ++this.seq,
+      at: (this.o.now?.() ?? new Date()).toISOString(),
+      level,
+      text,
+      ...(slot !== undefined ? { slot } : {}),
+    });
+    if (this.log.length > LOG_LINES) this.log.splice(0, this.log.length - LOG_LINES);
+  }
+
+  private slotName(slot: number): string {
+    const v = this.session?.station.views()[slot - 1];
+    const labels = this.o.settings().slotLabels;
+    return (v?.portPath && labels[v.portPath]) || v?.label || String(slot);
+  }
+
+  private onStation(e: StationEvent): void {
+    switch (e.type) {
+      case 'attempt-started':
+        this.slotLabelSerial.delete(e.slot);
+        this.line('info', `Slot ${this.slotName(e.slot)}: device plugged in, starting.`, e.slot);
+        break;
+      case 'attempt-finished': {
+        const a = e.attempt;
+        const who = a.deviceId ?? a.portPath;
+        if (a.result === 'pass') {
+          const label = this.labels.shift();
+          if (label) this.pairLabel(a.id, label, e.slot);
+          this.line(
+            'pass',
+            `Slot ${this.slotName(e.slot)}: ${who} PASS${label ? `, label ${label}` : ''}.`,
+            e.slot,
+          );
+        } else if (a.result === 'skipped')
+          this.line(
+            'warn',
+            `Slot ${this.slotName(e.slot)}: ${who} was already provisioned in this batch.`,
+            e.slot,
+          );
+        else
+          this.line(
+            'fail',
+            `Slot ${this.slotName(e.slot)}: ${who} FAIL at ${a.step ?? 'start'}: ${e.title ?? a.errorCode}.`,
+            e.slot,
+          );
+        this.refreshSummary();
+        break;
+      }
+      case 'retrying':
+        this.line('warn', `Slot ${this.slotName(e.slot)}: retrying (try ${e.tryNumber}).`, e.slot);
+        break;
+      case 'slot-refused':
+        this.line('warn', `Device on port ${e.portPath} ignored: ${e.reason}`);
+        break;
+      case 'fatal':
+        this.fail(e.error);
+        return;
+      default:
+        break;
+    }
+    this.schedule();
+  }
+
+  /**
+   * The station log has no call to set a label after the attempt started, so the pairing is one
+   * UPDATE of that attempt's label_serial column (plus an event row), committed before the
+   * screen shows it.
+   */
+  private pairLabel(attemptId: number, label: string, slot: number): void {
+    const log = this.session?.log;
+    if (!log) return;
+    try {
+      log.db.prepare('UPDATE attempts SET label_serial = ? WHERE id = ?').run(label, attemptId);
+      log.recordEvent(this.session?.batch.id ?? null, attemptId, 'label-paired', { labelSerial: label });
+      this.slotLabelSerial.set(slot, label);
+    } catch (e) {
+      // Keep the label for the next PASS rather than lose it.
+      this.labels.unshift(label);
+      this.line('fail', `Label ${label} could not be stored: ${toLsError(e).message}`, slot);
+    }
+  }
+
+  private fail(error: LsError): void {
+    this.notice = `Stopped: ${error.message}${error.remedy ? ` ${error.remedy}` : ''}`;
+    this.line('fail', this.notice);
+    void this.stop('station', false, error.code);
+  }
+
+  /** Trailing-edge throttle: a burst of progress events becomes one snapshot per interval. */
+  private schedule(): void {
+    if (this.timer) return;
+    const wait = Math.max(0, this.lastEmit + (this.o.throttleMs ?? 250) - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flush();
+    }, wait);
+  }
+
+  private flush(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.lastEmit = Date.now();
+    this.o.onChange(this.state());
+  }
+}

@@ -1,0 +1,153 @@
+import { z } from 'zod';
+
+/*
+ * What the shells see of the running line: slots, batches, attempts, statistics, the outbox and
+ * the audit log. Plain serialisable views; optional fields are left out rather than null where
+ * the core has nothing to say, so the renderer can test with `!== undefined` only.
+ */
+
+export const SLOT_STATES = ['empty', 'running', 'passed', 'failed', 'skipped', 'interrupted'] as const;
+
+export const slotViewSchema = z.object({
+  slot: z.int(),
+  label: z.string(),
+  portPath: z.string().optional(),
+  state: z.enum(SLOT_STATES),
+  deviceId: z.string().optional(),
+  /** The pipeline step running now (or the one that failed). */
+  step: z.string().optional(),
+  percent: z.number().optional(),
+  bytesPerSecond: z.number().optional(),
+  etaMs: z.number().optional(),
+  /** Plain-words reason and remedy of a FAIL or an interruption. */
+  error: z
+    .object({ code: z.string(), title: z.string(), remedy: z.string(), message: z.string() })
+    .optional(),
+  /** The label serial paired with this slot's PASS, if one was scanned. */
+  labelSerial: z.string().optional(),
+});
+export type SlotView = z.infer<typeof slotViewSchema>;
+
+export const batchSummarySchema = z.object({
+  id: z.int(),
+  lot: z.string(),
+  product: z.string(),
+  productName: z.string(),
+  platform: z.string(),
+  mode: z.enum(['flash-on-line', 'ota-on-setup']),
+  operator: z.string(),
+  station: z.string(),
+  state: z.enum(['running', 'paused', 'closed']),
+  startedAt: z.string(),
+  endedAt: z.string().nullable(),
+  targetCount: z.int().nullable(),
+  profileHash: z.string(),
+  firmware: z.array(z.object({ name: z.string(), sha256: z.string() })),
+  attempts: z.int(),
+  passed: z.int(),
+  failed: z.int(),
+  devices: z.int(),
+  /** Distinct devices passed / distinct devices seen, 0..1. */
+  yield: z.number(),
+  devicesPerHour: z.number(),
+});
+export type BatchSummary = z.infer<typeof batchSummarySchema>;
+
+export const logLineSchema = z.object({
+  seq: z.int(),
+  at: z.string(),
+  level: z.enum(['info', 'pass', 'fail', 'warn']),
+  text: z.string(),
+  slot: z.int().optional(),
+});
+export type LogLine = z.infer<typeof logLineSchema>;
+
+export const stationStateSchema = z.object({
+  stationName: z.string(),
+  /** True while a batch is open on this station and devices start on plug-in. */
+  running: z.boolean(),
+  batch: batchSummarySchema.nullable(),
+  slots: z.array(slotViewSchema),
+  /** Scanned label serials waiting for the next PASS, oldest first. */
+  pendingLabels: z.array(z.string()),
+  /** The newest lines of the live event log, oldest first. */
+  log: z.array(logLineSchema),
+  /** Why the last batch stopped on its own (target reached, a store failure), if it did. */
+  notice: z.string().optional(),
+});
+export type StationState = z.infer<typeof stationStateSchema>;
+
+export const attemptRowSchema = z.object({
+  id: z.int(),
+  deviceId: z.string().nullable(),
+  slot: z.int(),
+  portPath: z.string(),
+  labelSerial: z.string().nullable(),
+  tryNumber: z.int(),
+  result: z.enum(['running', 'pass', 'fail', 'interrupted', 'skipped']),
+  step: z.string().nullable(),
+  errorCode: z.string().nullable(),
+  errorMessage: z.string().nullable(),
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  durationMs: z.number().nullable(),
+  registrationState: z.string().nullable(),
+});
+export type AttemptRow = z.infer<typeof attemptRowSchema>;
+
+const percentilesSchema = z.object({
+  count: z.int(),
+  p50: z.number(),
+  p90: z.number(),
+  p95: z.number(),
+  p99: z.number(),
+  max: z.number(),
+});
+
+export const batchReportSchema = z.object({
+  batch: batchSummarySchema,
+  firstPassYield: z.number(),
+  pareto: z.array(
+    z.object({ code: z.string(), count: z.int(), percent: z.number(), cumulativePercent: z.number() }),
+  ),
+  stepMs: z.record(z.string(), percentilesSchema),
+  /** Cumulative yield after each finished attempt, sampled to at most ~500 points for the chart. */
+  yieldSeries: z.object({ t: z.array(z.number()), yieldPct: z.array(z.number()) }),
+  /** Histogram of whole-attempt durations of PASSes (seconds), for the step-duration chart. */
+  durationHistogram: z.object({
+    binSeconds: z.number(),
+    bins: z.array(z.number()),
+    counts: z.array(z.int()),
+  }),
+});
+export type BatchReport = z.infer<typeof batchReportSchema>;
+
+export const outboxRowSchema = z.object({
+  id: z.int(),
+  productId: z.string(),
+  deviceId: z.string(),
+  action: z.string(),
+  state: z.string(),
+  attempts: z.int(),
+  lastError: z.string().nullable(),
+});
+
+export const auditRowSchema = z.object({
+  id: z.int(),
+  at: z.string(),
+  actor: z.string(),
+  action: z.string(),
+  batchId: z.int().nullable(),
+  details: z.record(z.string(), z.unknown()),
+});
+export type AuditRow = z.infer<typeof auditRowSchema>;
+
+export const settingsViewSchema = z.object({
+  stationName: z.string(),
+  /** Operator labels by USB port path; they override the profile's labels on screen. */
+  slotLabels: z.record(z.string(), z.string()),
+  pinSet: z.boolean(),
+  tokenStored: z.boolean(),
+  tokenStorage: z.string(),
+});
+export type SettingsView = z.infer<typeof settingsViewSchema>;

@@ -1,0 +1,104 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type AppService, createAppService } from '../../core/app/service';
+import type { StationState } from '../../core/contract/station';
+import { type SimLine, startSimLine } from './line-fixture';
+
+let line: SimLine | undefined;
+let app: AppService | undefined;
+afterEach(async () => {
+  await app?.dispose();
+  await line?.close();
+  app = undefined;
+  line = undefined;
+});
+
+/** Resolves with the first station.changed snapshot that satisfies `done`. */
+const until = (service: AppService, done: (s: StationState) => boolean): Promise<StationState> =>
+  new Promise((resolve) => {
+    const off = service.on((event, payload) => {
+      if (event === 'station.changed' && done(payload as StationState)) {
+        off();
+        resolve(payload as StationState);
+      }
+    });
+  });
+
+const finished = (s: StationState) => s.slots.filter((x) => x.state === 'passed' || x.state === 'failed');
+
+describe('the line behind the desktop app', () => {
+  it('runs a scanned lot: passes, fails with reasons, pairs a scanned label, and exports what the store holds', async () => {
+    line = await startSimLine(4);
+    app = createAppService(line.options);
+    const started = await app.invoke('batch.start', { lot: 'LOT-A1', operator: 'ana' });
+    expect(started.ok).toBe(true);
+    if (!started.ok) return;
+    expect(started.value.running).toBe(true);
+    expect(started.value.slots).toHaveLength(4);
+    expect(started.value.batch?.lot).toBe('LOT-A1');
+
+    const label = await app.invoke('label.scan', { serial: 'SN-0001' });
+    expect(label.ok && label.value.pendingLabels).toEqual(['SN-0001']);
+
+    const all = until(app, (s) => finished(s).length === 3);
+    line.bus.plug(line.device('a'), line.ports[0] ?? '');
+    line.bus.plug(line.verifyFault('b'), line.ports[1] ?? '');
+    line.bus.plug(line.wrongPlatform('c'), line.ports[2] ?? '');
+    const done = await all;
+
+    const states = done.slots.map((s) => s.state);
+    expect(states.slice(0, 3).sort()).toEqual(['failed', 'failed', 'passed']);
+    const verify = done.slots.find((s) => s.error?.code === 'DFU_VERIFY_MISMATCH');
+    const platform = done.slots.find((s) => s.error?.code === 'WRONG_PLATFORM');
+    expect(verify?.error?.title.length).toBeGreaterThan(5);
+    expect(verify?.error?.remedy.length).toBeGreaterThan(5);
+    expect(platform?.state).toBe('failed');
+    const pass = done.slots.find((s) => s.state === 'passed');
+    expect(pass?.labelSerial).toBe('SN-0001');
+    expect(pass?.deviceId).toMatch(/^[0-9a-f]{24}$/);
+    expect(done.pendingLabels).toEqual([]);
+    expect(done.log.some((l) => l.level === 'pass')).toBe(true);
+
+    const state = await app.invoke('station.state', {});
+    expect(state.ok && state.value.batch).toMatchObject({ passed: 1, failed: 2, devices: 3 });
+
+    const csv = await app.invoke('batch.export', { lot: 'LOT-A1', format: 'csv' });
+    expect(csv.ok).toBe(true);
+    if (!csv.ok) return;
+    expect(csv.value.rows).toBe(3);
+    const lines = (csv.value.content ?? '').trim().split('\r\n');
+    expect(lines[0]).toMatch(/^lot,attempt_id,device_id/);
+    expect(lines.filter((l) => l.includes('SN-0001'))).toHaveLength(1);
+
+    const page = await app.invoke('batch.attempts', { lot: 'LOT-A1', offset: 1, limit: 1 });
+    expect(page.ok && page.value.total).toBe(3);
+    expect(page.ok && page.value.rows).toHaveLength(1);
+
+    const stopped = await app.invoke('batch.stop', {});
+    expect(stopped.ok && stopped.value.running).toBe(false);
+    const list = await app.invoke('batch.list', {});
+    expect(list.ok && list.value.map((b) => [b.lot, b.state])).toEqual([['LOT-A1', 'paused']]);
+    const report = await app.invoke('batch.report', { lot: 'LOT-A1' });
+    expect(report.ok && report.value.pareto.map((p) => p.code).sort()).toEqual([
+      'DFU_VERIFY_MISMATCH',
+      'WRONG_PLATFORM',
+    ]);
+    expect(report.ok && report.value.yieldSeries.t.length).toBe(3);
+  }, 60_000);
+
+  it('refuses a second batch while one runs, and a lot that is not a scan', async () => {
+    line = await startSimLine(2);
+    app = createAppService(line.options);
+    expect((await app.invoke('batch.start', { lot: 'LOT-1' })).ok).toBe(true);
+    const again = await app.invoke('batch.start', { lot: 'LOT-2' });
+    expect(!again.ok && again.error.code).toBe('BATCH_RUNNING');
+    const bad = await app.call('batch.start', { lot: 'has space' });
+    expect(!bad.ok && bad.error.code).toBe('INVALID_REQUEST');
+  }, 30_000);
+
+  it('refuses to start without a profile', async () => {
+    line = await startSimLine(2);
+    app = createAppService({ ...line.options, profilePath: undefined });
+    const r = await app.invoke('batch.start', { lot: 'LOT-1' });
+    expect(!r.ok && r.error.code).toBe('NO_PROFILE');
+  }, 30_000);
+});
