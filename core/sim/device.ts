@@ -378,8 +378,10 @@ export class SimDevice {
         else this.stats.bytesOut += dataOut?.length ?? 0;
       }
       return result;
-    } catch {
-      // Aborted by the host: from the device's side the transfer simply never completed.
+    } catch (e) {
+      // Aborted by the host: from the device's side the transfer simply never completed. Anything
+      // else is a simulator bug and must surface, not pass for a timeout.
+      if (!signal?.aborted) throw e;
       return session !== this.session ? DISCONNECTED : { status: 'nak' };
     }
   }
