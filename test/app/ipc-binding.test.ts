@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { bindIpc, type IpcMainLike } from '../../core/app/ipc-binding';
-import { createAppService } from '../../core/app/service';
 import { invokeChannel } from '../../core/contract/bridge';
 import { METHOD_NAMES } from '../../core/contract/methods';
 import { makeProductFolder } from '../station/profile-fixtures';
+import { createAppService } from './temp-service';
 
 interface FakeEvent {
   trusted: boolean;

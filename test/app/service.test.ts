@@ -1,10 +1,10 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createAppService } from '../../core/app/service';
 import type { EventName } from '../../core/contract/events';
 import { buildDfuse, buildModule, inspectBytes, inspectFile } from '../../core/firmware/index';
 import { makeProductFolder } from '../station/profile-fixtures';
+import { createAppService } from './temp-service';
 
 describe('app service', () => {
   it('refuses an unknown method with UNKNOWN_METHOD', async () => {
