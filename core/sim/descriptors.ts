@@ -54,7 +54,11 @@ const deviceDescriptor = (
     1, // bNumConfigurations
   ]);
 
-const configuration = (numInterfaces: number, body: number[]): Uint8Array => {
+const configuration = (
+  numInterfaces: number,
+  body: number[],
+  power: { attributes: number; maxPower: number },
+): Uint8Array => {
   const total = 9 + body.length;
   return Uint8Array.from([
     9,
@@ -63,8 +67,8 @@ const configuration = (numInterfaces: number, body: number[]): Uint8Array => {
     numInterfaces,
     1, // bConfigurationValue
     0, // iConfiguration
-    0x80, // bmAttributes: bus powered
-    250, // bMaxPower: 500 mA
+    power.attributes,
+    power.maxPower, // in 2 mA units
     ...body,
   ]);
 };
@@ -105,7 +109,8 @@ export const dfuDescriptors = (platform: Platform, deviceId: string): SimDescrip
     vendorId: platform.usb.dfuVendorId,
     productId: platform.usb.dfuProductId,
     device: deviceDescriptor(platform.usb.dfuVendorId, platform.usb.dfuProductId, [0, 0, 0], 0x0200),
-    configuration: configuration(1, body),
+    // Device OS usbd_dfu.h: bmAttributes 0xC0, bMaxPower 0x32 (100 mA).
+    configuration: configuration(1, body, { attributes: 0xc0, maxPower: 0x32 }),
     strings,
     manufacturer: 'Particle',
     product,
@@ -147,7 +152,7 @@ export const normalDescriptors = (platform: Platform, deviceId: string): SimDesc
     vendorId: platform.usb.vendorId,
     productId: platform.usb.normalProductId,
     device: deviceDescriptor(platform.usb.vendorId, platform.usb.normalProductId, [0xef, 0x02, 0x01], 0x0250),
-    configuration: configuration(3, body),
+    configuration: configuration(3, body, { attributes: 0x80, maxPower: 250 }),
     strings,
     manufacturer: 'Particle',
     product: platform.displayName,

@@ -149,7 +149,7 @@ export class SimDevice {
         this.stats.inherentMs += ms * this.slow;
       },
       flashFor: (alt) => this.flash.get(alt),
-      requestReset: (target, reason, kind) => this.reset(target, reason, kind),
+      requestReset: (target, reason, kind, detachAfterMs) => this.reset(target, reason, kind, detachAfterMs),
       dropOff: (reason, afterMs) => {
         this.cancelScheduled.push(scheduleAfter(afterMs, () => this.dropOff(reason)));
       },
@@ -276,12 +276,12 @@ export class SimDevice {
    * Reset into `target` mode the way the firmware does: the reply to the current request goes out,
    * the device detaches after a short delay, stays off the bus, then enumerates with the new PID.
    */
-  reset(target: 'normal' | 'dfu', reason: string, kind: ResetKind = 'reset'): void {
+  reset(target: 'normal' | 'dfu', reason: string, kind: ResetKind = 'reset', detachAfterMs?: number): void {
     // Off the bus (already resetting, unplugged) there is nothing to reset: one re-enumeration at a time.
     if (this.resetPending || !this._connected) return;
     this.resetPending = true;
     this.cancelScheduled.push(
-      scheduleAfter(this.scale(this.timing.detachDelayMs), () => {
+      scheduleAfter(this.scale(detachAfterMs ?? this.timing.detachDelayMs), () => {
         this.resetPending = false;
         this.disconnect(reason);
         this._mode = target;

@@ -39,7 +39,8 @@ export interface DfuHost {
   account(ms: number): void;
   flashFor(alt: number): SimFlash | undefined;
   /** Reset after the current reply (leave → normal mode; read-unprotect → DFU again). */
-  requestReset(target: 'normal' | 'dfu', reason: string, kind: ResetKind): void;
+  /** `detachAfterMs` (model ms) overrides the platform's detach delay. */
+  requestReset(target: 'normal' | 'dfu', reason: string, kind: ResetKind, detachAfterMs?: number): void;
   /** Drop off the bus after `afterMs` wall-clock ms (fault); it comes back after its re-enumeration delay. */
   dropOff(reason: string, afterMs: number): void;
   readonly stats: { sectorsErased: number; bytesProgrammed: number };
@@ -290,7 +291,7 @@ export class DfuFunction {
         }
         this.state = DFU_STATE.dfuMANIFEST_WAIT_RESET;
         this.host.account(this.host.timing.manifestMs);
-        this.host.requestReset('normal', 'DFU leave', 'leave');
+        this.host.requestReset('normal', 'DFU leave', 'leave', this.host.timing.manifestMs);
         return this.statusReply(
           DFU_STATE.dfuMANIFEST,
           this.pollFor(this.host.timing.manifestMs),

@@ -51,7 +51,10 @@ export interface TimingProfile {
   readonly reenumerateMs: number;
   /** Per-cause overrides of `reenumerateMs` (e.g. a slow boot after leave, a quick DFU_MODE). */
   readonly reenumerateAfter?: Partial<Record<ResetKind, number>>;
-  /** Gen 3+: time between reporting dfuMANIFEST and resetting (Device OS USBD_DFU_POLL_TIMEOUT). */
+  /**
+   * Gen 3+: time between reporting dfuMANIFEST and resetting (Device OS counts USBD_DFU_POLL_TIMEOUT
+   * = 500 ticks of 1 ms in dfuMANIFEST-WAIT-RESET). Gen 2 resets after `detachDelayMs`.
+   */
   readonly manifestMs: number;
   /** Device OS processing time for a control service request before CHECK reports it done. */
   readonly controlRequestMs: number;
@@ -65,7 +68,7 @@ const COMMON = {
   busyPolicy: 'hold',
   detachDelayMs: 50,
   reenumerateMs: 1600,
-  manifestMs: 10,
+  manifestMs: 500,
   controlRequestMs: 5,
 } as const;
 
