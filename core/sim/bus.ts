@@ -234,12 +234,23 @@ class SimHandle implements UsbDeviceHandle {
     const aborted = new Promise<'aborted'>((resolve) => {
       controller.signal.addEventListener('abort', () => resolve('aborted'), { once: true });
     });
+    // A pulled cable fails the URB at once (ENODEV), even while the device would still be busy.
+    let unwatch: () => void = () => undefined;
+    const gone = new Promise<'gone'>((resolve) => {
+      unwatch = this.bus.watch((e) => {
+        if (e.type === 'detach' && e.device.key === this.info.key) resolve('gone');
+      });
+    });
     // A device that NAKs forever is left to the host's timeout, as libusb does.
     const answered = this.device
       .handleControl(setup, data, controller.signal)
       .then((r) => (r.status === 'nak' ? new Promise<never>(() => undefined) : r));
     try {
-      const r = await Promise.race([answered, timedOut, aborted]);
+      const r = await Promise.race([answered, timedOut, aborted, gone]);
+      if (r === 'gone') {
+        controller.abort();
+        return { status: 'disconnected' };
+      }
       if (r === 'timeout') {
         controller.abort();
         return usbFail(
@@ -253,6 +264,7 @@ class SimHandle implements UsbDeviceHandle {
       return r;
     } finally {
       if (timer) clearTimeout(timer);
+      unwatch();
       options.signal?.removeEventListener('abort', onAbort);
     }
   }

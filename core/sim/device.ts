@@ -10,7 +10,6 @@ import {
   type SimDescriptors,
   stringDescriptor,
 } from './descriptors';
-import { DFU_STATE } from './dfu-constants';
 import { DfuFunction } from './dfu-function';
 import { type ProgramCheck, SimFlash } from './flash';
 import { mergeModules, readModuleAt } from './modules';
@@ -190,7 +189,10 @@ export class SimDevice {
     this._descriptors = this.buildDescriptors();
   }
 
-  /** Gen 2 flash programming leaves an AND silently only a readback finds; others verify. */
+  /**
+   * Particle bootloaders read back what they programmed (Device OS MAL write, ST library verify),
+   * so writing over data that was not erased fails with errVERIFY; see `SimFlash.program`.
+   */
   private get programCheck(): ProgramCheck {
     return 'verify';
   }
@@ -483,11 +485,6 @@ export class SimDevice {
       default:
         return STALL;
     }
-  }
-
-  /** Is the DFU state machine idle-ish (for the demo/CLI status line)? */
-  get dfuIdle(): boolean {
-    return this.dfu.currentState === DFU_STATE.dfuIDLE;
   }
 
   /** Cancels timers (test teardown). */

@@ -156,6 +156,26 @@ describe('SimBus', () => {
     expect(await codeOf(b.selectAlternate(0, 9))).toBe('USB_STALL');
   });
 
+  it('unplugging fails a transfer in flight at once, even while the device is busy erasing', async () => {
+    bus = new SimBus();
+    const d = new SimDevice({
+      platform: 'boron',
+      mode: 'dfu',
+      timeScale: 1,
+      timing: { eraseMsBySectorSize: { 4096: 600_000 } },
+    });
+    bus.plug(d, '1-1.3');
+    const h = await bus.open(await first());
+    const cls = (request: number, value = 0) =>
+      ({ requestType: 'class', recipient: 'interface', request, value, index: 0 }) as const;
+    await h.controlOut(cls(1), Uint8Array.of(0x41, 0, 0x40, 0x0b, 0), T);
+    await h.controlIn(cls(3), 6, T); // dfuDNBUSY: a 10-minute erase starts
+    const held = h.controlIn(cls(3), 6, { timeoutMs: 60_000 });
+    setTimeout(() => bus.unplug('1-1.3'), 10);
+    expect(await codeOf(held)).toBe('USB_DISCONNECTED');
+    d.dispose();
+  });
+
   it('fault: comes back on another port after a reset', async () => {
     const { events, devices } = setup(1, { faults: { comesBackOnPort: '1-1.9' } });
     devices[0]?.reset('dfu', 'test');
