@@ -122,9 +122,21 @@ for (const [name, platform, plan] of [
 ] as const) {
   const bytes = plan.reduce((n, i) => n + i.data.length, 0);
   log(`${name}: ${(bytes / 1024).toFixed(0)} KB…`);
-  const withVerify = await best(() => ours(platform, plan, true));
-  const without = await best(() => ours(platform, plan, false));
-  const theirs = await best(() => particleUsb(platform, plan));
+  // Interleaved, so a burst of load on the shared machine hits every side alike; best of each.
+  const runs: { withVerify: Run[]; without: Run[]; theirs: Run[] } = {
+    withVerify: [],
+    without: [],
+    theirs: [],
+  };
+  for (let i = 0; i < REPEAT; i++) {
+    runs.withVerify.push(await ours(platform, plan, true));
+    runs.without.push(await ours(platform, plan, false));
+    runs.theirs.push(await particleUsb(platform, plan));
+  }
+  const fastest = (list: Run[]): Run => list.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
+  const withVerify = fastest(runs.withVerify);
+  const without = fastest(runs.without);
+  const theirs = fastest(runs.theirs);
   log(
     `  ours+verify ${s(withVerify.wallMs)} (device ${s(withVerify.inherentMs)}), ours ${s(without.wallMs)} (device ${s(without.inherentMs)}), particle-usb ${s(theirs.wallMs)} (device ${s(theirs.inherentMs)})`,
   );
