@@ -167,13 +167,15 @@ export const runAttempt = async (req: AttemptRequest): Promise<AttemptRecord> =>
   const clock = req.clock ?? (() => performance.now());
   const interval = req.progressIntervalMs ?? 250;
   const serial = req.device.serialNumber?.toLowerCase();
-  const started = log.startAttempt({
-    batchId: batch.id,
-    slot: req.slot,
-    portPath: req.device.portPath,
-    deviceId: serial && /^[0-9a-f]{24}$/.test(serial) ? serial : null,
-    labelSerial: req.labelSerial ?? null,
-  });
+  const started = await log.grouped(() =>
+    log.startAttempt({
+      batchId: batch.id,
+      slot: req.slot,
+      portPath: req.device.portPath,
+      deviceId: serial && /^[0-9a-f]{24}$/.test(serial) ? serial : null,
+      labelSerial: req.labelSerial ?? null,
+    }),
+  );
   emit({ type: 'attempt-started', attempt: started });
   const attemptId = started.id;
 
@@ -204,7 +206,7 @@ export const runAttempt = async (req: AttemptRequest): Promise<AttemptRecord> =>
     fn: (ctx: StepContext) => Promise<T>,
   ): Promise<{ value: T; ms: number }> => {
     current = name;
-    log.beginStep(attemptId, name);
+    await log.grouped(() => log.beginStep(attemptId, name));
     emit({ type: 'step', attemptId, step: name });
     const t0 = clock();
     const value = await runStep(
@@ -216,8 +218,11 @@ export const runAttempt = async (req: AttemptRequest): Promise<AttemptRecord> =>
     return { value, ms: clock() - t0 };
   };
 
-  const finish = (outcome: Parameters<StationLog['finishAttempt']>[1], title?: string): AttemptRecord => {
-    const rec = log.finishAttempt(attemptId, outcome);
+  const finish = async (
+    outcome: Parameters<StationLog['finishAttempt']>[1],
+    title?: string,
+  ): Promise<AttemptRecord> => {
+    const rec = await log.grouped(() => log.finishAttempt(attemptId, outcome));
     emit({ type: 'attempt-finished', attempt: rec, title });
     return rec;
   };
@@ -226,11 +231,10 @@ export const runAttempt = async (req: AttemptRequest): Promise<AttemptRecord> =>
   try {
     const ident = await timed('identify', (ctx) => driver.identify(ctx));
     const id = ident.value;
-    const identified = log.setIdentity(attemptId, {
-      deviceId: id.deviceId,
-      platform: platformName(id.platformId),
+    const identified = await log.grouped(() => {
+      log.finishStep(attemptId, 'identify', ident.ms);
+      return log.setIdentity(attemptId, { deviceId: id.deviceId, platform: platformName(id.platformId) });
     });
-    log.finishStep(attemptId, 'identify', ident.ms);
     emit({ type: 'identified', attempt: identified });
     if (id.platformId !== req.platformId)
       throw stepFailure(
@@ -246,24 +250,25 @@ export const runAttempt = async (req: AttemptRequest): Promise<AttemptRecord> =>
       return finish({ result: 'skipped', step: 'identify', alreadyProvisioned: true }, 'Already provisioned');
 
     if (batch.mode === 'flash-on-line') {
-      log.finishStep(
-        attemptId,
-        'ensure-dfu',
-        (await timed('ensure-dfu', (ctx) => driver.ensureDfu(id, ctx))).ms,
-      );
-      log.finishStep(attemptId, 'flash', (await timed('flash', (ctx) => driver.flash(id, ctx))).ms);
-      log.finishStep(attemptId, 'leave', (await timed('leave', (ctx) => driver.leave(id, ctx))).ms);
+      const dfuMs = (await timed('ensure-dfu', (ctx) => driver.ensureDfu(id, ctx))).ms;
+      await log.grouped(() => log.finishStep(attemptId, 'ensure-dfu', dfuMs));
+      const flashMs = (await timed('flash', (ctx) => driver.flash(id, ctx))).ms;
+      await log.grouped(() => log.finishStep(attemptId, 'flash', flashMs));
+      const leaveMs = (await timed('leave', (ctx) => driver.leave(id, ctx))).ms;
+      await log.grouped(() => log.finishStep(attemptId, 'leave', leaveMs));
       const back = await timed('confirm', (ctx) => driver.confirm(id, ctx));
       if (back.value.deviceId.toLowerCase() !== id.deviceId)
         throw stepFailure(
           'DEVICE_ID_CHANGED',
           `Device ${back.value.deviceId} came back on ${req.device.portPath} instead of ${id.deviceId}.`,
         );
-      log.finishStep(attemptId, 'confirm', back.ms, { moduleVersions: back.value.moduleVersions });
+      await log.grouped(() =>
+        log.finishStep(attemptId, 'confirm', back.ms, { moduleVersions: back.value.moduleVersions }),
+      );
     }
     const reg = await timed('register', (ctx) => driver.register(id, ctx));
     registration = reg.value.state;
-    log.finishStep(attemptId, 'register', reg.ms);
+    await log.grouped(() => log.finishStep(attemptId, 'register', reg.ms));
     return finish({ result: 'pass', step: 'register', registrationState: registration });
   } catch (e) {
     const error: LsError = toLsError(e);

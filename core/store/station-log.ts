@@ -1,4 +1,4 @@
-import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import { fail, LsFailure } from '../errors/result';
 import { databasePath } from './data-dir';
 import { classifyStoreError, openDatabase } from './database';
@@ -112,6 +112,13 @@ export const toAttempt = (r: Row): AttemptRecord => {
 export class StationLog {
   readonly db: DatabaseSync;
   private readonly now: () => Date;
+  /** Prepared statements by SQL text: compiling SQL costs more than running it. */
+  private readonly statements = new Map<string, StatementSync>();
+  /** >0 while a group transaction runs: writes nest as savepoints inside it. */
+  private groupDepth = 0;
+  private queue: { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
+  private flushScheduled = false;
+  private savepoint = 0;
 
   constructor(db: DatabaseSync, options: { now?: () => Date } = {}) {
     this.db = db;
@@ -126,6 +133,9 @@ export class StationLog {
   }
 
   close(): void {
+    // Writes still queued for a group commit run now, so closing never drops them.
+    if (this.queue.length > 0 && this.db.isOpen) this.flush();
+    this.statements.clear();
     if (this.db.isOpen) this.db.close();
   }
 
@@ -133,8 +143,104 @@ export class StationLog {
     return this.now().toISOString();
   }
 
+  private sql(text: string): StatementSync {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
+
+  /**
+   * Group commit: runs `fn` (any of this class's write methods) together with the other writes
+   * queued in the same turn of the event loop, in ONE transaction, and resolves only after that
+   * transaction committed. With synchronous=FULL a commit costs an fsync, so many slots writing
+   * at once share one fsync instead of queueing for one each, and commit-before-tell still holds:
+   * the caller tells its listeners after the promise resolves. Each write is its own savepoint, so
+   * one failing write rolls back alone; a failed COMMIT fails every write of the group.
+   */
+  grouped<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const items = this.queue;
+    this.queue = [];
+    if (items.length === 0) return;
+    const results: { ok: boolean; value: unknown }[] = [];
+    let cause: unknown;
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      this.groupDepth++;
+      try {
+        for (const item of items) {
+          try {
+            results.push({ ok: true, value: item.fn() });
+          } catch (e) {
+            results.push({ ok: false, value: e });
+            // SQLITE_FULL and friends roll the whole transaction back: the writes before this one
+            // are gone too, so the group fails as one, with this write's error as the cause.
+            if (!this.db.isTransaction) {
+              cause = e;
+              break;
+            }
+          }
+        }
+      } finally {
+        this.groupDepth--;
+      }
+      if (cause) throw cause;
+      this.db.exec('COMMIT');
+    } catch (e) {
+      if (this.db.isOpen && this.db.isTransaction) this.db.exec('ROLLBACK');
+      const error = this.named(e);
+      for (const item of items) item.reject(error);
+      return;
+    }
+    items.forEach((item, i) => {
+      const r = results[i];
+      if (r?.ok) item.resolve(r.value);
+      else item.reject(r?.value);
+    });
+  }
+
+  private named(e: unknown): unknown {
+    if (e instanceof LsFailure) return e;
+    const { code, message } = classifyStoreError(e);
+    const named = code === 'STORE_OPEN_FAILED' ? 'STORE_WRITE_FAILED' : code;
+    return new LsFailure({
+      code: named,
+      message: message.replace('could not be used', 'could not be written'),
+      remedy: STORE_REMEDY[named],
+    });
+  }
+
   /** Runs a write in one transaction, turning SQLite failures into named store errors. */
   private write<T>(fn: () => T): T {
+    if (this.groupDepth > 0) {
+      // Inside a group: a savepoint, so this write can fail alone.
+      const name = `w${++this.savepoint}`;
+      this.db.exec(`SAVEPOINT ${name}`);
+      try {
+        const result = fn();
+        this.db.exec(`RELEASE ${name}`);
+        return result;
+      } catch (e) {
+        if (this.db.isTransaction) {
+          this.db.exec(`ROLLBACK TO ${name}`);
+          this.db.exec(`RELEASE ${name}`);
+        }
+        throw this.named(e);
+      }
+    }
     try {
       this.db.exec('BEGIN IMMEDIATE');
       const result = fn();
@@ -144,12 +250,7 @@ export class StationLog {
       // SQLite may already have rolled back (SQLITE_FULL does); a second ROLLBACK would throw
       // and hide the real cause.
       if (this.db.isOpen && this.db.isTransaction) this.db.exec('ROLLBACK');
-      if (e instanceof LsFailure) throw e;
-      const { code, message } = classifyStoreError(e);
-      const named = code === 'STORE_OPEN_FAILED' ? 'STORE_WRITE_FAILED' : code;
-      return fail(named, message.replace('could not be used', 'could not be written'), {
-        remedy: STORE_REMEDY[named],
-      });
+      throw this.named(e);
     }
   }
 
@@ -157,32 +258,30 @@ export class StationLog {
 
   createBatch(input: NewBatch): BatchRecord {
     return this.write(() => {
-      if (this.db.prepare('SELECT 1 FROM batches WHERE lot = ?').get(input.lot))
+      if (this.sql('SELECT 1 FROM batches WHERE lot = ?').get(input.lot))
         fail('BATCH_EXISTS', `A batch with lot "${input.lot}" already exists.`, {
           remedy: 'Resume that batch, or use a new lot ID.',
         });
       const at = this.iso();
-      const r = this.db
-        .prepare(
-          `INSERT INTO batches (lot, product, platform, profile_name, profile_hash, mode, firmware, operator,
+      const r = this.sql(
+        `INSERT INTO batches (lot, product, platform, profile_name, profile_hash, mode, firmware, operator,
              station, target_count, offline, acceptances, state, started_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)`,
-        )
-        .run(
-          input.lot,
-          input.product,
-          input.platform,
-          input.profileName,
-          input.profileHash,
-          input.mode,
-          JSON.stringify(input.firmware),
-          input.operator,
-          input.station,
-          input.targetCount ?? null,
-          input.offline ? 1 : 0,
-          JSON.stringify(input.acceptances),
-          at,
-        );
+      ).run(
+        input.lot,
+        input.product,
+        input.platform,
+        input.profileName,
+        input.profileHash,
+        input.mode,
+        JSON.stringify(input.firmware),
+        input.operator,
+        input.station,
+        input.targetCount ?? null,
+        input.offline ? 1 : 0,
+        JSON.stringify(input.acceptances),
+        at,
+      );
       const id = Number(r.lastInsertRowid);
       this.insertAudit(input.operator, 'batch-start', id, { lot: input.lot, profileHash: input.profileHash });
       for (const a of input.acceptances) this.insertAudit(a.by, 'accept', id, { item: a.item, note: a.note });
@@ -192,7 +291,7 @@ export class StationLog {
   }
 
   batch(lot: string): BatchRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM batches WHERE lot = ?').get(lot) as Row | undefined;
+    const r = this.sql('SELECT * FROM batches WHERE lot = ?').get(lot) as Row | undefined;
     return r ? toBatch(r) : undefined;
   }
 
@@ -206,13 +305,13 @@ export class StationLog {
   }
 
   requireBatchById(id: number): BatchRecord {
-    const r = this.db.prepare('SELECT * FROM batches WHERE id = ?').get(id) as Row | undefined;
+    const r = this.sql('SELECT * FROM batches WHERE id = ?').get(id) as Row | undefined;
     if (!r) return fail('BATCH_NOT_FOUND', `No batch with id ${id}.`);
     return toBatch(r);
   }
 
   batches(): BatchRecord[] {
-    return (this.db.prepare('SELECT * FROM batches ORDER BY id').all() as Row[]).map(toBatch);
+    return (this.sql('SELECT * FROM batches ORDER BY id').all() as Row[]).map(toBatch);
   }
 
   /**
@@ -233,9 +332,11 @@ export class StationLog {
         });
       if (b.state === next) return b;
       const at = this.iso();
-      this.db
-        .prepare('UPDATE batches SET state = ?, ended_at = ? WHERE id = ?')
-        .run(next, next === 'closed' ? at : null, id);
+      this.sql('UPDATE batches SET state = ?, ended_at = ? WHERE id = ?').run(
+        next,
+        next === 'closed' ? at : null,
+        id,
+      );
       const action = next === 'running' ? 'batch-resume' : next === 'paused' ? 'batch-pause' : 'batch-close';
       this.insertAudit(actor, action, id, details);
       this.insertEvent(id, null, `batch-${next === 'running' ? 'resumed' : next}`, details);
@@ -248,9 +349,10 @@ export class StationLog {
     return this.write(() => {
       const b = this.requireBatchById(id);
       if (b.state === 'closed') fail('BATCH_CLOSED', `Batch ${b.lot} is closed and read-only.`);
-      this.db
-        .prepare('UPDATE batches SET acceptances = ? WHERE id = ?')
-        .run(JSON.stringify([...b.acceptances, acceptance]), id);
+      this.sql('UPDATE batches SET acceptances = ? WHERE id = ?').run(
+        JSON.stringify([...b.acceptances, acceptance]),
+        id,
+      );
       this.insertAudit(acceptance.by, 'accept', id, { item: acceptance.item, note: acceptance.note });
       return this.requireBatchById(id);
     });
@@ -263,12 +365,10 @@ export class StationLog {
       const b = this.requireBatchById(a.batchId);
       if (b.state === 'closed') fail('BATCH_CLOSED', `Batch ${b.lot} is closed and read-only.`);
       const tryNumber = a.deviceId ? this.triesFor(a.batchId, a.deviceId) + 1 : 1;
-      const r = this.db
-        .prepare(
-          `INSERT INTO attempts (batch_id, device_id, slot, port_path, label_serial, try_number, result, started_at)
+      const r = this.sql(
+        `INSERT INTO attempts (batch_id, device_id, slot, port_path, label_serial, try_number, result, started_at)
            VALUES (?, ?, ?, ?, ?, ?, 'running', ?)`,
-        )
-        .run(a.batchId, a.deviceId ?? null, a.slot, a.portPath, a.labelSerial ?? null, tryNumber, this.iso());
+      ).run(a.batchId, a.deviceId ?? null, a.slot, a.portPath, a.labelSerial ?? null, tryNumber, this.iso());
       const id = Number(r.lastInsertRowid);
       this.insertEvent(a.batchId, id, 'attempt-started', { slot: a.slot, portPath: a.portPath });
       return this.requireAttempt(id);
@@ -280,16 +380,19 @@ export class StationLog {
     return this.write(() => {
       const a = this.requireAttempt(attemptId);
       const tryNumber = this.triesFor(a.batchId, identity.deviceId, attemptId) + 1;
-      this.db
-        .prepare('UPDATE attempts SET device_id = ?, platform = ?, try_number = ? WHERE id = ?')
-        .run(identity.deviceId, identity.platform, tryNumber, attemptId);
+      this.sql('UPDATE attempts SET device_id = ?, platform = ?, try_number = ? WHERE id = ?').run(
+        identity.deviceId,
+        identity.platform,
+        tryNumber,
+        attemptId,
+      );
       return this.requireAttempt(attemptId);
     });
   }
 
   beginStep(attemptId: number, step: StepName): void {
     this.write(() => {
-      this.db.prepare('UPDATE attempts SET step = ? WHERE id = ?').run(step, attemptId);
+      this.sql('UPDATE attempts SET step = ? WHERE id = ?').run(step, attemptId);
     });
   }
 
@@ -301,13 +404,15 @@ export class StationLog {
   ): void {
     this.write(() => {
       const a = this.requireAttempt(attemptId);
-      this.db
-        .prepare(`UPDATE attempts SET ${STEP_COLUMN[step]} = ? WHERE id = ?`)
-        .run(Math.round(durationMs), attemptId);
+      this.sql(`UPDATE attempts SET ${STEP_COLUMN[step]} = ? WHERE id = ?`).run(
+        Math.round(durationMs),
+        attemptId,
+      );
       if (extra.moduleVersions)
-        this.db
-          .prepare('UPDATE attempts SET module_versions = ? WHERE id = ?')
-          .run(JSON.stringify(extra.moduleVersions), attemptId);
+        this.sql('UPDATE attempts SET module_versions = ? WHERE id = ?').run(
+          JSON.stringify(extra.moduleVersions),
+          attemptId,
+        );
       this.insertEvent(a.batchId, attemptId, 'step-finished', { step, ms: Math.round(durationMs) });
     });
   }
@@ -318,24 +423,22 @@ export class StationLog {
       if (a.result !== 'running') return a;
       const finished = this.now();
       const duration = Math.max(0, finished.getTime() - Date.parse(a.startedAt));
-      this.db
-        .prepare(
-          `UPDATE attempts SET result = ?, step = COALESCE(?, step), error_code = ?, error_message = ?,
+      this.sql(
+        `UPDATE attempts SET result = ?, step = COALESCE(?, step), error_code = ?, error_message = ?,
              error_remedy = ?, registration_state = ?, already_provisioned = ?, finished_at = ?, duration_ms = ?
            WHERE id = ?`,
-        )
-        .run(
-          outcome.result,
-          outcome.step ?? null,
-          outcome.error?.code ?? null,
-          outcome.error?.message ?? null,
-          outcome.error?.remedy ?? null,
-          outcome.registrationState ?? null,
-          outcome.alreadyProvisioned ? 1 : 0,
-          finished.toISOString(),
-          duration,
-          attemptId,
-        );
+      ).run(
+        outcome.result,
+        outcome.step ?? null,
+        outcome.error?.code ?? null,
+        outcome.error?.message ?? null,
+        outcome.error?.remedy ?? null,
+        outcome.registrationState ?? null,
+        outcome.alreadyProvisioned ? 1 : 0,
+        finished.toISOString(),
+        duration,
+        attemptId,
+      );
       this.insertEvent(a.batchId, attemptId, `attempt-${outcome.result}`, {
         step: outcome.step ?? a.step,
         code: outcome.error?.code,
@@ -346,22 +449,20 @@ export class StationLog {
 
   /** Crash recovery: attempts still "running" belong to a process that is gone. */
   recoverInterrupted(): number {
-    const running = this.db
-      .prepare("SELECT id, batch_id, step FROM attempts WHERE result = 'running'")
-      .all() as Row[];
+    const running = this.sql(
+      "SELECT id, batch_id, step FROM attempts WHERE result = 'running'",
+    ).all() as Row[];
     if (running.length === 0) return 0;
     return this.write(() => {
       const at = this.iso();
       for (const r of running) {
-        this.db
-          .prepare(
-            `UPDATE attempts SET result = 'interrupted', error_code = 'INTERRUPTED',
+        this.sql(
+          `UPDATE attempts SET result = 'interrupted', error_code = 'INTERRUPTED',
                error_message = 'The station stopped while this attempt was running.',
                error_remedy = 'Re-seat the device and run it again.', finished_at = ?,
                duration_ms = MAX(0, CAST((julianday(?) - julianday(started_at)) * 86400000 AS INTEGER))
              WHERE id = ?`,
-          )
-          .run(at, at, r.id as number);
+        ).run(at, at, r.id as number);
         this.insertEvent(Number(r.batch_id), Number(r.id), 'attempt-interrupted', {
           step: r.step,
           recovered: true,
@@ -372,44 +473,45 @@ export class StationLog {
   }
 
   requireAttempt(id: number): AttemptRecord {
-    const r = this.db.prepare('SELECT * FROM attempts WHERE id = ?').get(id) as Row | undefined;
+    const r = this.sql('SELECT * FROM attempts WHERE id = ?').get(id) as Row | undefined;
     if (!r) return fail('ATTEMPT_NOT_FOUND', `No attempt with id ${id}.`);
     return toAttempt(r);
   }
 
   attempts(batchId: number): AttemptRecord[] {
-    return (
-      this.db.prepare('SELECT * FROM attempts WHERE batch_id = ? ORDER BY id').all(batchId) as Row[]
-    ).map(toAttempt);
+    return (this.sql('SELECT * FROM attempts WHERE batch_id = ? ORDER BY id').all(batchId) as Row[]).map(
+      toAttempt,
+    );
   }
 
   /** Streams a batch's attempts without materialising them all (exports of 100k rows). */
   *iterateAttempts(batchId: number): Generator<AttemptRecord> {
-    for (const r of this.db.prepare('SELECT * FROM attempts WHERE batch_id = ? ORDER BY id').iterate(batchId))
+    for (const r of this.sql('SELECT * FROM attempts WHERE batch_id = ? ORDER BY id').iterate(batchId))
       yield toAttempt(r as Row);
   }
 
   /** Whether this device already has a PASS in the batch. */
   hasPassed(batchId: number, deviceId: string): boolean {
     return Boolean(
-      this.db
-        .prepare("SELECT 1 FROM attempts WHERE batch_id = ? AND device_id = ? AND result = 'pass' LIMIT 1")
-        .get(batchId, deviceId),
+      this.sql("SELECT 1 FROM attempts WHERE batch_id = ? AND device_id = ? AND result = 'pass' LIMIT 1").get(
+        batchId,
+        deviceId,
+      ),
     );
   }
 
   /** Distinct devices with a PASS in the batch. */
   passedCount(batchId: number): number {
-    const r = this.db
-      .prepare("SELECT COUNT(DISTINCT device_id) AS n FROM attempts WHERE batch_id = ? AND result = 'pass'")
-      .get(batchId) as Row;
+    const r = this.sql(
+      "SELECT COUNT(DISTINCT device_id) AS n FROM attempts WHERE batch_id = ? AND result = 'pass'",
+    ).get(batchId) as Row;
     return Number(r.n);
   }
 
   private triesFor(batchId: number, deviceId: string, excludeId = -1): number {
-    const r = this.db
-      .prepare('SELECT COUNT(*) AS n FROM attempts WHERE batch_id = ? AND device_id = ? AND id != ?')
-      .get(batchId, deviceId, excludeId) as Row;
+    const r = this.sql(
+      'SELECT COUNT(*) AS n FROM attempts WHERE batch_id = ? AND device_id = ? AND id != ?',
+    ).get(batchId, deviceId, excludeId) as Row;
     return Number(r.n);
   }
 
@@ -434,7 +536,7 @@ export class StationLog {
   }
 
   events(batchId: number): EventRecord[] {
-    return (this.db.prepare('SELECT * FROM events WHERE batch_id = ? ORDER BY id').all(batchId) as Row[]).map(
+    return (this.sql('SELECT * FROM events WHERE batch_id = ? ORDER BY id').all(batchId) as Row[]).map(
       (r) => ({
         id: Number(r.id),
         batchId: num(r.batch_id),
@@ -449,8 +551,8 @@ export class StationLog {
   audit(batchId?: number): AuditRecord[] {
     const rows = (
       batchId === undefined
-        ? this.db.prepare('SELECT * FROM audit_log ORDER BY id').all()
-        : this.db.prepare('SELECT * FROM audit_log WHERE batch_id = ? ORDER BY id').all(batchId)
+        ? this.sql('SELECT * FROM audit_log ORDER BY id').all()
+        : this.sql('SELECT * FROM audit_log WHERE batch_id = ? ORDER BY id').all(batchId)
     ) as Row[];
     return rows.map((r) => ({
       id: Number(r.id),
@@ -468,9 +570,13 @@ export class StationLog {
     type: string,
     data: Record<string, unknown>,
   ): void {
-    this.db
-      .prepare('INSERT INTO events (batch_id, attempt_id, at, type, data) VALUES (?, ?, ?, ?, ?)')
-      .run(batchId, attemptId, this.iso(), type, JSON.stringify(data));
+    this.sql('INSERT INTO events (batch_id, attempt_id, at, type, data) VALUES (?, ?, ?, ?, ?)').run(
+      batchId,
+      attemptId,
+      this.iso(),
+      type,
+      JSON.stringify(data),
+    );
   }
 
   private insertAudit(
@@ -479,8 +585,12 @@ export class StationLog {
     batchId: number | null,
     details: Record<string, unknown>,
   ): void {
-    this.db
-      .prepare('INSERT INTO audit_log (at, actor, action, batch_id, details) VALUES (?, ?, ?, ?, ?)')
-      .run(this.iso(), actor, action, batchId, JSON.stringify(details));
+    this.sql('INSERT INTO audit_log (at, actor, action, batch_id, details) VALUES (?, ?, ?, ?, ?)').run(
+      this.iso(),
+      actor,
+      action,
+      batchId,
+      JSON.stringify(details),
+    );
   }
 }

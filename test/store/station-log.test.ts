@@ -150,3 +150,45 @@ describe('StationLog write failures', () => {
     expect(openLog(dir).log.batches()).toHaveLength(1);
   });
 });
+
+describe('StationLog group commit', () => {
+  it('commits concurrent writes together, each resolved only after the commit', async () => {
+    const { log } = openLog();
+    const b = log.createBatch(newBatch());
+    const started = await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        log.grouped(() => log.startAttempt({ batchId: b.id, slot: i + 1, portPath: `1-${i + 1}` })),
+      ),
+    );
+    expect(started.map((a) => a.slot)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+    // Visible to another connection: committed, not just written.
+    expect(log.db.isTransaction).toBe(false);
+    expect(log.attempts(b.id)).toHaveLength(16);
+  });
+
+  it('rolls back only the write that failed', async () => {
+    const { log } = openLog();
+    const b = log.createBatch(newBatch());
+    const good = log.grouped(() => log.startAttempt({ batchId: b.id, slot: 1, portPath: '1-1' }));
+    const bad = log.grouped(() => log.createBatch(newBatch()));
+    await expect(bad).rejects.toMatchObject({ error: { code: 'BATCH_EXISTS' } });
+    expect((await good).slot).toBe(1);
+    expect(log.attempts(b.id)).toHaveLength(1);
+  });
+
+  it('fails the whole group with the named cause when the disk is full', async () => {
+    const { log } = openLog();
+    const b = log.createBatch(newBatch());
+    const pages = Number((log.db.prepare('PRAGMA page_count').get() as { page_count: number }).page_count);
+    log.db.exec(`PRAGMA max_page_count = ${pages}`);
+    const writes = Array.from({ length: 50 }, () =>
+      log.grouped(() => log.recordEvent(b.id, null, 'filler', { pad: 'x'.repeat(4000) })),
+    );
+    const results = await Promise.allSettled(writes);
+    const reasons = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as LsFailure] : []));
+    expect(reasons.length).toBe(50);
+    expect(new Set(reasons.map((r) => r.error.code))).toEqual(new Set(['STORE_DISK_FULL']));
+    log.db.exec('PRAGMA max_page_count = 1073741823');
+    expect(log.events(b.id).filter((e) => e.type === 'filler')).toHaveLength(0);
+  });
+});
