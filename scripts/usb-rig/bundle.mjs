@@ -35,8 +35,9 @@ const entries = {
   guest: join(root, 'test', 'usb-rig', 'guest', 'main.ts'),
   'ffs-device': join(root, 'core', 'sim', 'functionfs', 'main.ts'),
   cli: join(root, 'core', 'cli', 'entry.ts'),
+  bench: join(root, 'bench', 'usb.ts'),
 };
-const describe = (e) =>
+const buildErrors = (e) =>
   (e?.errors ?? []).map((m) => `${m.location?.file ?? ''}:${m.location?.line ?? ''} ${m.text}`).join('; ') ||
   String(e);
 
@@ -51,7 +52,7 @@ const headTree = () => {
     mkdirSync(dir, { recursive: true });
     const archive = spawnSync(
       'git',
-      ['-C', root, 'archive', '--format=tar', 'HEAD', 'core', 'test', 'package.json'],
+      ['-C', root, 'archive', '--format=tar', 'HEAD', 'core', 'test', 'bench', 'package.json'],
       {
         maxBuffer: 256 * 1024 * 1024,
       },
@@ -70,7 +71,7 @@ for (const [name, entry] of Object.entries(entries)) {
   try {
     await build({ ...common, entryPoints: [entry], outfile });
   } catch (e) {
-    const working = describe(e);
+    const working = buildErrors(e);
     try {
       await build({ ...common, entryPoints: [join(headTree(), relative(root, entry))], outfile });
       process.stderr.write(
@@ -78,7 +79,7 @@ for (const [name, entry] of Object.entries(entries)) {
       );
     } catch (e2) {
       failed++;
-      const text = `working tree: ${working}; HEAD: ${describe(e2)}`;
+      const text = `working tree: ${working}; HEAD: ${buildErrors(e2)}`;
       writeFileSync(join(out, `${name}.error.txt`), text);
       process.stderr.write(`usb-rig bundle: ${name} failed to build: ${text}\n`);
     }

@@ -4,8 +4,8 @@
 # runs the guest checks, records their exit code in $RIG_DIR/out/guest-rc and powers off.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root NODE_DISABLE_COLORS=1 CI=1
 arg() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p" | tail -1; }
-RIG_DIR=$(arg rigdir); NODE=$(arg node); N=$(arg devices)
-export RIG_DIR LINESTATION_REPO=$(arg repo) LINESTATION_NODE=$NODE
+RIG_DIR=$(arg rigdir); NODE=$(arg node); N=$(arg devices); ENTRY=$(arg entry)
+export RIG_DIR LINESTATION_REPO=$(arg repo) LINESTATION_NODE=$NODE LINESTATION_RIG_GUEST=1
 OUT=$RIG_DIR/out
 up() { cut -d' ' -f1 /proc/uptime; }
 finish() { echo "$1" > "$OUT/guest-rc"; sync; echo o > /proc/sysrq-trigger; while :; do sleep 1; done; }
@@ -17,7 +17,8 @@ $MP dummy_hcd num="${N:-2}" is_high_speed=0 && $MP libcomposite && $MP usb_f_fs 
 mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
 /lib/systemd/systemd-udevd --daemon >"$OUT/udevd.log" 2>&1 || echo "[guest] udevd did not start (serial VID/PID unavailable)"
 cd "$LINESTATION_REPO"
-"$NODE" --disable-warning=ExperimentalWarning "$RIG_DIR/build/guest.mjs" 2>&1
+# entry=guest (the checks) or entry=bench (bench/usb.ts)
+"$NODE" --disable-warning=ExperimentalWarning "$RIG_DIR/build/${ENTRY:-guest}.mjs" 2>&1
 rc=$?
 echo "[guest $(up)s] checks exited $rc"
 dmesg > "$OUT/dmesg.log"
