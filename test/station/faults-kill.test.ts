@@ -37,7 +37,7 @@ afterAll(async () => {
   await rig?.cloud.close();
 });
 
-const start = (): ChildProcess =>
+const start = (lot = LOT): ChildProcess =>
   spawn(
     node,
     [
@@ -48,7 +48,7 @@ const start = (): ChildProcess =>
       '--profile',
       rig.setup.profilePath,
       '--batch',
-      LOT,
+      lot,
       '--data-dir',
       rig.dataDir,
       '--simulate',
@@ -173,4 +173,36 @@ describe('kill -9 during a simulated batch', () => {
       db.close();
     }
   }, 300_000);
+
+  it('stops cleanly on Ctrl-C: in-flight attempts interrupted, batch paused, log intact', async () => {
+    const child = start('LOT-SIGINT');
+    let out = '';
+    await new Promise<void>((resolve) => {
+      child.stdout?.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.split('"type":"step"').length > 8) resolve();
+      });
+      child.once('exit', () => resolve());
+    });
+    child.kill('SIGINT');
+    const code = await exited(child);
+    expect(code).toBe(0);
+    const db = new DatabaseSync(databasePath(rig.dataDir), { readOnly: true });
+    try {
+      const batch = db.prepare("SELECT id, state FROM batches WHERE lot = 'LOT-SIGINT'").get() as {
+        id: number;
+        state: string;
+      };
+      expect(batch.state).toBe('paused');
+      const rows = db.prepare('SELECT result FROM attempts WHERE batch_id = ?').all(batch.id) as {
+        result: string;
+      }[];
+      expect(rows.length).toBeGreaterThan(0);
+      expect(rows.filter((r) => r.result === 'running')).toEqual([]);
+      expect(rows.some((r) => r.result === 'interrupted')).toBe(true);
+    } finally {
+      db.close();
+    }
+    expect(out).toMatch(/"stopReason": "interrupted"/);
+  }, 120_000);
 });

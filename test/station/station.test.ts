@@ -199,3 +199,16 @@ describe('Station', () => {
     expect(h.log.attempts(h.batch.id)[0]?.deviceId).toBe(deviceId(1));
   });
 });
+
+describe('Station in ota-on-setup mode', () => {
+  it('only identifies and registers, then passes', async () => {
+    const h = await harness({ batch: { mode: 'ota-on-setup', firmware: [] } });
+    h.driver.behaviour.set(deviceId(5), { registration: 'queued' });
+    h.bus.plug('1-1', deviceId(5));
+    const e = await h.next((x) => finished(x, 1));
+    expect(e.type === 'attempt-finished' && e.attempt.result).toBe('pass');
+    expect(h.driver.calls).toEqual([`${deviceId(5)}:identify`, `${deviceId(5)}:register`]);
+    expect(h.log.attempts(h.batch.id)[0]?.registrationState).toBe('queued');
+    await h.station.stop();
+  });
+});

@@ -42,4 +42,36 @@ export const register: RegisterCommand = (program, io) => {
         log.close();
       }
     });
+  for (const [name, state, what] of [
+    ['pause', 'paused', 'pause a batch: no new attempt starts until it is resumed'],
+    ['resume', 'running', 'resume a paused batch'],
+    ['close', 'closed', 'close a batch: it becomes read-only (start a new lot to go on)'],
+  ] as const)
+    batch
+      .command(name)
+      .description(what)
+      .argument('<lot>', 'lot ID')
+      .requiredOption('--by <name>', 'who does it (recorded in the audit log)')
+      .option(
+        '--data-dir <dir>',
+        'station data directory (default: LINESTATION_DATA or the OS app-data folder)',
+      )
+      .option('--json', 'print JSON')
+      .action((lot: string, opts: { by: string; dataDir?: string; json?: boolean }) => {
+        const { log } = openStationLog(opts.dataDir, io.env);
+        try {
+          const b = log.requireBatch(lot);
+          const after = log.setBatchState(b.id, state, opts.by, { via: 'cli' });
+          if (opts.json) printJson(io, after);
+          else io.out(`Batch ${lot} is ${after.state}.`);
+        } catch (e) {
+          if (e instanceof LsFailure && /^BATCH_/.test(e.error.code)) {
+            reportError(io, e, false);
+            throw new CliExit(ExitCode.Refused);
+          }
+          throw e;
+        } finally {
+          log.close();
+        }
+      });
 };

@@ -48,7 +48,7 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 const sec = (ms: number | null | undefined): string => (ms == null ? '-' : `${(ms / 1000).toFixed(1)} s`);
 
 /** One line per event for logs and pipes. */
-const eventLine = (e: StationEvent): string | undefined => {
+const eventLine = (e: StationEvent, ota = false): string | undefined => {
   switch (e.type) {
     case 'attempt-started':
       return `slot ${e.slot} ${e.attempt.portPath} started attempt #${e.attempt.id}`;
@@ -60,7 +60,7 @@ const eventLine = (e: StationEvent): string | undefined => {
       const a = e.attempt;
       const id = a.deviceId ?? a.portPath;
       if (a.result === 'pass')
-        return `slot ${e.slot} ${id} PASS in ${sec(a.durationMs)} (${a.registrationState})`;
+        return `slot ${e.slot} ${id} PASS in ${sec(a.durationMs)} (${a.registrationState}${ota ? ', pending OTA' : ''})`;
       if (a.result === 'skipped')
         return `slot ${e.slot} ${id} already provisioned in this batch (not re-flashed)`;
       return `slot ${e.slot} ${id} ${a.result === 'interrupted' ? 'INTERRUPTED' : 'FAIL'} at ${a.step}: ${e.title} (${a.errorCode}). ${a.errorRemedy ?? ''}`;
@@ -180,7 +180,7 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
       if (e.type !== 'slot-idle') io.out(JSON.stringify({ ...e, at: new Date().toISOString() }));
     } else if (live) {
       if (e.type === 'attempt-finished' || e.type === 'fatal' || e.type === 'target-reached') {
-        const line = eventLine(e);
+        const line = eventLine(e, session.batch.mode === 'ota-on-setup');
         if (line) {
           if (drawn > 0) process.stdout.write(`\x1b[${drawn}A\x1b[0J`);
           drawn = 0;
@@ -189,7 +189,7 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
         }
       }
     } else if (e.type !== 'progress') {
-      const line = eventLine(e);
+      const line = eventLine(e, session.batch.mode === 'ota-on-setup');
       if (line) io.out(line);
     }
     if (e.type === 'target-reached') {
@@ -269,13 +269,14 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
   try {
     const b = after.requireBatchById(batchId);
     const stats = batchStats(after, b.lot);
-    // Devices whose latest attempt did not end in PASS (or already-provisioned) count as failed.
+    // Devices whose latest attempt failed and that never passed count as failed (an attempt cut
+    // short by Ctrl-C is interrupted, not failed: the device simply runs again on resume).
     const unresolved = (
       after.db
         .prepare(
           `SELECT COUNT(*) AS n FROM attempts a WHERE a.batch_id = ? AND a.device_id IS NOT NULL
              AND a.id = (SELECT MAX(id) FROM attempts b WHERE b.batch_id = a.batch_id AND b.device_id = a.device_id)
-             AND a.result NOT IN ('pass', 'skipped')
+             AND a.result = 'fail'
              AND NOT EXISTS (SELECT 1 FROM attempts c WHERE c.batch_id = a.batch_id AND c.device_id = a.device_id AND c.result = 'pass')`,
         )
         .get(batchId) as { n: number }
