@@ -5,6 +5,7 @@ import type { AppServiceOptions } from '../../core/app/context';
 import { type MockCloud, startMockCloud } from '../../core/cloud/mock-server';
 import { inspectFile } from '../../core/firmware/inspect';
 import { portPaths, SimBus, SimDevice } from '../../core/sim/index';
+import type { SimDeviceOptions } from '../../core/sim/types';
 import { DEMO_PRODUCT_ID, DEMO_TOKEN_ENV, writeDemoProduct } from '../../core/station/demo-setup';
 
 /**
@@ -19,8 +20,8 @@ export interface SimLine {
   readonly ports: readonly string[];
   readonly options: AppServiceOptions;
   readonly profilePath: string;
-  /** A healthy boron for the demo product. */
-  device(seed: string): SimDevice;
+  /** A healthy boron for the demo product (options override timing, scale, faults). */
+  device(seed: string, over?: Partial<SimDeviceOptions>): SimDevice;
   /** A bit flips after programming: readback verify fails (DFU_VERIFY_MISMATCH). */
   verifyFault(seed: string): SimDevice;
   /** An argon on a boron line (WRONG_PLATFORM). */
@@ -43,7 +44,7 @@ export const startSimLine = async (slots = 8): Promise<SimLine> => {
   const fw = await inspectFile(setup.value.firmwarePath);
   const start = fw.module?.startAddress ?? 0;
   const bus = new SimBus();
-  const device = (seed: string, over: Partial<ConstructorParameters<typeof SimDevice>[0]> = {}) =>
+  const device = (seed: string, over: Partial<SimDeviceOptions> = {}) =>
     new SimDevice({ platform: 'boron', seed, timeScale: TIME_SCALE, ...over });
   return {
     dir,

@@ -156,7 +156,7 @@ test.describe('electron/main bundle', () => {
     const session = rec.handlers.get(invokeChannel('session.get'));
     expect(await session?.({ senderFrame: frame, sender: { mainFrame: frame } }, {})).toMatchObject({
       ok: true,
-      value: { role: 'operator', engineerUnlockAvailable: false },
+      value: { role: 'operator', engineerUnlockAvailable: true },
     });
     const foreign = { url: 'https://example.invalid/', parent: null };
     expect(await session?.({ senderFrame: foreign, sender: { mainFrame: foreign } }, {})).toMatchObject({

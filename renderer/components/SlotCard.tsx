@@ -1,0 +1,66 @@
+import type { SlotView } from '../../core/contract/index';
+import { eta, rate, STEP_WORDS } from '../format';
+
+/**
+ * One slot as a big block. State is told three ways, so it reads for colour-blind people and
+ * from across the bench: colour, a shape (✓ ✗ ▶ ○, plus stripes on FAIL) and a word.
+ */
+const LOOK: Record<SlotView['state'], { icon: string; word: string }> = {
+  empty: { icon: '○', word: 'EMPTY' },
+  running: { icon: '▶', word: 'WORKING' },
+  passed: { icon: '✓', word: 'PASS' },
+  failed: { icon: '✗', word: 'FAIL' },
+  skipped: { icon: '↷', word: 'DONE BEFORE' },
+  interrupted: { icon: '!', word: 'STOPPED' },
+};
+
+export const SlotCard = ({ slot }: { slot: SlotView }) => {
+  const look = LOOK[slot.state];
+  const percent = slot.percent !== undefined ? Math.max(0, Math.min(100, slot.percent)) : undefined;
+  return (
+    <article
+      className={`slot slot-${slot.state}`}
+      data-testid={`slot-${slot.label}`}
+      data-state={slot.state}
+      aria-label={`Slot ${slot.label}: ${look.word}`}
+    >
+      <header className="slot-head">
+        <span className="slot-label">{slot.label}</span>
+        <span className="slot-port">{slot.portPath ?? ''}</span>
+      </header>
+      <div className="slot-state">
+        <span className="slot-icon" aria-hidden="true">
+          {look.icon}
+        </span>
+        <span className="slot-word" data-testid="slot-word">
+          {look.word}
+        </span>
+      </div>
+      {slot.state === 'running' && (
+        <div className="slot-progress">
+          <div className="slot-step" data-testid="slot-step">
+            {STEP_WORDS[slot.step ?? ''] ?? 'Starting'}
+            {percent !== undefined ? ` ${Math.round(percent)}%` : ''}
+          </div>
+          <progress max={100} value={percent ?? 0} aria-label="progress" />
+          <div className="slot-speed">
+            {[rate(slot.bytesPerSecond), eta(slot.etaMs)].filter(Boolean).join(' · ') || '\u00a0'}
+          </div>
+        </div>
+      )}
+      {slot.deviceId && (
+        <div className="slot-device" data-testid="slot-device">
+          {slot.deviceId}
+        </div>
+      )}
+      {slot.labelSerial && <div className="slot-labelserial">Label {slot.labelSerial}</div>}
+      {slot.error && (slot.state === 'failed' || slot.state === 'interrupted') && (
+        <div className="slot-error" data-testid="slot-reason">
+          <strong>{slot.error.title}</strong>
+          <span className="slot-remedy">{slot.error.remedy}</span>
+          <span className="slot-code">{slot.error.code}</span>
+        </div>
+      )}
+    </article>
+  );
+};

@@ -1,0 +1,40 @@
+/** Small display helpers shared by the screens. */
+
+export const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+
+export const rate = (bytesPerSecond: number | undefined): string => {
+  if (bytesPerSecond === undefined || !Number.isFinite(bytesPerSecond)) return '';
+  if (bytesPerSecond >= 1024 * 1024) return `${(bytesPerSecond / 1024 / 1024).toFixed(1)} MB/s`;
+  return `${Math.round(bytesPerSecond / 1024)} KB/s`;
+};
+
+export const eta = (ms: number | undefined): string => {
+  if (ms === undefined || !Number.isFinite(ms)) return '';
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s left` : `${s} s left`;
+};
+
+export const clock = (iso: string): string => {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleTimeString([], { hour12: false });
+};
+
+export const dateTime = (iso: string | null): string => {
+  if (!iso) return '–';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime())
+    ? iso
+    : `${d.toLocaleDateString()} ${d.toLocaleTimeString([], { hour12: false })}`;
+};
+
+export const STEP_WORDS: Readonly<Record<string, string>> = {
+  identify: 'Identifying',
+  'ensure-dfu': 'Entering DFU',
+  flash: 'Flashing',
+  leave: 'Restarting',
+  confirm: 'Confirming',
+  register: 'Registering',
+};
+
+export const modeBadge = (mode: string | undefined): string =>
+  mode === 'ota-on-setup' ? 'OTA ON SETUP' : mode === 'flash-on-line' ? 'FLASH ON LINE' : 'MODE NOT SET';
