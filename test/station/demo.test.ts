@@ -1,0 +1,31 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../core/cli/main';
+import { tempDir } from '../store/helpers';
+import { captureIo } from './cli-harness';
+
+/* `linestation demo` (core/cli/commands/demo.ts with core/station/demo-setup.ts), end to end. */
+describe('linestation demo', () => {
+  it('builds firmware, locks a profile, runs a simulated batch against a local mock cloud and exports it', async () => {
+    const dir = join(tempDir('ls-demo-'), 'demo');
+    const c = captureIo();
+    const code = await runCli(['demo', '--data-dir', dir, '--devices', '3', '--time-scale', '0.002'], c.io);
+    expect(c.errs).toEqual([]);
+    expect(code).toBe(0);
+    const text = c.out.join('\n');
+    expect(text).toMatch(/mock Particle Cloud at http:\/\/127\.0\.0\.1:\d+/);
+    expect(text).toMatch(/the mock cloud now lists 3 device\(s\)/);
+    const csv = /exported 3 attempt\(s\) to (\S+\.csv)/.exec(text)?.[1];
+    expect(csv && existsSync(csv)).toBe(true);
+    expect(
+      readFileSync(csv ?? '', 'utf8')
+        .split('\r\n')
+        .filter(Boolean),
+    ).toHaveLength(4);
+    const profile = JSON.parse(readFileSync(join(dir, 'widget.profile.json'), 'utf8')) as {
+      lock?: { profileHash: string };
+    };
+    expect(profile.lock?.profileHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+});

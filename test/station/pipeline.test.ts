@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import { LsFailure } from '../../core/errors/result';
+import { type PipelineEvent, runAttempt, type SlotDriver } from '../../core/station/pipeline';
+import type { UsbDeviceInfo } from '../../core/usb/transport';
+import { newBatch, openLog } from '../store/helpers';
+import { deviceId } from './fakes';
+
+const device: UsbDeviceInfo = {
+  key: 'k1',
+  portPath: '1-1',
+  vendorId: 0x2b04,
+  productId: 0xc00d,
+  serialNumber: deviceId(1),
+};
+
+const okDriver = (over: Partial<SlotDriver> = {}): SlotDriver => ({
+  identify: async () => ({ deviceId: deviceId(1), platformId: 13, mode: 'normal', portPath: '1-1' }),
+  ensureDfu: async () => undefined,
+  flash: async () => undefined,
+  leave: async () => undefined,
+  confirm: async () => ({ deviceId: deviceId(1) }),
+  register: async () => ({ state: 'registered' }),
+  ...over,
+});
+
+const setup = () => {
+  const { log } = openLog();
+  const batch = log.createBatch(newBatch());
+  const events: PipelineEvent[] = [];
+  return { log, batch, events };
+};
+
+describe('runAttempt', () => {
+  it('commits each change before telling: every event finds its state already in the log', async () => {
+    const { log, batch } = setup();
+    const seen: string[] = [];
+    await runAttempt({
+      log,
+      batch,
+      driver: okDriver(),
+      slot: 1,
+      device,
+      platformId: 13,
+      reflashAlreadyProvisioned: false,
+      signal: new AbortController().signal,
+      emit: (e) => {
+        if (e.type === 'attempt-started') seen.push(`started:${log.requireAttempt(e.attempt.id).result}`);
+        if (e.type === 'step') seen.push(`step:${log.requireAttempt(e.attemptId).step}`);
+        if (e.type === 'attempt-finished') seen.push(`finished:${log.requireAttempt(e.attempt.id).result}`);
+      },
+    });
+    expect(seen).toEqual([
+      'started:running',
+      'step:identify',
+      'step:ensure-dfu',
+      'step:flash',
+      'step:leave',
+      'step:confirm',
+      'step:register',
+      'finished:pass',
+    ]);
+  });
+
+  it('abandons a step that ignores its signal at the timeout', async () => {
+    const { log, batch } = setup();
+    const rec = await runAttempt({
+      log,
+      batch,
+      driver: okDriver({ leave: () => new Promise(() => undefined) }),
+      slot: 1,
+      device,
+      platformId: 13,
+      reflashAlreadyProvisioned: false,
+      timeoutsMs: { leave: 50 },
+      signal: new AbortController().signal,
+      emit: () => undefined,
+    });
+    expect(rec).toMatchObject({ result: 'fail', step: 'leave', errorCode: 'STEP_TIMEOUT' });
+  });
+
+  it('hands each step an AbortSignal that fires on station stop, and logs the attempt as interrupted', async () => {
+    const { log, batch } = setup();
+    const stop = new AbortController();
+    let stepSignal: AbortSignal | undefined;
+    const running = runAttempt({
+      log,
+      batch,
+      driver: okDriver({
+        flash: (_id, ctx) =>
+          new Promise((_, reject) => {
+            stepSignal = ctx.signal;
+            ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason));
+          }),
+      }),
+      slot: 1,
+      device,
+      platformId: 13,
+      reflashAlreadyProvisioned: false,
+      signal: stop.signal,
+      emit: (e) => {
+        if (e.type === 'step' && e.step === 'flash') setTimeout(() => stop.abort(), 5);
+      },
+    });
+    const rec = await running;
+    expect(stepSignal?.aborted).toBe(true);
+    expect(rec).toMatchObject({ result: 'interrupted', step: 'flash', errorCode: 'INTERRUPTED' });
+  });
+
+  it('throttles progress by its clock and always reports the end', async () => {
+    const { log, batch, events } = setup();
+    let now = 0;
+    await runAttempt({
+      log,
+      batch,
+      driver: okDriver({
+        flash: async (_id, ctx) => {
+          for (let i = 0; i <= 10; i++) {
+            now += 100; // 10 Hz of updates
+            ctx.onProgress({
+              bytesDone: i * 10,
+              bytesTotal: 100,
+              bytesPerSecond: 1000,
+              etaMs: (10 - i) * 100,
+            });
+          }
+        },
+      }),
+      slot: 1,
+      device,
+      platformId: 13,
+      reflashAlreadyProvisioned: false,
+      signal: new AbortController().signal,
+      clock: () => now,
+      emit: (e) => events.push(e),
+    });
+    const pct = events.flatMap((e) => (e.type === 'progress' ? [e.percent] : []));
+    expect(pct).toEqual([0, 30, 60, 90, 100]);
+  });
+
+  it('never passes when confirm reports another device, and carries the operator remedy', async () => {
+    const { log, batch } = setup();
+    const rec = await runAttempt({
+      log,
+      batch,
+      driver: okDriver({ confirm: async () => ({ deviceId: deviceId(2) }) }),
+      slot: 1,
+      device,
+      platformId: 13,
+      reflashAlreadyProvisioned: false,
+      signal: new AbortController().signal,
+      emit: () => undefined,
+    });
+    expect(rec).toMatchObject({ result: 'fail', step: 'confirm', errorCode: 'DEVICE_ID_CHANGED' });
+    expect(rec.errorRemedy).toMatch(/one device per slot/);
+    expect(rec.registrationState).toBe('not-attempted');
+  });
+
+  it('fails with the driver code and message, keeping the engineer remedy in the message', async () => {
+    const { log, batch } = setup();
+    const rec = await runAttempt({
+      log,
+      batch,
+      driver: okDriver({
+        flash: async () => {
+          throw new LsFailure({
+            code: 'DFU_VERIFY_MISMATCH',
+            message: 'Byte 0x10 differs.',
+            remedy: 'Check the flash.',
+          });
+        },
+      }),
+      slot: 1,
+      device,
+      platformId: 13,
+      reflashAlreadyProvisioned: false,
+      signal: new AbortController().signal,
+      emit: () => undefined,
+    });
+    expect(rec.errorMessage).toBe('Byte 0x10 differs. (Check the flash.)');
+    expect(rec.errorRemedy).toMatch(/set the device aside/);
+  });
+});

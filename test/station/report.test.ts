@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { batchDetails, slotLine } from '../../core/station/report';
+import type { SlotView } from '../../core/station/station';
+import { batchStats } from '../../core/store/stats';
+import { newBatch, openLog } from '../store/helpers';
+
+const view = (over: Partial<SlotView>): SlotView => ({
+  slot: 1,
+  label: 'A1',
+  portPath: '1-1',
+  state: 'empty',
+  deviceId: undefined,
+  attemptId: undefined,
+  step: undefined,
+  percent: undefined,
+  bytesPerSecond: undefined,
+  etaMs: undefined,
+  error: undefined,
+  ...over,
+});
+
+describe('slotLine', () => {
+  it('shows step, percent, speed and ETA while running', () => {
+    expect(
+      slotLine(
+        view({
+          state: 'running',
+          deviceId: 'ab'.repeat(12),
+          step: 'flash',
+          percent: 42.4,
+          bytesPerSecond: 20480,
+          etaMs: 3500,
+        }),
+      ),
+    ).toBe(`[A1] ${'ab'.repeat(12)} flash  42% 20 KiB/s eta 3.5 s`);
+  });
+
+  it('shows the operator title, code and remedy on a failure', () => {
+    const line = slotLine(
+      view({
+        state: 'failed',
+        error: {
+          code: 'WRONG_PLATFORM',
+          title: 'Wrong device type',
+          remedy: 'Set aside: wrong platform for this product.',
+          message: '',
+        },
+      }),
+    );
+    expect(line).toMatch(/FAIL Wrong device type \(WRONG_PLATFORM\): Set aside: wrong platform/);
+  });
+});
+
+describe('batchDetails', () => {
+  it('includes the recorded facts and the acceptances', () => {
+    const { log } = openLog();
+    const b = log.createBatch(
+      newBatch({ acceptances: [{ item: 'offline', by: 'eng', at: '2026-01-01T00:00:00Z' }] }),
+    );
+    const text = batchDetails(b, batchStats(log, b.lot)).join('\n');
+    expect(text).toMatch(/Lot LOT-1 \(running\)/);
+    expect(text).toMatch(/operator ana, station line-1, target 10/);
+    expect(text).toMatch(/accepted offline by eng/);
+  });
+});

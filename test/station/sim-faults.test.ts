@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { faultsFor, parseSimFaults, seeded } from '../../core/station/sim-faults';
+
+describe('parseSimFaults', () => {
+  it('reads kinds, rates and the seed', () => {
+    const r = parseSimFaults('unplug=0.5, verify ,seed=7');
+    expect(r.ok && r.value).toEqual({ rates: { unplug: 0.5, verify: 0.1 }, seed: 7 });
+    expect(parseSimFaults(undefined).ok).toBe(true);
+  });
+
+  it('names what is wrong', () => {
+    const bad = parseSimFaults('unplog=0.2');
+    expect(!bad.ok && bad.error.code).toBe('SIM_FAULTS_INVALID');
+    expect(!bad.ok && bad.error.remedy).toMatch(/unplug/);
+    expect(parseSimFaults('unplug=2').ok).toBe(false);
+  });
+});
+
+describe('faultsFor', () => {
+  const image = { address: 0xb4000, size: 8192 };
+  it('is the same for the same seed and device, so a restarted run replays it', () => {
+    const plan = { rates: { unplug: 0.5, stall: 0.5 }, seed: 3 };
+    expect(faultsFor(plan, 4, image)).toEqual(faultsFor(plan, 4, image));
+  });
+
+  it('applies a kind with rate 1 to every device, and keeps addresses inside the image', () => {
+    const plan = { rates: { verify: 1, 'wrong-platform': 1 }, seed: 1 };
+    for (let i = 0; i < 20; i++) {
+      const c = faultsFor(plan, i, image);
+      expect(c.wrongPlatform).toBe(true);
+      const a = c.faults.flipBitAfterProgram?.address ?? -1;
+      expect(a >= image.address && a < image.address + image.size).toBe(true);
+    }
+    expect(faultsFor({ rates: {}, seed: 1 }, 0, image)).toEqual({
+      faults: {},
+      wrongPlatform: false,
+      kinds: [],
+    });
+  });
+
+  it('draws numbers in [0, 1)', () => {
+    const r = seeded(5);
+    for (let i = 0; i < 1000; i++) {
+      const x = r();
+      expect(x >= 0 && x < 1).toBe(true);
+    }
+  });
+});
