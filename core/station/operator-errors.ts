@@ -71,6 +71,11 @@ export const OPERATOR_ERRORS: Readonly<Record<string, OperatorError>> = {
     remedy: 'Hold MODE, tap RESET, release MODE on yellow blink, then retry.',
     transient: true,
   },
+  DUPLICATE_DEVICE_ID: {
+    title: 'Same device ID on two slots',
+    remedy: 'Unplug both; set aside any device that reports another device’s ID.',
+    transient: false,
+  },
   STEP_TIMEOUT: { title: 'Step took too long', remedy: RESEAT, transient: true },
 
   // Wrong thing on the fixture: never retried.

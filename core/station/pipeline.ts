@@ -111,6 +111,11 @@ export interface AttemptRequest {
   /** Minimum time between progress events (about 4 Hz). */
   readonly progressIntervalMs?: number | undefined;
   readonly clock?: () => number;
+  /**
+   * True when another slot is working on this device ID right now: two devices reporting one ID
+   * (a known failure) must never both be flashed and registered under it.
+   */
+  readonly idInUseElsewhere?: ((deviceId: string) => boolean) | undefined;
   readonly labelSerial?: string | undefined;
 }
 
@@ -236,6 +241,11 @@ export const runAttempt = async (req: AttemptRequest): Promise<AttemptRecord> =>
       return log.setIdentity(attemptId, { deviceId: id.deviceId, platform: platformName(id.platformId) });
     });
     emit({ type: 'identified', attempt: identified });
+    if (req.idInUseElsewhere?.(id.deviceId))
+      throw stepFailure(
+        'DUPLICATE_DEVICE_ID',
+        `Device ID ${id.deviceId} is being provisioned on another slot at the same time.`,
+      );
     if (id.platformId !== req.platformId)
       throw stepFailure(
         'WRONG_PLATFORM',

@@ -254,6 +254,8 @@ export class Station {
         reflashAlreadyProvisioned: this.options.policy.reflashAlreadyProvisioned,
         timeoutsMs: this.options.timeoutsMs,
         signal: this.abort.signal,
+        idInUseElsewhere: (id) =>
+          this.slots.some((o) => o !== s && o.running !== undefined && o.view.deviceId === id),
         progressIntervalMs: this.options.progressIntervalMs,
         emit: (pe) => this.onPipeline(s, pe),
       });

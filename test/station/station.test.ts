@@ -212,3 +212,20 @@ describe('Station in ota-on-setup mode', () => {
     await h.station.stop();
   });
 });
+
+describe('Station with two devices reporting one ID', () => {
+  it('refuses the second while the first is in progress, and never retries it', async () => {
+    const h = await harness();
+    h.driver.behaviour.set(deviceId(7), { stepDelayMs: 40 });
+    h.bus.plug('1-1', deviceId(7));
+    await h.next((x) => x.type === 'step' && x.slot === 1 && x.step === 'flash');
+    h.bus.plug('1-2', deviceId(7));
+    const dup = await h.next((x) => finished(x, 2));
+    expect(dup.type === 'attempt-finished' && dup.attempt.errorCode).toBe('DUPLICATE_DEVICE_ID');
+    const first = await h.next((x) => finished(x, 1));
+    expect(first.type === 'attempt-finished' && first.attempt.result).toBe('pass');
+    await h.station.idle();
+    expect(h.log.attempts(h.batch.id)).toHaveLength(2);
+    await h.station.stop();
+  });
+});
