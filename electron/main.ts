@@ -5,9 +5,25 @@
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { app, BrowserWindow, type IpcMainInvokeEvent, ipcMain, Menu, session } from 'electron';
+import {
+  app,
+  BrowserWindow,
+  dialog,
+  type IpcMainInvokeEvent,
+  ipcMain,
+  Menu,
+  powerSaveBlocker,
+  safeStorage,
+  screen,
+  session,
+} from 'electron';
 import { bindIpc, createAppService } from '../core/app/index';
 import { EVENT_CHANNEL } from '../core/contract/index';
+import { NodeUsbTransport } from '../core/usb/node-usb';
+import { aboutText, loadLicenses } from './licenses';
+import { batchPowerGuard } from './power';
+import { safeStorageTokenStore } from './token-store';
+import { DEFAULT_WINDOW, fitToDisplays, readWindowState, writeWindowState } from './window-state';
 
 declare const __LINESTATION_VERSION__: string | undefined;
 
@@ -21,12 +37,30 @@ const argValue = (name: string): string | undefined => {
 };
 
 const profilePath = argValue('profile') ?? process.env.LINESTATION_PROFILE;
+const version = typeof __LINESTATION_VERSION__ === 'string' ? __LINESTATION_VERSION__ : app.getVersion();
+const userData = (): string => app.getPath('userData');
+let mainWindow: BrowserWindow | undefined;
+
 const service = createAppService({
   ...(profilePath ? { profilePath } : {}),
-  version: typeof __LINESTATION_VERSION__ === 'string' ? __LINESTATION_VERSION__ : app.getVersion(),
+  version,
+  // The real USB bus; the station log and settings live in the same data folder the CLI uses.
+  transport: new NodeUsbTransport(),
+  tokenStore: safeStorageTokenStore(safeStorage, join(userData(), 'particle-token.bin')),
+  chooseSavePath: async (suggestedName) => {
+    const options = { defaultPath: join(app.getPath('documents'), suggestedName) };
+    const r = mainWindow
+      ? await dialog.showSaveDialog(mainWindow, options)
+      : await dialog.showSaveDialog(options);
+    return r.canceled ? undefined : r.filePath;
+  },
 });
 
-let mainWindow: BrowserWindow | undefined;
+// No sleep while a batch runs (station.changed carries `running`).
+const power = batchPowerGuard(powerSaveBlocker);
+service.on((event, payload) => {
+  if (event === 'station.changed') power.update((payload as { running: boolean }).running);
+});
 
 /** Only our own page may call the core: not a frame, not a page navigated elsewhere. */
 const fromOurPage = (event: IpcMainInvokeEvent): boolean => {
@@ -54,10 +88,17 @@ const lockDownSession = (): void => {
   ses.setPermissionCheckHandler(() => false);
 };
 
+const windowStateFile = (): string => join(userData(), 'window-state.json');
+
 const createWindow = (): void => {
+  const remembered = fitToDisplays(
+    readWindowState(windowStateFile()),
+    screen.getAllDisplays().map((d) => d.workArea),
+  );
   mainWindow = new BrowserWindow({
-    width: 1600,
-    height: 1000,
+    width: remembered.width || DEFAULT_WINDOW.width,
+    height: remembered.height || DEFAULT_WINDOW.height,
+    ...(remembered.x !== undefined && remembered.y !== undefined ? { x: remembered.x, y: remembered.y } : {}),
     minWidth: 1024,
     minHeight: 700,
     title: 'linestation',
@@ -74,7 +115,20 @@ const createWindow = (): void => {
       spellcheck: false,
     },
   });
-  mainWindow.once('ready-to-show', () => mainWindow?.show());
+  mainWindow.once('ready-to-show', () => {
+    if (remembered.maximized) mainWindow?.maximize();
+    if (remembered.fullScreen) mainWindow?.setFullScreen(true);
+    mainWindow?.show();
+  });
+  const win = mainWindow;
+  // Remember the normal (not maximized) bounds, so un-maximizing next time restores them.
+  win.on('close', () => {
+    writeWindowState(windowStateFile(), {
+      ...win.getNormalBounds(),
+      maximized: win.isMaximized(),
+      fullScreen: win.isFullScreen(),
+    });
+  });
   mainWindow.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
   mainWindow.webContents.on('will-navigate', (e, url) => {
     if (url.split('#')[0] !== rendererUrl) e.preventDefault();
@@ -106,8 +160,35 @@ const buildMenu = (): void => {
         ],
       },
       { role: 'windowMenu' },
+      {
+        role: 'help',
+        submenu: [{ label: 'About linestation', click: () => void showAbout() }],
+      },
     ]),
   );
+};
+
+const showAbout = async (): Promise<void> => {
+  const licenses = loadLicenses(join(__dirname, 'licenses.json'), app.getAppPath());
+  const options = {
+    type: 'info' as const,
+    title: 'About linestation',
+    message: `linestation ${version}`,
+    detail: aboutText(version, licenses),
+    buttons: ['OK'],
+  };
+  if (mainWindow) await dialog.showMessageBox(mainWindow, options);
+  else await dialog.showMessageBox(options);
+};
+
+// A running batch is stopped cleanly (left resumable) before the process goes.
+let quitting = false;
+const quitCleanly = (e: { preventDefault(): void }): void => {
+  if (quitting) return;
+  quitting = true;
+  e.preventDefault();
+  power.update(false);
+  void service.dispose().finally(() => app.quit());
 };
 
 // One station app per machine: two would fight over the same USB devices and database.
@@ -123,6 +204,7 @@ if (!app.requestSingleInstanceLock()) {
   app.on('web-contents-created', (_e, contents) => {
     contents.setWindowOpenHandler(() => ({ action: 'deny' }));
   });
+  app.on('before-quit', quitCleanly);
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();
   });

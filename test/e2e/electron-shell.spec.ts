@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +57,8 @@ const fakeMainElectron = (opts: { gotLock: boolean }) => {
     blocker: undefined as undefined | Fn,
     permission: undefined as undefined | Fn,
     menu: undefined as unknown,
+    userData: mkdtempSync(join(tmpdir(), 'ls-electron-')),
+    power: [] as string[],
   };
   class BrowserWindow {
     static getAllWindows = () => rec.windows;
@@ -72,7 +74,14 @@ const fakeMainElectron = (opts: { gotLock: boolean }) => {
       };
     }
     once() {}
-    on() {}
+    on(ev: string, h: Fn) {
+      this.entry.handlers.set(`window:${ev}`, h);
+    }
+    maximize() {}
+    setFullScreen() {}
+    isMaximized = () => false;
+    isFullScreen = () => false;
+    getNormalBounds = () => ({ x: 10, y: 20, width: 1280, height: 900 });
     isDestroyed = () => false;
     loadFile = async (path: string) => {
       this.entry.loaded = path;
@@ -91,7 +100,27 @@ const fakeMainElectron = (opts: { gotLock: boolean }) => {
       whenReady: () => Promise.resolve(),
       isPackaged: false,
       getVersion: () => '0.0.0-test',
+      getPath: () => rec.userData,
+      getAppPath: () => root,
     },
+    dialog: {
+      showSaveDialog: async () => ({ canceled: true }),
+      showMessageBox: async () => ({ response: 0 }),
+    },
+    powerSaveBlocker: {
+      start: (type: string) => {
+        rec.power.push(`start:${type}`);
+        return 1;
+      },
+      stop: () => rec.power.push('stop'),
+      isStarted: () => false,
+    },
+    safeStorage: {
+      isEncryptionAvailable: () => false,
+      encryptString: (s: string) => Buffer.from(s),
+      decryptString: (b: Buffer) => b.toString(),
+    },
+    screen: { getAllDisplays: () => [{ workArea: { x: 0, y: 0, width: 1920, height: 1080 } }] },
     BrowserWindow,
     ipcMain: {
       handle: (channel: string, h: Fn) => rec.handlers.set(channel, h),
@@ -148,6 +177,19 @@ test.describe('electron/main bundle', () => {
       webviewTag: false,
     });
     expect(String(win?.options.webPreferences.preload)).toBe(preloadBundle);
+    // The window remembers its place: closing writes the state the next start reads.
+    win?.handlers.get('window:close')?.();
+    expect(JSON.parse(readFileSync(join(rec.userData, 'window-state.json'), 'utf8'))).toMatchObject({
+      x: 10,
+      y: 20,
+      width: 1280,
+      height: 900,
+      maximized: false,
+    });
+    // The menu ends with Help > About linestation.
+    const menu = rec.menu as { role?: string; submenu?: { label?: string }[] }[];
+    expect(menu.at(-1)?.role).toBe('help');
+    expect(menu.at(-1)?.submenu?.[0]?.label).toBe('About linestation');
     expect(win?.loaded).toBe(join(root, 'dist-renderer', 'index.html'));
     expect(rec.menu).toBeDefined();
 
