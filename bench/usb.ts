@@ -77,7 +77,7 @@ const onHost = (): void => {
 
 // --------------------------------------------------------------------------------------- guest
 
-const REPEAT = Number(process.env.RIG_BENCH_REPEAT ?? 3);
+const REPEAT = Number(process.env.RIG_BENCH_REPEAT ?? 2);
 
 const image = (
   fixtures: string,
@@ -215,30 +215,43 @@ const inGuest = async (): Promise<void> => {
     return ms;
   };
 
-  const without = await best(ours(false));
-  const withVerify = await best(ours(true));
-  const util = await best(dfuUtil);
-  const pusb = await best(theirs);
-  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  // One host failing must not hide the others' figures: record its error instead.
+  const errors: string[] = [];
+  const attempt = async (who: string, f: () => Promise<number>): Promise<number> => {
+    try {
+      return await best(f);
+    } catch (e) {
+      const cause = e instanceof Error && e.cause instanceof Error ? ` (cause: ${e.cause.message})` : '';
+      errors.push(`${who}: ${e instanceof Error ? e.message : String(e)}${cause}`);
+      log(`[bench] ${who} failed: ${errors.at(-1)}`);
+      return Number.NaN;
+    }
+  };
+  const without = await attempt('ours', ours(false));
+  const withVerify = await attempt('ours+verify', ours(true));
+  const util = await attempt('dfu-util', dfuUtil);
+  const pusb = await attempt('particle-usb', theirs);
+  const s = (ms: number) => (Number.isNaN(ms) ? 'failed' : `${(ms / 1000).toFixed(2)} s`);
+  const ratio = (a: number, b: number) => (Number.isNaN(a / b) ? 'n/a' : (a / b).toFixed(3));
   log(
     `[bench] ${(bytes / 1024).toFixed(0)} KB: ours ${s(without)}, ours+verify ${s(withVerify)}, dfu-util ${s(util)}, particle-usb ${s(pusb)}`,
   );
   const rows: Row[] = [
     {
       metric: 'ours / dfu-util (no verify)',
-      measured: (without / util).toFixed(3),
+      measured: ratio(without, util),
       goal: '<= 0.8',
-      pass: without / util <= 0.8,
+      pass: Number.isNaN(without / util) ? false : without / util <= 0.8,
     },
     {
       metric: 'ours with verify / without',
-      measured: (withVerify / without).toFixed(3),
+      measured: ratio(withVerify, without),
       goal: 'report',
       pass: undefined,
     },
     {
       metric: 'particle-usb / ours (no verify)',
-      measured: (pusb / without).toFixed(3),
+      measured: ratio(pusb, without),
       goal: 'report',
       pass: undefined,
     },
@@ -246,6 +259,7 @@ const inGuest = async (): Promise<void> => {
     { metric: 'ours, verify', measured: s(withVerify), goal: '', pass: undefined },
     { metric: 'dfu-util, no verify', measured: s(util), goal: '', pass: undefined },
     { metric: 'particle-usb, no verify', measured: s(pusb), goal: '', pass: undefined },
+    ...errors.map((e) => ({ metric: 'error', measured: e, goal: '', pass: false })),
   ];
   writeFileSync(join(out, 'bench.json'), `${JSON.stringify(rows, null, 2)}\n`);
   await server.stop();

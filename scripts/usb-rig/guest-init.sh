@@ -7,6 +7,9 @@ arg() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p" | tail -1; }
 RIG_DIR=$(arg rigdir); NODE=$(arg node); N=$(arg devices); ENTRY=$(arg entry)
 export RIG_DIR LINESTATION_REPO=$(arg repo) LINESTATION_NODE=$NODE LINESTATION_RIG_GUEST=1
 OUT=$RIG_DIR/out
+# trace=1: the device server logs every control transfer; repeat=N: benchmark repetitions.
+[ "$(arg trace)" = 1 ] && export LINESTATION_FFS_TRACE=1
+[ -n "$(arg repeat)" ] && export RIG_BENCH_REPEAT="$(arg repeat)"
 up() { cut -d' ' -f1 /proc/uptime; }
 finish() { echo "$1" > "$OUT/guest-rc"; sync; echo o > /proc/sysrq-trigger; while :; do sleep 1; done; }
 echo "[guest $(up)s] $(uname -r) up"

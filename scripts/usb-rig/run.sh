@@ -4,7 +4,8 @@
 # console and exits with the guest's exit code (0 = every check passed).
 #   run.sh [check-name ...]     run only the named checks (default: all)
 # Env: LINESTATION_RIG_DIR, RIG_TIMEOUT (s, default 480), RIG_MEM (MiB, 1536), RIG_DEVICES (2),
-#      RIG_ENTRY (guest = the checks, bench = bench/usb.ts),
+#      RIG_ENTRY (guest = the checks, bench = bench/usb.ts), RIG_TRACE=1 (log every control
+#      transfer the emulated devices see), RIG_BENCH_REPEAT (2),
 #      RIG_KVM=1 (only on hosts with real VMX/SVM: PVM-based /dev/kvm hangs a stock kernel).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -25,7 +26,7 @@ rc=0
 timeout "${RIG_TIMEOUT:-480}" qemu-system-x86_64 "${ACCEL[@]}" -m "${RIG_MEM:-1536}" -smp 2 \
   -nographic -no-reboot -nodefaults -serial stdio \
   -kernel "$RIG_DIR/vmlinuz" -initrd "$RIG_DIR/initramfs.img" \
-  -append "console=ttyS0 quiet loglevel=3 panic=-1 rigdir=$RIG_DIR stage2=$RIG_SCRIPTS/guest-init.sh repo=$REPO_ROOT node=$NODE devices=${RIG_DEVICES:-2} entry=${RIG_ENTRY:-guest}" \
+  -append "console=ttyS0 quiet loglevel=3 panic=-1 rigdir=$RIG_DIR stage2=$RIG_SCRIPTS/guest-init.sh repo=$REPO_ROOT node=$NODE devices=${RIG_DEVICES:-2} entry=${RIG_ENTRY:-guest} trace=${RIG_TRACE:-0} repeat=${RIG_BENCH_REPEAT:-2}" \
   -fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
   -device virtio-9p-pci,fsdev=root,mount_tag=hostroot \
   -fsdev local,id=rig,path="$RIG_DIR",security_model=none,multidevs=remap \

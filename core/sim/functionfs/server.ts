@@ -64,6 +64,8 @@ export interface ServerEvents {
   serialTty?(tty: string): void;
   error?(error: LsError): void;
   log?(line: string): void;
+  /** Every control transfer with the model's answer and how it ended on ep0 (tracing). */
+  request?(setup: SetupPacket, result: ControlResult['status'], outcome: Ep0Outcome, ms: number): void;
 }
 
 /** How long a NAKed transfer is held: longer than any host's control timeout (particle-usb: 5 s). */
@@ -229,8 +231,10 @@ export class FfsDeviceServer {
       });
       if (r.status === 'ok') this.alts.current = alt;
     }
+    const t0 = performance.now();
     const result = await this.device.handleControl(setup, data);
     const outcome = await this.complete(ep0, setup, toHost, result);
+    this.events.request?.(setup, result.status, outcome, performance.now() - t0);
     if (outcome === 'cancelled') this.events.log?.(`request ${setup.bRequest} cancelled by the host`);
   }
 
