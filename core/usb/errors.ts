@@ -77,7 +77,8 @@ export const classifyNativeUsbError = (e: unknown): UsbErrorCode => {
     return 'USB_ACCESS_DENIED';
   if (/busy|ebusy|already claimed|in use/.test(text)) return 'USB_BUSY';
   if (/stall|pipe|epipe/.test(text)) return 'USB_STALL';
-  if (/timed? ?out|etimedout|timeout/.test(text)) return 'USB_TIMEOUT';
+  // nusb (under usb@3) ends a timed-out transfer by cancelling it: "Cancelled" means our timeout.
+  if (/timed? ?out|etimedout|timeout|cancel/.test(text)) return 'USB_TIMEOUT';
   if (/no such device|enodev|disconnected|not found|enoent|notfounderror/.test(text))
     return 'USB_DISCONNECTED';
   return 'USB_IO';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type LsError, LsFailure } from '../../core/errors/result';
+import { classifyNativeUsbError } from '../../core/usb/errors';
 import {
   deviceInfoOf,
   type NativeUsbDevice,
@@ -150,6 +151,15 @@ describe('NodeUsbTransport with a usb@3-shaped backend', () => {
     const h = await new NodeUsbTransport({ backend: backendOf([busy]) }).open(deviceInfoOf(busy));
     expect(await codeOf(h.claimInterface(0))).toBe('USB_BUSY');
     expect(await codeOf(h.controlOut(setup, undefined, { timeoutMs: 10 }))).toBe('USB_TIMEOUT');
+  });
+
+  it('classifies nusb/libusb words: cancelled = timeout, stall/pipe = STALL, no device = disconnected', () => {
+    expect(classifyNativeUsbError(new Error('Cancelled'))).toBe('USB_TIMEOUT');
+    expect(classifyNativeUsbError(new Error('Stall'))).toBe('USB_STALL');
+    expect(classifyNativeUsbError(new Error('LIBUSB_ERROR_PIPE'))).toBe('USB_STALL');
+    expect(classifyNativeUsbError(new Error('Disconnected'))).toBe('USB_DISCONNECTED');
+    expect(classifyNativeUsbError(new Error('LIBUSB_ERROR_ACCESS'))).toBe('USB_ACCESS_DENIED');
+    expect(classifyNativeUsbError(new Error('Fault'))).toBe('USB_IO');
   });
 
   it('a transfer still pending is abandoned when the signal aborts', async () => {
