@@ -151,8 +151,18 @@ const main = async (): Promise<void> => {
           notify({ notice: 'detached', deviceId: device.deviceId, reason });
         },
         serialTty: (tty) => attachSerial(slot, tty),
-        error: (e) =>
-          notify({ notice: 'error', deviceId: device.deviceId, code: e.code, message: e.message }),
+        error: (e) => {
+          log(`${d.platform} ${device.deviceId} error ${e.code}: ${e.message}`);
+          notify({ notice: 'error', deviceId: device.deviceId, code: e.code, message: e.message });
+        },
+        ...(process.env.LINESTATION_FFS_TRACE === '1'
+          ? {
+              request: (q, result, outcome, ms) =>
+                log(
+                  `${device.deviceId} ${q.bmRequestType.toString(16)} ${q.bRequest} v=${q.wValue} i=${q.wIndex} l=${q.wLength} -> ${result}/${outcome} ${ms.toFixed(1)} ms`,
+                ),
+            }
+          : {}),
       }),
     };
     slots.set(d.deviceId, slot);
