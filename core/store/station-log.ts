@@ -447,6 +447,16 @@ export class StationLog {
     });
   }
 
+  /** Pairs a printed label serial with an attempt (a scanned label goes with the device that passed). */
+  setLabelSerial(attemptId: number, labelSerial: string): AttemptRecord {
+    return this.write(() => {
+      const a = this.requireAttempt(attemptId);
+      this.sql('UPDATE attempts SET label_serial = ? WHERE id = ?').run(labelSerial, attemptId);
+      this.insertEvent(a.batchId, attemptId, 'label-paired', { labelSerial });
+      return this.requireAttempt(attemptId);
+    });
+  }
+
   /** Crash recovery: attempts still "running" belong to a process that is gone. */
   recoverInterrupted(): number {
     const running = this.sql(

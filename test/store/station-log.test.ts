@@ -192,3 +192,15 @@ describe('StationLog group commit', () => {
     expect(log.events(b.id).filter((e) => e.type === 'filler')).toHaveLength(0);
   });
 });
+
+describe('StationLog label serials', () => {
+  it('pairs a label with an attempt and records the event', () => {
+    const { log } = openLog();
+    const b = log.createBatch(newBatch());
+    const a = log.startAttempt({ batchId: b.id, slot: 1, portPath: '1-1' });
+    expect(log.setLabelSerial(a.id, 'SN-0042').labelSerial).toBe('SN-0042');
+    expect(log.events(b.id).some((e) => e.type === 'label-paired' && e.data.labelSerial === 'SN-0042')).toBe(
+      true,
+    );
+  });
+});
