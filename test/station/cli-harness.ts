@@ -5,13 +5,13 @@ import { startMockCloud } from '../../core/cloud/mock-server';
 import { DEMO_PRODUCT_ID, DEMO_TOKEN_ENV, writeDemoProduct } from '../../core/station/demo-setup';
 import { tempDir } from '../store/helpers';
 
-export const captureIo = (env: NodeJS.ProcessEnv = {}) => {
+export const captureIo = (env: NodeJS.ProcessEnv = {}, isTTY = false) => {
   const out: string[] = [];
   const errs: string[] = [];
   const io: CliIo = {
     out: (l) => out.push(l),
     err: (l) => errs.push(l),
-    isTTY: false,
+    isTTY,
     env: { ...process.env, ...env },
     cwd: process.cwd(),
   };
@@ -34,8 +34,8 @@ export const cliRig = async (options: { slots?: number } = {}) => {
   cloud.addToken(setup.value.token);
   const env = { [DEMO_TOKEN_ENV]: setup.value.token };
   const dataDir = join(dir, 'data');
-  const cli = async (args: string[]) => {
-    const c = captureIo(env);
+  const cli = async (args: string[], tty = false) => {
+    const c = captureIo(env, tty);
     const code = await runCli(args, c.io);
     return { code, out: c.out, err: c.errs };
   };

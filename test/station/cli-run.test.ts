@@ -133,3 +133,21 @@ describe('linestation batch pause/resume/close', () => {
     ]);
   });
 });
+
+describe('linestation run on a terminal', () => {
+  it('draws a live line per slot and prints each result above it', async () => {
+    const r = await rig({ slots: 2 });
+    const run = await r.cli(runArgs(r, 'LOT-TTY', ['--simulate', '2']), true);
+    expect(run.code).toBe(0);
+    const text = run.out.join('\n');
+    // Each slot's line is rewritten in place (erase line), labelled by slot.
+    const ESC = String.fromCharCode(27);
+    expect(text).toContain(`${ESC}[2K[ 1] `);
+    expect(text).toContain(`${ESC}[2K[ 2] `);
+    // Results clear the block and scroll above it.
+    expect(run.out.filter((l) => / PASS in /.test(l))).toHaveLength(2);
+    expect(run.out.some((l) => l.startsWith(ESC) && l.includes(`${ESC}[0J`) && / PASS in /.test(l))).toBe(
+      true,
+    );
+  });
+});

@@ -162,10 +162,12 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
   let drawn = 0;
   const render = () => {
     if (!live) return;
-    const lines = station.views().map(slotLine);
-    if (drawn > 0) process.stdout.write(`\x1b[${drawn}A`);
-    for (const l of lines) process.stdout.write(`\x1b[2K${l}\n`);
-    drawn = lines.length;
+    // Move up over the block drawn last time, then rewrite each line in place (ANSI CUU + EL).
+    const up = drawn > 0 ? `\x1b[${drawn}A` : '';
+    station.views().forEach((v, i) => {
+      io.out(`${i === 0 ? up : ''}\x1b[2K${slotLine(v)}`);
+    });
+    drawn = station.views().length;
   };
   const ticker = live ? setInterval(render, 250) : undefined;
 
@@ -182,9 +184,9 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
       if (e.type === 'attempt-finished' || e.type === 'fatal' || e.type === 'target-reached') {
         const line = eventLine(e, session.batch.mode === 'ota-on-setup');
         if (line) {
-          if (drawn > 0) process.stdout.write(`\x1b[${drawn}A\x1b[0J`);
+          // Results scroll up above the live block: clear the block, print, redraw below.
+          io.out(`${drawn > 0 ? `\x1b[${drawn}A\x1b[0J` : ''}${line}`);
           drawn = 0;
-          io.out(line);
           render();
         }
       }
