@@ -1,10 +1,41 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useRef, useState } from 'react';
 import type { AttemptRow, LinestationBridge } from '../../core/contract/index';
 import { dateTime } from '../format';
 
-const PAGE = 500;
+const PAGE = 250;
 const ROW_HEIGHT = 36;
+
+/** One row; memoized so scrolling re-renders only rows that moved in or got their data. */
+const Row = memo(({ row, start }: { row: AttemptRow | undefined; start: number }) => (
+  <div
+    className={`attempt-row result-${row?.result ?? 'loading'}`}
+    data-testid="attempt-row"
+    style={{
+      position: 'absolute',
+      top: 0,
+      left: 0,
+      right: 0,
+      height: ROW_HEIGHT,
+      transform: `translateY(${start}px)`,
+    }}
+  >
+    {row ? (
+      <>
+        <span>{row.id}</span>
+        <span className="attempt-result">{row.result.toUpperCase()}</span>
+        <span className="mono">{row.deviceId ?? '–'}</span>
+        <span>{row.slot}</span>
+        <span>{row.tryNumber}</span>
+        <span>{row.labelSerial ?? ''}</span>
+        <span title={row.errorMessage ?? ''}>{row.errorCode ?? ''}</span>
+        <span>{dateTime(row.finishedAt)}</span>
+      </>
+    ) : (
+      <span className="muted">…</span>
+    )}
+  </div>
+));
 
 /**
  * Every attempt of a batch in a virtualized list: only the rows on screen exist in the DOM and
@@ -33,7 +64,7 @@ export const AttemptList = ({
     count: total,
     getScrollElement: () => parentRef.current,
     estimateSize: () => ROW_HEIGHT,
-    overscan: 20,
+    overscan: 8,
   });
   const items = virtualizer.getVirtualItems();
 
@@ -71,36 +102,7 @@ export const AttemptList = ({
         <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
           {items.map((v) => {
             const row = pages.get(Math.floor(v.index / PAGE))?.[v.index % PAGE];
-            return (
-              <div
-                key={v.key}
-                className={`attempt-row result-${row?.result ?? 'loading'}`}
-                data-testid="attempt-row"
-                style={{
-                  position: 'absolute',
-                  top: 0,
-                  left: 0,
-                  right: 0,
-                  height: ROW_HEIGHT,
-                  transform: `translateY(${v.start}px)`,
-                }}
-              >
-                {row ? (
-                  <>
-                    <span>{row.id}</span>
-                    <span className="attempt-result">{row.result.toUpperCase()}</span>
-                    <span className="mono">{row.deviceId ?? '–'}</span>
-                    <span>{row.slot}</span>
-                    <span>{row.tryNumber}</span>
-                    <span>{row.labelSerial ?? ''}</span>
-                    <span title={row.errorMessage ?? ''}>{row.errorCode ?? ''}</span>
-                    <span>{dateTime(row.finishedAt)}</span>
-                  </>
-                ) : (
-                  <span className="muted">…</span>
-                )}
-              </div>
-            );
+            return <Row key={v.key} row={row} start={v.start} />;
           })}
         </div>
       </div>

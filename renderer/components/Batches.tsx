@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { memo, useCallback, useEffect, useState } from 'react';
 import type { BatchReport, BatchSummary, LinestationBridge } from '../../core/contract/index';
 import { BridgeError, unwrap } from '../bridge';
 import { dateTime, modeBadge, pct } from '../format';
@@ -127,7 +127,8 @@ const BatchDetail = ({ bridge, lot }: { bridge: LinestationBridge; lot: string }
   );
 };
 
-export const Batches = ({ bridge }: { bridge: LinestationBridge }) => {
+/** Memoized: the station's 4 Hz snapshots re-render the shell, not this screen. */
+export const Batches = memo(({ bridge }: { bridge: LinestationBridge }) => {
   const [batches, setBatches] = useState<BatchSummary[] | undefined>();
   const [selected, setSelected] = useState<string | undefined>();
   const [error, setError] = useState<string | undefined>();
@@ -194,4 +195,4 @@ export const Batches = ({ bridge }: { bridge: LinestationBridge }) => {
       {selected && <BatchDetail bridge={bridge} lot={selected} />}
     </div>
   );
-};
+});

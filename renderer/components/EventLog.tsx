@@ -1,10 +1,11 @@
+import { memo } from 'react';
 import type { LogLine } from '../../core/contract/index';
 import { clock } from '../format';
 
 const MARK: Record<LogLine['level'], string> = { info: '·', pass: '✓', fail: '✗', warn: '!' };
 
 /** Newest first, so the latest thing that happened is where the eye lands. */
-export const EventLog = ({ lines }: { lines: readonly LogLine[] }) => (
+const EventLogView = ({ lines }: { lines: readonly LogLine[] }) => (
   <section className="card event-log" aria-label="Event log">
     <h2>Event log</h2>
     <ol data-testid="event-log" aria-live="polite">
@@ -19,4 +20,10 @@ export const EventLog = ({ lines }: { lines: readonly LogLine[] }) => (
       ))}
     </ol>
   </section>
+);
+
+/** The log only grows at its end (seq rises), so the newest seq and the length say whether it changed. */
+export const EventLog = memo(
+  EventLogView,
+  (a, b) => a.lines.length === b.lines.length && a.lines.at(-1)?.seq === b.lines.at(-1)?.seq,
 );

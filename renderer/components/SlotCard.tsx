@@ -1,3 +1,4 @@
+import { memo } from 'react';
 import type { SlotView } from '../../core/contract/index';
 import { eta, rate, STEP_WORDS } from '../format';
 
@@ -14,7 +15,7 @@ const LOOK: Record<SlotView['state'], { icon: string; word: string }> = {
   interrupted: { icon: '!', word: 'STOPPED' },
 };
 
-export const SlotCard = ({ slot }: { slot: SlotView }) => {
+const SlotCardView = ({ slot }: { slot: SlotView }) => {
   const look = LOOK[slot.state];
   const percent = slot.percent !== undefined ? Math.max(0, Math.min(100, slot.percent)) : undefined;
   return (
@@ -64,3 +65,18 @@ export const SlotCard = ({ slot }: { slot: SlotView }) => {
     </article>
   );
 };
+
+/** Every snapshot carries new slot objects; a slot whose fields did not change is not re-rendered. */
+const sameSlot = (a: SlotView, b: SlotView): boolean =>
+  a.state === b.state &&
+  a.label === b.label &&
+  a.step === b.step &&
+  a.deviceId === b.deviceId &&
+  a.portPath === b.portPath &&
+  Math.round(a.percent ?? -1) === Math.round(b.percent ?? -1) &&
+  Math.round((a.bytesPerSecond ?? 0) / 1024) === Math.round((b.bytesPerSecond ?? 0) / 1024) &&
+  Math.round((a.etaMs ?? 0) / 1000) === Math.round((b.etaMs ?? 0) / 1000) &&
+  a.labelSerial === b.labelSerial &&
+  a.error?.code === b.error?.code;
+
+export const SlotCard = memo(SlotCardView, (prev, next) => sameSlot(prev.slot, next.slot));
