@@ -28,7 +28,12 @@ export interface DemoSetup {
 export const writeDemoProduct = async (
   dir: string,
   cloudUrl: string,
-  options: { platform?: string; slots?: number; bodySize?: number } = {},
+  options: {
+    platform?: string;
+    slots?: number;
+    bodySize?: number;
+    mode?: 'flash-on-line' | 'ota-on-setup';
+  } = {},
 ): Promise<Result<DemoSetup>> => {
   const platform = platformByName(options.platform ?? 'boron');
   if (!platform) return err('DEMO_PLATFORM', `Unknown platform ${options.platform}.`);
@@ -53,13 +58,14 @@ export const writeDemoProduct = async (
     product: { id: DEMO_PRODUCT_ID, slug: 'demo-widget', name: 'Demo Widget' },
     platform: platform.name,
     deviceOsVersion: DEMO_DEVICE_OS,
-    provisioningMode: 'flash-on-line',
+    provisioningMode: options.mode ?? 'flash-on-line',
     customerAuth: 'simple',
     privateBeta: false,
     development: false,
     groups: ['demo'],
     registration: { mode: 'cloud', apiBaseUrl: cloudUrl, tokenEnv: DEMO_TOKEN_ENV },
-    firmware: [{ path: 'firmware/widget-app.bin' }],
+    // OTA on setup flashes nothing on the line: the cloud's released firmware arrives on setup.
+    firmware: options.mode === 'ota-on-setup' ? [] : [{ path: 'firmware/widget-app.bin' }],
     slots: { count: options.slots ?? 4, labels: {} },
     retry: { maxAttempts: 2, retryOn: ['USB_TIMEOUT', 'USB_IO', 'USB_STALL'] },
   };

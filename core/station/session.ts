@@ -13,6 +13,7 @@ import { openBatch } from './batch';
 import { outboxRegistrar, particleDriver } from './particle-driver';
 import { type LoadedProfile, loadProfile } from './profile';
 import { checkReadiness } from './readiness';
+import { cloudReleasedFirmwareCheck } from './readiness-cloud';
 import { Station, type StationPolicy } from './station';
 
 export interface SessionOptions {
@@ -85,7 +86,12 @@ export const openSession = async (o: SessionOptions): Promise<Result<Session>> =
       },
     );
 
-  const report = await checkReadiness(loaded, { env: o.env });
+  // OTA on setup needs a released default firmware: ask the product's cloud when we can.
+  const releasedCheck = offline ? undefined : cloudReleasedFirmwareCheck(p, o.env);
+  const report = await checkReadiness(loaded, {
+    env: o.env,
+    ...(releasedCheck ? { releasedFirmwareCheck: releasedCheck } : {}),
+  });
   const client =
     reg?.mode === 'cloud' && !offline
       ? createCloudClient({ baseUrl: reg.apiBaseUrl, token: envTokenProvider(o.env, reg.tokenEnv) })

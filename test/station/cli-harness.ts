@@ -19,16 +19,17 @@ export const captureIo = (env: NodeJS.ProcessEnv = {}, isTTY = false) => {
 };
 
 /** A locked demo product, a mock cloud that knows its token, and a data dir: a station ready to run. */
-export const cliRig = async (options: { slots?: number } = {}) => {
+export const cliRig = async (options: { slots?: number; mode?: 'flash-on-line' | 'ota-on-setup' } = {}) => {
   const dir = tempDir('ls-cli-');
   const cloud = await startMockCloud({
     host: '127.0.0.1',
     port: 0,
-    products: [{ id: DEMO_PRODUCT_ID, platformId: 13, releasedFirmware: 3 }],
+    products: [{ id: DEMO_PRODUCT_ID, slug: 'demo-widget', platformId: 13, releasedFirmware: 3 }],
   });
   const setup = await writeDemoProduct(join(dir, 'product'), cloud.url, {
     slots: options.slots ?? 4,
     bodySize: 8192,
+    ...(options.mode ? { mode: options.mode } : {}),
   });
   if (!setup.ok) throw new Error(setup.error.message);
   cloud.addToken(setup.value.token);

@@ -151,3 +151,49 @@ describe('linestation run on a terminal', () => {
     );
   });
 });
+
+describe('linestation run, OTA on setup', () => {
+  it('identifies and registers each device with its groups, PASS pending OTA', async () => {
+    const r = await cliRig({ mode: 'ota-on-setup', slots: 2 });
+    closers.push(() => r.cloud.close());
+    const run = await r.cli(runArgs(r, 'LOT-OTA', ['--simulate', '3']));
+    expect(run.err).toEqual([]);
+    expect(run.code).toBe(0);
+    expect(run.out.filter((l) => /PASS in .*pending OTA/.test(l))).toHaveLength(3);
+    expect(run.out.some((l) => / (flash|ensure-dfu)$/.test(l))).toBe(false);
+    const devices = r.cloud.devices(4242);
+    expect(devices).toHaveLength(3);
+    // The profile's groups were applied; these are production devices (not development).
+    expect(devices.every((d) => d.groups.includes('demo') && !d.development)).toBe(true);
+  });
+
+  it('refuses when the product has no released firmware, unless an engineer accepts it', async () => {
+    const r = await cliRig({ mode: 'ota-on-setup', slots: 1 });
+    closers.push(() => r.cloud.close());
+    // The same product, but the cloud has no released default firmware.
+    const bare = await (await import('../../core/cloud/mock-server')).startMockCloud({
+      host: '127.0.0.1',
+      port: 0,
+      products: [{ id: 4242, slug: 'demo-widget', platformId: 13 }],
+    });
+    closers.push(() => bare.close());
+    bare.addToken(r.setup.token);
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    // Point the locked profile at the bare cloud: that changes the profile, so re-lock it.
+    const text = readFileSync(r.setup.profilePath, 'utf8').replace(r.cloud.url, bare.url);
+    writeFileSync(r.setup.profilePath, text);
+    const { loadProfile } = await import('../../core/station/profile');
+    const { lockProfile } = await import('../../core/station/profile-lock');
+    const loaded = await loadProfile(r.setup.profilePath);
+    if (!loaded.ok) throw new Error(loaded.error.message);
+    const relocked = await lockProfile(loaded.value, { env: { ...process.env, ...r.env }, relock: true });
+    expect(relocked.ok).toBe(true);
+    const refused = await r.cli(runArgs(r, 'LOT-OTA2', ['--simulate', '1']));
+    expect(refused.code).toBe(3);
+    expect(refused.err.join('\n')).toMatch(/NOT_READY: .*released default firmware/);
+    const accepted = await r.cli(
+      runArgs(r, 'LOT-OTA2', ['--simulate', '1', '--accept', 'firmware-set', '--engineer', 'eng']),
+    );
+    expect(accepted.code).toBe(0);
+  });
+});
