@@ -152,7 +152,9 @@ const main = async (): Promise<void> => {
         },
         serialTty: (tty) => attachSerial(slot, tty),
         error: (e) => {
-          log(`${d.platform} ${device.deviceId} error ${e.code}: ${e.message}`);
+          log(
+            `${d.platform} ${device.deviceId} error ${e.code}: ${e.message} ${JSON.stringify(e.details ?? {})}`,
+          );
           notify({ notice: 'error', deviceId: device.deviceId, code: e.code, message: e.message });
         },
         ...(process.env.LINESTATION_FFS_TRACE === '1'

@@ -201,7 +201,12 @@ export class FfsDeviceServer {
       for (;;) {
         const events = await ep0.events();
         for (const event of events) {
-          if (event.type === FfsEventType.SETUP) await this.answer(ep0, event.setup);
+          // A transfer that fails on ep0 is the host's problem to notice; the device keeps serving.
+          if (event.type === FfsEventType.SETUP)
+            await this.answer(ep0, event.setup).catch((e: unknown) => {
+              const error = toLsError(e, 'FFS_SERVER');
+              this.events.error?.({ ...error, details: { ...error.details, setup: event.setup } });
+            });
           else if (event.type === FfsEventType.ENABLE) this.alts.current = 0;
         }
         if (this.ep0 !== ep0 && events.some((e) => e.type === FfsEventType.UNBIND)) return;
