@@ -217,6 +217,24 @@ export const METHODS = {
     request: z.object({ path: z.string().min(1).optional(), relock: z.boolean().default(false) }).strict(),
     response: profileWithReadinessSchema,
   }),
+  'profile.read': method({
+    role: 'engineer',
+    summary: 'The profile file as written (for the editor), the current one when no path is given.',
+    request: z.object({ path: z.string().min(1).optional() }).strict(),
+    response: z.object({ path: z.string(), profile: z.record(z.string(), z.unknown()) }),
+  }),
+  'profile.save': method({
+    role: 'engineer',
+    summary: 'Create or replace a profile file (unlocked: it must be locked again) and make it current.',
+    request: z
+      .object({
+        path: z.string().min(1),
+        /** Validated by the core's profile schema; every problem comes back in words. */
+        profile: z.record(z.string(), z.unknown()),
+      })
+      .strict(),
+    response: profileWithReadinessSchema,
+  }),
   'firmware.inspect': method({
     role: 'engineer',
     summary: 'Read a firmware file and describe the Particle module(s) it holds.',

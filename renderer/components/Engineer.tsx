@@ -13,6 +13,7 @@ import { Checklist } from './Checklist';
 import { FirmwareTable } from './FirmwareTable';
 import { LoadProfile } from './LoadProfile';
 import { LockProfile } from './LockProfile';
+import { ProfileEditor } from './ProfileEditor';
 
 const message = (e: unknown): string =>
   e instanceof BridgeError
@@ -353,6 +354,7 @@ export const Engineer = ({
         </p>
       </section>
       <LoadProfile onLoad={load} />
+      <ProfileEditor bridge={bridge} current={profile} onSaved={onProfile} />
       {profile && (
         <>
           <Checklist readiness={profile.readiness} />

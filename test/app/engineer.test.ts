@@ -23,6 +23,8 @@ const fresh = (over: Parameters<typeof createAppService>[0] = {}) => {
 const SAMPLE: Record<string, unknown> = {
   'profile.load': { path: 'x.json' },
   'profile.lock': {},
+  'profile.read': {},
+  'profile.save': { path: 'x.json', profile: {} },
   'firmware.inspect': { path: 'x.bin' },
   'audit.list': {},
   'settings.get': {},
@@ -114,6 +116,36 @@ describe('engineer rights are enforced in the core', () => {
       pinSet: true,
       tokenStored: true,
     });
+  });
+
+  it('creates and edits a profile: problems in words, an edit drops the lock', async () => {
+    const { app, dataDir } = fresh({ role: 'engineer' });
+    const path = join(dataDir, 'new.profile.json');
+    const bad = await app.invoke('profile.save', {
+      path,
+      profile: { schemaVersion: 1, product: { id: -1 } },
+    });
+    expect(!bad.ok && bad.error.code).toBe('PROFILE_INVALID');
+    expect(!bad.ok && bad.error.message).toMatch(/product/);
+    const good = await app.invoke('profile.save', {
+      path,
+      profile: {
+        schemaVersion: 1,
+        product: { id: 777, name: 'Edited Widget' },
+        platform: 'boron',
+        provisioningMode: 'ota-on-setup',
+        registration: { mode: 'offline' },
+        lock: { profileHash: 'f'.repeat(64), lockedAt: new Date().toISOString() },
+      },
+    });
+    expect(good.ok).toBe(true);
+    if (!good.ok) return;
+    expect(good.value.profile.product.name).toBe('Edited Widget');
+    expect(good.value.profile.locked).toBe(false);
+    expect(good.value.readiness.items.find((i) => i.id === 'questions')?.ok).toBe(false);
+    const read = await app.invoke('profile.read', {});
+    expect(read.ok && read.value.profile).toMatchObject({ platform: 'boron', product: { id: 777 } });
+    expect(read.ok && 'lock' in read.value.profile).toBe(false);
   });
 
   it('refuses a slot label for something that is not a port path', async () => {

@@ -143,6 +143,7 @@ test('engineer screens are refused without the PIN and work with it, keyboard on
   );
   expect(refused).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
 
+  await expect(page.getByTestId('role')).toHaveText('Operator');
   await page.keyboard.press('F4');
   await expect(page.getByTestId('pin-gate')).toContainText('Set up the engineer PIN');
   await expect(page.getByTestId('engineer')).toHaveCount(0);
@@ -157,7 +158,7 @@ test('engineer screens are refused without the PIN and work with it, keyboard on
   // Station settings: name and a slot label, saved through the core.
   await page.getByTestId('station-name').fill('line-9');
   await page.getByTestId('save-station').click();
-  await expect(page.getByText('Saved.')).toBeVisible();
+  await expect(page.getByText('Saved.', { exact: true })).toBeVisible();
 
   await page.getByTestId('engineer-lock').focus();
   await page.keyboard.press('Enter');

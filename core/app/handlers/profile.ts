@@ -1,6 +1,7 @@
 import { err, ok, type Result } from '../../errors/result';
-import { type LoadedProfile, loadProfile } from '../../station/profile';
+import { type LoadedProfile, loadProfile, saveProfile } from '../../station/profile';
 import { lockProfile } from '../../station/profile-lock';
+import type { ProfileInput } from '../../station/profile-schema';
 import { checkReadiness, type ReadinessOptions } from '../../station/readiness';
 import { cloudReleasedFirmwareCheck } from '../../station/readiness-cloud';
 import type { HandlerContext, Handlers } from '../context';
@@ -74,4 +75,28 @@ export const profileHandlers = {
     if (locked.value.loaded.path === ctx.state.profilePath) ctx.emit('profile.changed', view);
     return ok(view);
   },
-} satisfies Pick<Handlers, 'profile.current' | 'profile.load' | 'profile.check' | 'profile.lock'>;
+
+  'profile.read': async (request, ctx) => {
+    const loaded = await loadTarget(ctx, request.path);
+    if (!loaded.ok) return loaded;
+    return ok({ path: loaded.value.path, profile: { ...loaded.value.profile } });
+  },
+
+  'profile.save': async (request, ctx) => {
+    // An edited profile is a new profile: the old lock no longer vouches for it, so it is
+    // dropped and the engineer locks again once the checklist is green.
+    const { lock: _lock, ...rest } = request.profile;
+    const saved = await saveProfile(ctx.resolvePath(request.path), rest as ProfileInput);
+    if (!saved.ok) return saved;
+    ctx.state.profilePath = saved.value.path;
+    const view = profileWithReadiness(
+      saved.value,
+      await checkReadiness(saved.value, readinessOptions(ctx, saved.value)),
+    );
+    ctx.emit('profile.changed', view);
+    return ok(view);
+  },
+} satisfies Pick<
+  Handlers,
+  'profile.current' | 'profile.load' | 'profile.check' | 'profile.lock' | 'profile.read' | 'profile.save'
+>;
