@@ -39,7 +39,11 @@ const ffsError = (code: FfsErrorCode, message: string, e: unknown, remedy?: stri
 /** What a request's data stage ended as, from the device's side. */
 export type Ep0Outcome = 'done' | 'stalled' | 'cancelled' | 'disconnected';
 
+// libuv has no name for EL2HLT (errno 51), so it arrives as "Unknown system error -51".
+const EL2HLT = -51;
+
 const outcomeOf = (e: unknown): Ep0Outcome | undefined => {
+  if (e instanceof Error && 'errno' in e && e.errno === EL2HLT) return 'stalled';
   switch (errnoOf(e)) {
     case 'EL2HLT':
       return 'stalled';
