@@ -75,7 +75,14 @@ export interface SettingsStore {
 export const openSettingsStore = (dataDir: string, defaultName: string = hostname()): SettingsStore => {
   const path = join(dataDir, SETTINGS_FILE);
   const fallback = (): StationSettings => ({ stationName: defaultName, slotLabels: {} });
+  // The station screen reads the name and labels with every 4 Hz snapshot; only this process
+  // writes the file, so the parsed copy stays right until our own update replaces it.
+  let cached: StationSettings | undefined;
   const read = (): StationSettings => {
+    cached ??= readFromDisk();
+    return cached;
+  };
+  const readFromDisk = (): StationSettings => {
     let text: string;
     try {
       text = readFileSync(path, 'utf8');
@@ -110,6 +117,7 @@ export const openSettingsStore = (dataDir: string, defaultName: string = hostnam
           },
         );
       }
+      cached = next;
       return ok(next);
     },
   };
