@@ -72,6 +72,11 @@ export interface StationOptions {
   /** Pause between a failure and its automatic retry (lets a re-enumeration settle). */
   readonly retryDelayMs?: number | undefined;
   readonly progressIntervalMs?: number | undefined;
+  /**
+   * Rescan period (default 2000 ms; 0 = events only). Not every platform delivers hot-plug events,
+   * and a missed attach would leave a device waiting forever on its slot.
+   */
+  readonly rescanIntervalMs?: number | undefined;
 }
 
 interface Slot {
@@ -98,6 +103,10 @@ export class Station {
   private readonly listeners = new Set<(e: StationEvent) => void>();
   private readonly abort = new AbortController();
   private unwatch: (() => void) | undefined;
+  private rescanTimer: ReturnType<typeof setInterval> | undefined;
+  /** Devices attached as far as the station knows, by enumeration key (events and rescans agree on it). */
+  private readonly known = new Map<string, UsbDeviceInfo>();
+  private eventSeq = 0;
   private paused = false;
   private stopped = false;
   private fatal: LsError | undefined;
@@ -131,9 +140,34 @@ export class Station {
 
   /** Starts watching; devices already plugged in start at once. */
   async start(): Promise<void> {
-    this.unwatch = this.options.source.watch((e) => this.onUsb(e));
-    const present = await this.options.source.list();
-    for (const d of present) this.onUsb({ type: 'attach', device: d });
+    this.unwatch = this.options.source.watch((e) => {
+      this.eventSeq++;
+      this.onUsb(e);
+    });
+    await this.rescan(true);
+    const every = this.options.rescanIntervalMs ?? 2000;
+    if (every > 0) {
+      this.rescanTimer = setInterval(() => {
+        void this.rescan().catch(() => undefined);
+      }, every);
+      this.rescanTimer.unref?.();
+    }
+  }
+
+  /** Lists the bus and turns any difference from what events told us into attach/detach. */
+  private async rescan(first = false): Promise<void> {
+    // An event arriving while we list makes the list possibly stale (events are the fresher
+    // truth): a periodic rescan then skips its round; the first one lists again.
+    for (let tries = first ? 5 : 1; tries > 0; tries--) {
+      const seq = this.eventSeq;
+      const present = await this.options.source.list();
+      if (this.stopped) return;
+      if (seq !== this.eventSeq) continue;
+      const keys = new Set(present.map((d) => d.key));
+      for (const [key, d] of [...this.known]) if (!keys.has(key)) this.onUsb({ type: 'detach', device: d });
+      for (const d of present) if (!this.known.has(d.key)) this.onUsb({ type: 'attach', device: d });
+      return;
+    }
   }
 
   views(): SlotView[] {
@@ -171,6 +205,8 @@ export class Station {
     this.stopped = true;
     this.unwatch?.();
     this.unwatch = undefined;
+    if (this.rescanTimer) clearInterval(this.rescanTimer);
+    this.rescanTimer = undefined;
     this.abort.abort();
     await this.idle();
   }
@@ -197,6 +233,10 @@ export class Station {
 
   private onUsb(e: UsbEvent): void {
     if (this.stopped) return;
+    if (e.type === 'attach') {
+      if (this.known.has(e.device.key)) return;
+      this.known.set(e.device.key, e.device);
+    } else if (!this.known.delete(e.device.key)) return;
     if (!isParticleVendor(e.device.vendorId)) return;
     if (e.type === 'detach') {
       const s = this.slots.find((x) => x.portPath === e.device.portPath);

@@ -19,6 +19,19 @@ export class FakeBus implements DeviceSource {
     return () => this.listeners.delete(listener);
   }
 
+  /** Attaches without an event, like a platform whose hot-plug notifications are missing. */
+  plugSilently(portPath: string, deviceId: string): UsbDeviceInfo {
+    const device: UsbDeviceInfo = {
+      key: `k${++this.seq}`,
+      portPath,
+      vendorId: 0x2b04,
+      productId: 0xc00d,
+      serialNumber: deviceId,
+    };
+    this.attached.set(portPath, device);
+    return device;
+  }
+
   plug(portPath: string, deviceId: string, productId = 0xc00d): UsbDeviceInfo {
     const device: UsbDeviceInfo = {
       key: `k${++this.seq}`,

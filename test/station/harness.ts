@@ -18,6 +18,7 @@ export const harness = async (
     policy?: Partial<StationPolicy>;
     batch?: Partial<NewBatch>;
     timeoutsMs?: Record<string, number>;
+    rescanIntervalMs?: number;
   } = {},
 ) => {
   const dir = tempDir('ls-station-');
@@ -34,6 +35,7 @@ export const harness = async (
     retryDelayMs: 1,
     progressIntervalMs: 250,
     timeoutsMs: over.timeoutsMs,
+    rescanIntervalMs: over.rescanIntervalMs,
   });
   const events: StationEvent[] = [];
   station.on((e) => events.push(e));

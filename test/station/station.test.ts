@@ -229,3 +229,13 @@ describe('Station with two devices reporting one ID', () => {
     await h.station.stop();
   });
 });
+
+describe('Station without hot-plug events', () => {
+  it('finds a device plugged in silently on its next rescan', async () => {
+    const h = await harness({ rescanIntervalMs: 20 });
+    h.bus.plugSilently('1-1', deviceId(8));
+    const e = await h.next((x) => finished(x, 1));
+    expect(e.type === 'attempt-finished' && e.attempt.result).toBe('pass');
+    await h.station.stop();
+  });
+});
