@@ -56,7 +56,9 @@ export const openDatabase = (file: string, migrations: readonly Migration[] = MI
       );
       db.exec('COMMIT');
     } catch (e) {
-      db.exec('ROLLBACK');
+      // After SQLITE_FULL (and some I/O errors) SQLite has already rolled back; a second
+      // ROLLBACK would throw and hide the real cause.
+      if (db.isTransaction) db.exec('ROLLBACK');
       const { code, message } = classifyStoreError(e);
       return fail(
         code === 'STORE_OPEN_FAILED' ? 'STORE_MIGRATION_FAILED' : code,
@@ -75,7 +77,7 @@ export const transaction = <T>(db: DatabaseSync, fn: () => T): T => {
     db.exec('COMMIT');
     return result;
   } catch (e) {
-    db.exec('ROLLBACK');
+    if (db.isTransaction) db.exec('ROLLBACK');
     throw e;
   }
 };
