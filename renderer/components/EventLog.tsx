@@ -4,19 +4,27 @@ import { clock } from '../format';
 
 const MARK: Record<LogLine['level'], string> = { info: '·', pass: '✓', fail: '✗', warn: '!' };
 
+/** A line never changes once logged, so it renders once. */
+const Line = memo(
+  ({ line }: { line: LogLine }) => (
+    <li className={`log-${line.level}`}>
+      <time>{clock(line.at)}</time>
+      <span className="log-mark" aria-hidden="true">
+        {MARK[line.level]}
+      </span>
+      <span>{line.text}</span>
+    </li>
+  ),
+  (a, b) => a.line.seq === b.line.seq,
+);
+
 /** Newest first, so the latest thing that happened is where the eye lands. */
 const EventLogView = ({ lines }: { lines: readonly LogLine[] }) => (
   <section className="card event-log" aria-label="Event log">
     <h2>Event log</h2>
     <ol data-testid="event-log" aria-live="polite">
       {[...lines].reverse().map((l) => (
-        <li key={l.seq} className={`log-${l.level}`}>
-          <time>{clock(l.at)}</time>
-          <span className="log-mark" aria-hidden="true">
-            {MARK[l.level]}
-          </span>
-          <span>{l.text}</span>
-        </li>
+        <Line key={l.seq} line={l} />
       ))}
     </ol>
   </section>
