@@ -11,6 +11,8 @@ export const rate = (bytesPerSecond: number | undefined): string => {
 export const eta = (ms: number | undefined): string => {
   if (ms === undefined || !Number.isFinite(ms)) return '';
   const s = Math.max(0, Math.round(ms / 1000));
+  // "0 s left" while the readback still runs reads as a stuck slot; say nothing instead.
+  if (s < 1) return '';
   return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s left` : `${s} s left`;
 };
 
