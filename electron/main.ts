@@ -47,6 +47,19 @@ const service = createAppService({
   // The real USB bus; the station log and settings live in the same data folder the CLI uses.
   transport: new NodeUsbTransport(),
   tokenStore: safeStorageTokenStore(safeStorage, join(userData(), 'particle-token.bin')),
+  chooseOpenPaths: async (kind, multiple) => {
+    const options = {
+      properties: multiple ? (['openFile', 'multiSelections'] as const) : (['openFile'] as const),
+      filters:
+        kind === 'firmware'
+          ? [{ name: 'Particle firmware', extensions: ['bin', 'dfu', 'zip'] }]
+          : [{ name: 'Product profile', extensions: ['json'] }],
+    };
+    const r = mainWindow
+      ? await dialog.showOpenDialog(mainWindow, { ...options, properties: [...options.properties] })
+      : await dialog.showOpenDialog({ ...options, properties: [...options.properties] });
+    return r.canceled ? [] : r.filePaths;
+  },
   chooseSavePath: async (suggestedName) => {
     const options = { defaultPath: join(app.getPath('documents'), suggestedName) };
     const r = mainWindow

@@ -33,6 +33,8 @@ export interface AppServiceOptions {
   readonly tokenStore?: TokenStore;
   /** Asks the person at the station where to save a file (Electron: the save dialog). */
   readonly chooseSavePath?: (suggestedName: string) => Promise<string | undefined>;
+  /** Asks the person at the station to pick files (Electron: the open dialog); [] when cancelled. */
+  readonly chooseOpenPaths?: (kind: 'firmware' | 'profile', multiple: boolean) => Promise<string[]>;
   /** Station name until an engineer sets one (default: the host name). */
   readonly stationName?: string;
   /** Minimum ms between two station.changed events (default 250, the UI's 4 Hz). */

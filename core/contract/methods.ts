@@ -244,7 +244,23 @@ export const METHODS = {
       sha256: z.string(),
       size: z.int(),
       modules: z.array(moduleViewSchema),
+      /** What is wrong with a file that still parsed (a bad CRC, a truncated image), in words. */
+      problems: z.array(z.string()).default([]),
     }),
+  }),
+  'files.choose': method({
+    role: 'engineer',
+    summary: "Ask the person at the station to pick files (the desktop app's open dialog).",
+    request: z
+      .object({
+        kind: z.enum(['firmware', 'profile']),
+        multiple: z.boolean().default(false),
+        /** Answer paths relative to this file's folder (firmware entries are relative to the profile). */
+        relativeTo: z.string().min(1).optional(),
+      })
+      .strict(),
+    /** `paths` as asked (relative where possible), `absolutePaths` for inspecting them now. */
+    response: z.object({ paths: z.array(z.string()), absolutePaths: z.array(z.string()) }),
   }),
 } as const;
 

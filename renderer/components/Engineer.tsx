@@ -2,7 +2,6 @@ import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import type {
   AuditRow,
   LinestationBridge,
-  ModuleView,
   ProfileWithReadiness,
   ResponseOf,
   SettingsView,
@@ -11,6 +10,7 @@ import { BridgeError, unwrap } from '../bridge';
 import { dateTime } from '../format';
 import { Checklist } from './Checklist';
 import { FirmwareTable } from './FirmwareTable';
+import { InspectionTable } from './InspectionTable';
 import { LoadProfile } from './LoadProfile';
 import { LockProfile } from './LockProfile';
 import { ProfileEditor } from './ProfileEditor';
@@ -37,16 +37,6 @@ const InspectFirmware = ({ bridge }: { bridge: LinestationBridge }) => {
       setError(message(err));
     }
   };
-  const row = (m: ModuleView, i: number) => (
-    <tr key={i}>
-      <td>{m.kind === 'system' ? `system ${m.index}` : m.kind}</td>
-      <td>{m.version}</td>
-      <td>{m.platformId}</td>
-      <td>{m.productId ?? '–'}</td>
-      <td>{m.size}</td>
-      <td>{m.dependencies.map((d) => `${d.kind} ${d.index} ≥ ${d.version}`).join(', ') || '–'}</td>
-    </tr>
-  );
   return (
     <form className="card load" onSubmit={(e) => void submit(e)}>
       <label htmlFor="inspect-path">Inspect a firmware file</label>
@@ -67,22 +57,7 @@ const InspectFirmware = ({ bridge }: { bridge: LinestationBridge }) => {
           {error}
         </p>
       )}
-      {result && (
-        <table className="firmware" data-testid="inspect-table">
-          <thead>
-            <tr>
-              <th>Module</th>
-              <th>Version</th>
-              <th>Platform</th>
-              <th>Product</th>
-              <th>Size</th>
-              <th>Needs</th>
-            </tr>
-          </thead>
-          <tbody>{result.modules.map(row)}</tbody>
-          <caption className="hash">SHA-256 {result.sha256}</caption>
-        </table>
-      )}
+      {result && <InspectionTable result={result} />}
     </form>
   );
 };

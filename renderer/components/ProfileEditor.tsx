@@ -1,6 +1,7 @@
 import { type FormEvent, useEffect, useState } from 'react';
-import type { LinestationBridge, ProfileWithReadiness } from '../../core/contract/index';
+import type { LinestationBridge, ProfileWithReadiness, ResponseOf } from '../../core/contract/index';
 import { BridgeError } from '../bridge';
+import { InspectionTable } from './InspectionTable';
 
 /**
  * Create a profile or edit the current one. The form holds the answers an engineer gives; the
@@ -125,6 +126,29 @@ export const ProfileEditor = ({
   const [base, setBase] = useState<Record<string, unknown>>({});
   const [problem, setProblem] = useState<string | undefined>();
   const [saved, setSaved] = useState<string | undefined>();
+  const [picked, setPicked] = useState<ResponseOf<'firmware.inspect'>[]>([]);
+
+  /** The open dialog (desktop app); each chosen file is inspected at once, problems in words. */
+  const chooseFirmware = async () => {
+    setProblem(undefined);
+    const r = await bridge.invoke('files.choose', {
+      kind: 'firmware',
+      multiple: true,
+      ...(draft.path.trim() ? { relativeTo: draft.path.trim() } : {}),
+    });
+    if (!r.ok) return setProblem(`${r.error.message}${r.error.remedy ? ` ${r.error.remedy}` : ''}`);
+    setDraft((d) => ({
+      ...d,
+      firmware: [...d.firmware.split('\n').filter(Boolean), ...r.value.paths].join('\n'),
+    }));
+    const inspected: ResponseOf<'firmware.inspect'>[] = [];
+    for (const path of r.value.absolutePaths) {
+      const i = await bridge.invoke('firmware.inspect', { path });
+      if (i.ok) inspected.push(i.value);
+      else setProblem(`${path}: ${i.error.message}`);
+    }
+    setPicked(inspected);
+  };
 
   const editCurrent = async () => {
     const r = await bridge.invoke('profile.read', {});
@@ -264,6 +288,19 @@ export const ProfileEditor = ({
         Firmware files, one per line, relative to the profile's folder (inspect them below first)
         <textarea {...field('firmware')} rows={3} />
       </label>
+      <div className="export-row">
+        <button
+          type="button"
+          className="button"
+          onClick={() => void chooseFirmware()}
+          data-testid="pe-choose"
+        >
+          Choose firmware files…
+        </button>
+      </div>
+      {picked.map((p) => (
+        <InspectionTable key={p.path} result={p} />
+      ))}
       <button type="submit" className="button" disabled={!draft.path.trim()} data-testid="pe-save">
         Save profile
       </button>

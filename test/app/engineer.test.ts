@@ -26,6 +26,7 @@ const SAMPLE: Record<string, unknown> = {
   'profile.read': {},
   'profile.save': { path: 'x.json', profile: {} },
   'firmware.inspect': { path: 'x.bin' },
+  'files.choose': { kind: 'firmware' },
   'audit.list': {},
   'settings.get': {},
   'settings.update': { stationName: 'x' },

@@ -12,6 +12,7 @@ describe('station contract', () => {
         'cloud.setToken',
         'cloud.sync',
         'cloud.test',
+        'files.choose',
         'firmware.inspect',
         'profile.load',
         'profile.lock',

@@ -1,5 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type SimLine, startSimLine } from '../app/line-fixture';
 import { expect, test } from './fixtures/bridge';
@@ -16,13 +14,24 @@ test('an engineer creates a profile, sees every problem in words, inspects firmw
 }) => {
   line = await startSimLine(2);
   const sim = line;
-  await openStation({ ...sim.options, profilePath: undefined, role: 'engineer' });
+  const demoFirmware = join(sim.dir, 'product', 'firmware', 'widget-app.bin');
+  await openStation({
+    ...sim.options,
+    profilePath: undefined,
+    role: 'engineer',
+    // The desktop app's open dialog, answered as an engineer picking the demo firmware.
+    chooseOpenPaths: async () => [demoFirmware],
+  });
   await expect(page.getByTestId('role')).toHaveText('Engineer');
   await page.keyboard.press('F4');
   await expect(page.getByTestId('profile-editor')).toBeVisible();
 
-  const path = join(mkdtempSync(join(tmpdir(), 'ls-pe-')), 'gadget.profile.json');
+  const path = join(sim.dir, 'product', 'gadget.profile.json');
   await page.getByTestId('pe-path').fill(path);
+  // Picking firmware fills the list with a path relative to the profile and inspects it at once.
+  await page.getByTestId('pe-choose').click();
+  await expect(page.getByTestId('pe-firmware')).toHaveValue('firmware/widget-app.bin');
+  await expect(page.getByTestId('profile-editor').getByTestId('inspect-table')).toContainText('4242');
   await page.getByTestId('pe-name').fill('Gadget');
   await page.getByTestId('pe-productId').fill('zero');
   await page.getByTestId('pe-save').click();
@@ -36,13 +45,15 @@ test('an engineer creates a profile, sees every problem in words, inspects firmw
   await expect(page.getByTestId('engineer-profile')).toContainText('Gadget');
   // The live checklist names what is still open.
   await expect(page.getByTestId('check-questions')).toHaveAttribute('data-status', 'fail');
-  await expect(page.getByTestId('check-firmware-set')).toHaveAttribute('data-status', 'fail');
+  // The chosen firmware is for product 4242, not 9001: the checklist says so.
+  await expect(page.getByTestId('check-firmware-product')).toHaveAttribute('data-status', 'fail');
 
   // Firmware inspection: the demo user part, module by module.
-  await page.getByTestId('inspect-path').fill(join(sim.dir, 'product', 'firmware', 'widget-app.bin'));
+  await page.getByTestId('inspect-path').fill(demoFirmware);
   await page.getByTestId('inspect-path').press('Enter');
-  await expect(page.getByTestId('inspect-table')).toContainText('user');
-  await expect(page.getByTestId('inspect-table')).toContainText('4242');
+  const inspected = page.locator('form.load').getByTestId('inspect-table');
+  await expect(inspected).toContainText('user');
+  await expect(inspected).toContainText('4242');
   await page.getByTestId('inspect-path').fill('/no/such/file.bin');
   await page.getByTestId('inspect-path').press('Enter');
   await expect(page.getByTestId('inspect-error')).toBeVisible();
