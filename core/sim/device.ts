@@ -282,6 +282,10 @@ export class SimDevice {
     // Off the bus (already resetting, unplugged) there is nothing to reset: one re-enumeration at a time.
     if (this.resetPending || !this._connected) return;
     this.resetPending = true;
+    // The detach delay is the device's own time (firmware finishing the reply, then dropping off):
+    // count it as inherent, or the host is charged for it. A caller passing `detachAfterMs` (the
+    // manifest delay) has already accounted that span as the device's poll timeout.
+    if (detachAfterMs === undefined) this.stats.inherentMs += this.timing.detachDelayMs * this.slow;
     this.cancelScheduled.push(
       scheduleAfter(this.scale(detachAfterMs ?? this.timing.detachDelayMs), () => {
         this.resetPending = false;

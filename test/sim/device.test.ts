@@ -55,7 +55,8 @@ describe('SimDevice', () => {
     const a = nextConnect(d);
     d.reset('normal', 'test', 'reset');
     await a;
-    expect(d.stats.inherentMs - before).toBe(1000);
+    // Off the bus 1000 ms, after the detach delay (the device's own time, so inherent too).
+    expect(d.stats.inherentMs - before).toBe(d.timing.detachDelayMs + 1000);
     before = d.stats.inherentMs;
     const b = nextConnect(d);
     await d.handleControl({
