@@ -172,5 +172,11 @@ export const encodeServiceReply = (reply: ServiceReply): Uint8Array => {
   return out;
 };
 
-/** particle-usb's default CHECK back-off (device-base.js DEFAULT_CHECK_INTERVALS), in ms. */
-export const DEFAULT_CHECK_INTERVALS: readonly number[] = [50, 50, 100, 100, 250, 250, 500, 500, 1000];
+/**
+ * CHECK back-off, in ms. particle-usb starts at 50 ms (device-base.js DEFAULT_CHECK_INTERVALS), but
+ * Device OS answers most requests within a few ms, so that first 50 ms was pure host wait on every
+ * request (about 150 ms per device on the line: identify, DFU_MODE, MODULE_INFO). A CHECK that finds
+ * the request still pending costs one ~3 ms control transfer, so starting short is cheap; the tail
+ * matches particle-usb's for slow requests.
+ */
+export const DEFAULT_CHECK_INTERVALS: readonly number[] = [5, 5, 10, 20, 50, 100, 250, 500, 1000];
