@@ -42,3 +42,25 @@ export const cliRig = async (options: { slots?: number; mode?: 'flash-on-line' |
   };
   return { dir, dataDir, cloud, setup: setup.value, env, cli };
 };
+
+/** `linestation run` on a cliRig: its profile and data dir, a fast simulated clock, a fixed operator and station. */
+export const runArgs = (
+  r: { setup: { profilePath: string }; dataDir: string },
+  lot: string,
+  extra: string[] = [],
+): string[] => [
+  'run',
+  '--profile',
+  r.setup.profilePath,
+  '--batch',
+  lot,
+  '--data-dir',
+  r.dataDir,
+  '--time-scale',
+  '0.002',
+  '--operator',
+  'ana',
+  '--station',
+  'line-1',
+  ...extra,
+];

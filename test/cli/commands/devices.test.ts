@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { register } from '../../core/cli/commands/devices';
-import { runCommand } from './watcher-cli-run';
+import { register } from '../../../core/cli/commands/devices';
+import { runCommand } from '../run-command';
 
-// `linestation devices` (core/cli/commands/devices.ts), driven in-process on a simulated bus. It
-// lives here because test/cli is not this team's folder; it belongs in test/cli/commands/.
+// `linestation devices` (core/cli/commands/devices.ts), driven in-process on a simulated bus.
 
 describe('linestation devices', () => {
   it('--json lists { portPath, slot, deviceId, platform, mode, serialPath } and counts ignored devices', async () => {

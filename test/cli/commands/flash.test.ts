@@ -2,9 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { CliIo } from '../../core/cli/io';
-import { runCli } from '../../core/cli/main';
-import { buildModule } from '../../core/firmware';
+import type { CliIo } from '../../../core/cli/io';
+import { runCli } from '../../../core/cli/main';
+import { buildModule } from '../../../core/firmware';
 
 /** The `linestation flash` command (core/cli/commands/flash.ts), run in-process with captured output. */
 const run = async (args: string[]) => {

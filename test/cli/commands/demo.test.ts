@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../core/cli/main';
-import { tempDir } from '../store/helpers';
-import { captureIo } from './cli-harness';
+import { runCli } from '../../../core/cli/main';
+import { captureIo } from '../../station/cli-harness';
+import { tempDir } from '../../store/helpers';
 
 /* `linestation demo` (core/cli/commands/demo.ts with core/station/demo-setup.ts), end to end. */
 describe('linestation demo', () => {

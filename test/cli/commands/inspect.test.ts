@@ -2,9 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { CliIo } from '../../core/cli/io';
-import { runCli } from '../../core/cli/main';
-import { buildDfuse, buildModule, patternBytes } from '../../core/firmware/builder';
+import type { CliIo } from '../../../core/cli/io';
+import { runCli } from '../../../core/cli/main';
+import { buildDfuse, buildModule, patternBytes } from '../../../core/firmware/builder';
 
 /* The `linestation inspect` command (core/cli/commands/inspect.ts), run through the real CLI entry. */
 

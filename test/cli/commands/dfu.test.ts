@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { errorLine, register as registerDevices } from '../../core/cli/commands/devices';
-import { register } from '../../core/cli/commands/dfu';
-import { ExitCode } from '../../core/cli/exit-codes';
-import { runCommand } from '../usb/watcher-cli-run';
+import { errorLine, register as registerDevices } from '../../../core/cli/commands/devices';
+import { register } from '../../../core/cli/commands/dfu';
+import { ExitCode } from '../../../core/cli/exit-codes';
+import { runCommand } from '../run-command';
 
 // `linestation dfu` (core/cli/commands/dfu.ts) on a simulated bus whose devices start in normal,
-// listening, DFU and old-Device-OS modes. Belongs in test/cli/commands/ (not this team's folder).
+// listening, DFU and old-Device-OS modes.
 
 interface DfuJson {
   results: {

@@ -1,11 +1,16 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseCsvLine } from '../../core/store/export';
-import { cliRig } from './cli-harness';
+import { runCli } from '../../../core/cli/main';
+import { startMockCloud } from '../../../core/cloud/mock-server';
+import { loadProfile } from '../../../core/station/profile';
+import { lockProfile } from '../../../core/station/profile-lock';
+import { parseCsvLine } from '../../../core/store/export';
+import { captureIo, cliRig, runArgs } from '../../station/cli-harness';
 
 /*
- * The CLI commands of the station (core/cli/commands/run.ts, batches.ts, batch.ts, export.ts),
- * exercised through runCli with the real core on the simulated bus and a loopback mock cloud.
+ * `linestation run` (core/cli/commands/run.ts) through runCli with the real core on the simulated
+ * bus and a loopback mock cloud; the first test also reads the finished batch back through
+ * `batches`, `batch show` and `export`, so the commands are shown to agree with one another.
  */
 
 const closers: (() => Promise<void>)[] = [];
@@ -18,23 +23,6 @@ const rig = async (o: { slots?: number } = {}) => {
   closers.push(() => r.cloud.close());
   return r;
 };
-
-const runArgs = (r: Awaited<ReturnType<typeof rig>>, lot: string, extra: string[] = []) => [
-  'run',
-  '--profile',
-  r.setup.profilePath,
-  '--batch',
-  lot,
-  '--data-dir',
-  r.dataDir,
-  '--time-scale',
-  '0.002',
-  '--operator',
-  'ana',
-  '--station',
-  'line-1',
-  ...extra,
-];
 
 describe('linestation run --simulate', () => {
   it('passes every device, registers them, and the log, batches, show and export agree', async () => {
@@ -91,8 +79,6 @@ describe('linestation run --simulate', () => {
     // The demo product with its token variable unset: refused, then accepted as offline by an engineer.
     const bare = await cliRig();
     closers.push(() => bare.cloud.close());
-    const { captureIo } = await import('./cli-harness');
-    const { runCli } = await import('../../core/cli/main');
     const c = captureIo({ LINESTATION_DEMO_TOKEN: '' });
     const args = runArgs(bare, 'LOT-P', ['--simulate', '1']);
     expect(await runCli(args, c.io)).toBe(3);
@@ -100,37 +86,6 @@ describe('linestation run --simulate', () => {
     const c2 = captureIo({ LINESTATION_DEMO_TOKEN: '' });
     expect(await runCli([...args, '--offline', '--accept', 'offline', '--engineer', 'eng'], c2.io)).toBe(0);
     expect(c2.out.join('\n')).toMatch(/PASS in .* \(queued\)/);
-  });
-
-  it('reports an unknown lot with exit 2 in show and export', async () => {
-    const r = await rig();
-    expect((await r.cli(['batch', 'show', 'NOPE', '--data-dir', r.dataDir])).code).toBe(2);
-    const e = await r.cli(['export', 'NOPE', '--data-dir', r.dataDir]);
-    expect(e.code).toBe(2);
-    expect(e.err.join('\n')).toMatch(/BATCH_NOT_FOUND/);
-  });
-});
-
-describe('linestation batch pause/resume/close', () => {
-  it('moves a batch through its lifecycle and records who did it', async () => {
-    const r = await rig();
-    expect((await r.cli(runArgs(r, 'LOT-L', ['--simulate', '1', '--count', '5']))).code).toBe(0);
-    const dd = ['--data-dir', r.dataDir, '--by', 'eng'];
-    expect((await r.cli(['batch', 'resume', 'LOT-L', ...dd])).out).toEqual(['Batch LOT-L is running.']);
-    expect((await r.cli(['batch', 'close', 'LOT-L', ...dd])).out).toEqual(['Batch LOT-L is closed.']);
-    const again = await r.cli(['batch', 'resume', 'LOT-L', ...dd]);
-    expect(again.code).toBe(2);
-    expect(again.err.join('\n')).toMatch(/BATCH_CLOSED/);
-    const run = await r.cli(runArgs(r, 'LOT-L', ['--simulate', '1']));
-    expect(run.code).toBe(3);
-    const show = await r.cli(['batch', 'show', 'LOT-L', '--json', '--data-dir', r.dataDir]);
-    const audit = (JSON.parse(show.out.join('\n')) as { audit: { action: string; actor: string }[] }).audit;
-    expect(audit.map((a) => `${a.action}:${a.actor}`)).toEqual([
-      'batch-start:ana',
-      'batch-pause:ana',
-      'batch-resume:eng',
-      'batch-close:eng',
-    ]);
   });
 });
 
@@ -171,19 +126,16 @@ describe('linestation run, OTA on setup', () => {
     const r = await cliRig({ mode: 'ota-on-setup', slots: 1 });
     closers.push(() => r.cloud.close());
     // The same product, but the cloud has no released default firmware.
-    const bare = await (await import('../../core/cloud/mock-server')).startMockCloud({
+    const bare = await startMockCloud({
       host: '127.0.0.1',
       port: 0,
       products: [{ id: 4242, slug: 'demo-widget', platformId: 13 }],
     });
     closers.push(() => bare.close());
     bare.addToken(r.setup.token);
-    const { readFileSync, writeFileSync } = await import('node:fs');
     // Point the locked profile at the bare cloud: that changes the profile, so re-lock it.
     const text = readFileSync(r.setup.profilePath, 'utf8').replace(r.cloud.url, bare.url);
     writeFileSync(r.setup.profilePath, text);
-    const { loadProfile } = await import('../../core/station/profile');
-    const { lockProfile } = await import('../../core/station/profile-lock');
     const loaded = await loadProfile(r.setup.profilePath);
     if (!loaded.ok) throw new Error(loaded.error.message);
     const relocked = await lockProfile(loaded.value, { env: { ...process.env, ...r.env }, relock: true });
