@@ -3,6 +3,7 @@ import { batchDetails, openStationLog } from '../../station/report';
 import { batchStats } from '../../store/stats';
 import { ExitCode } from '../exit-codes';
 import { CliExit, printJson, reportError } from '../io';
+import { DATA_DIR_HELP } from '../options';
 import type { RegisterCommand } from './index';
 
 export const register: RegisterCommand = (program, io) => {
@@ -11,10 +12,7 @@ export const register: RegisterCommand = (program, io) => {
     .command('show')
     .description('details, counts, yield, failure Pareto and step-duration percentiles of a batch')
     .argument('<lot>', 'lot ID')
-    .option(
-      '--data-dir <dir>',
-      'station data directory (default: LINESTATION_DATA or the OS app-data folder)',
-    )
+    .option('--data-dir <dir>', DATA_DIR_HELP)
     .option('--attempts', 'also list every attempt')
     .option('--json', 'print JSON (batch, stats, attempts and audit log)')
     .action((lot: string, opts: { dataDir?: string; json?: boolean; attempts?: boolean }) => {

@@ -1,16 +1,14 @@
 import { batchLine, openStationLog } from '../../station/report';
 import { batchStats } from '../../store/stats';
 import { printJson } from '../io';
+import { DATA_DIR_HELP } from '../options';
 import type { RegisterCommand } from './index';
 
 export const register: RegisterCommand = (program, io) => {
   program
     .command('batches')
     .description("list this station's batches with their counts and yield")
-    .option(
-      '--data-dir <dir>',
-      'station data directory (default: LINESTATION_DATA or the OS app-data folder)',
-    )
+    .option('--data-dir <dir>', DATA_DIR_HELP)
     .option('--json', 'print JSON')
     .action((opts: { dataDir?: string; json?: boolean }) => {
       const { log } = openStationLog(opts.dataDir, io.env);

@@ -1,4 +1,3 @@
-import { InvalidArgumentError } from 'commander';
 import type { LsError } from '../../errors/result';
 import {
   openListeningSerial,
@@ -14,6 +13,7 @@ import type { UsbTransport } from '../../usb/transport';
 import { DeviceWatcher, type IgnoredDevice } from '../../usb/watcher';
 import { ExitCode } from '../exit-codes';
 import { CliExit, type CliIo, printJson } from '../io';
+import { nonNegativeNumber, wholeNumberUpTo } from '../options';
 import type { RegisterCommand } from './index';
 
 /*
@@ -123,21 +123,6 @@ export const usbCliContext = async (
       bus.dispose();
     },
   };
-};
-
-export const positiveInt =
-  (max: number) =>
-  (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || n < 1 || n > max)
-      throw new InvalidArgumentError(`must be a whole number from 1 to ${max}.`);
-    return n;
-  };
-
-export const positiveNumber = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number >= 0.');
-  return n;
 };
 
 /** Slot labels from a profile (its `slots.labels`), or none. */
@@ -356,7 +341,7 @@ export const register: RegisterCommand = (program, io) => {
     .description('List Particle devices on USB (port path, slot, device ID, platform, mode, serial port)')
     .option('--json', 'print JSON: { devices: [...], ignored: N } (with --watch: one JSON object per line)')
     .option('--watch', 'keep running and print a line per attach/detach (Ctrl-C to stop)')
-    .option('--for <seconds>', 'with --watch: stop after this many seconds', positiveNumber)
+    .option('--for <seconds>', 'with --watch: stop after this many seconds', nonNegativeNumber)
     .option('--profile <file>', 'take slot labels from this product profile (slots.labels)')
     .option(
       '--listening',
@@ -366,8 +351,8 @@ export const register: RegisterCommand = (program, io) => {
     .option(
       '--simulate <n>',
       'use N simulated devices instead of USB (modes cycle normal, listening, dfu, old Device OS)',
-      positiveInt(64),
+      wholeNumberUpTo(64),
     )
-    .option('--time-scale <x>', 'simulated device timing factor (1 = real time)', positiveNumber, 1)
+    .option('--time-scale <x>', 'simulated device timing factor (1 = real time)', nonNegativeNumber, 1)
     .action(async (options: DevicesOptions) => runDevices(io, options));
 };

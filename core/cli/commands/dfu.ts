@@ -5,7 +5,8 @@ import { comparePortPaths } from '../../usb/slots';
 import type { UsbDeviceInfo } from '../../usb/transport';
 import { ExitCode } from '../exit-codes';
 import { CliExit, type CliIo, printJson } from '../io';
-import { errorLine, positiveInt, positiveNumber, usbCliContext, withCliRemedy } from './devices';
+import { nonNegativeNumber, wholeNumberUpTo } from '../options';
+import { errorLine, usbCliContext, withCliRemedy } from './devices';
 import type { RegisterCommand } from './index';
 
 /*
@@ -152,8 +153,13 @@ export const register: RegisterCommand = (program, io) => {
       '--json',
       'print JSON: { results: [{ portPath, deviceId, ok, via, elapsedMs } | { ..., error }] }',
     )
-    .option('--timeout <seconds>', 'how long a device may take to come back in DFU mode', positiveNumber, 30)
-    .option('--simulate <n>', 'use N simulated devices instead of USB', positiveInt(64))
-    .option('--time-scale <x>', 'simulated device timing factor (1 = real time)', positiveNumber, 1)
+    .option(
+      '--timeout <seconds>',
+      'how long a device may take to come back in DFU mode',
+      nonNegativeNumber,
+      30,
+    )
+    .option('--simulate <n>', 'use N simulated devices instead of USB', wholeNumberUpTo(64))
+    .option('--time-scale <x>', 'simulated device timing factor (1 = real time)', nonNegativeNumber, 1)
     .action(async (options: DfuOptions) => runDfu(io, options));
 };

@@ -5,6 +5,7 @@ import { openStationLog } from '../../station/report';
 import { type ExportFormat, exportToFile, writeExport } from '../../store/export';
 import { ExitCode } from '../exit-codes';
 import { CliExit, reportError } from '../io';
+import { DATA_DIR_HELP } from '../options';
 import type { RegisterCommand } from './index';
 
 export const register: RegisterCommand = (program, io) => {
@@ -14,10 +15,7 @@ export const register: RegisterCommand = (program, io) => {
     .argument('<lot>', 'lot ID')
     .addOption(new Option('--format <format>', 'csv or json').choices(['csv', 'json']).default('csv'))
     .option('--out <file>', 'write to this file (default: standard output)')
-    .option(
-      '--data-dir <dir>',
-      'station data directory (default: LINESTATION_DATA or the OS app-data folder)',
-    )
+    .option('--data-dir <dir>', DATA_DIR_HELP)
     .action((lot: string, opts: { format: ExportFormat; out?: string; dataDir?: string }) => {
       const { log } = openStationLog(opts.dataDir, io.env);
       try {

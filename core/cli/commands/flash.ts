@@ -13,6 +13,7 @@ import { NodeUsbTransport } from '../../usb/node-usb';
 import type { UsbDeviceInfo, UsbTransport } from '../../usb/transport';
 import { ExitCode } from '../exit-codes';
 import { CliExit, type CliIo, printJson } from '../io';
+import { nonNegativeNumber } from '../options';
 import type { RegisterCommand } from './index';
 
 interface FlashOptions {
@@ -27,12 +28,6 @@ interface FlashOptions {
   simMode: 'dfu' | 'normal';
   confirm: boolean;
 }
-
-const positive = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number ≥ 0.');
-  return n;
-};
 
 const simMode = (value: string): 'dfu' | 'normal' => {
   if (value !== 'dfu' && value !== 'normal') throw new InvalidArgumentError('must be dfu or normal.');
@@ -280,8 +275,13 @@ export const register: RegisterCommand = (program, io) => {
     .option('--port <path>', 'the USB port path of the device to flash, e.g. 1-2.3')
     .option('--no-verify', 'skip the readback verify (the result is then not verified)')
     .option('--json', 'print the result as JSON')
-    .option('--timeout <ms>', 'overall limit for the whole flash', positive, 10 * 60_000)
-    .option('--sim-time-scale <n>', 'simulated device speed: 1 = real timing, 0 = instant', positive, 1)
+    .option('--timeout <ms>', 'overall limit for the whole flash', nonNegativeNumber, 10 * 60_000)
+    .option(
+      '--sim-time-scale <n>',
+      'simulated device speed: 1 = real timing, 0 = instant',
+      nonNegativeNumber,
+      1,
+    )
     .option('--sim-mode <mode>', 'mode the simulated device starts in: dfu or normal', simMode, 'dfu')
     .option('--no-confirm', 'do not wait for the device to come back in normal mode after leaving DFU')
     .addHelpText(

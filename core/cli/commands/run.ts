@@ -1,5 +1,4 @@
 import { hostname, userInfo } from 'node:os';
-import { InvalidArgumentError } from 'commander';
 import type { LsError } from '../../errors/result';
 import { portPaths, SimBus, SimDevice } from '../../sim/index';
 import { batchDetails, slotLine } from '../../station/report';
@@ -12,6 +11,7 @@ import { NodeUsbTransport } from '../../usb/node-usb';
 import type { UsbTransport } from '../../usb/transport';
 import { ExitCode } from '../exit-codes';
 import { CliExit, type CliIo, printJson } from '../io';
+import { atLeastOne, collect, DATA_DIR_HELP, positiveNumber } from '../options';
 import type { RegisterCommand } from './index';
 
 export interface RunOptions {
@@ -29,21 +29,6 @@ export interface RunOptions {
   engineer?: string;
   json?: boolean;
 }
-
-const positiveInt = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new InvalidArgumentError('must be a whole number of at least 1.');
-  return n;
-};
-
-const positiveNumber = (value: string): number => {
-  const n = Number(value);
-  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('must be a number above 0.');
-  return n;
-};
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 const sec = (ms: number | null | undefined): string => (ms == null ? '-' : `${(ms / 1000).toFixed(1)} s`);
 
@@ -324,14 +309,11 @@ export const register: RegisterCommand = (program, io) => {
     .requiredOption('--batch <lot>', 'lot ID (an unfinished lot is resumed)')
     .option('--operator <name>', 'operator name (default: the OS user)')
     .option('--station <name>', 'station name (default: the host name)')
-    .option(
-      '--data-dir <dir>',
-      'station data directory (default: LINESTATION_DATA or the OS app-data folder)',
-    )
-    .option('--simulate <n>', 'simulate N devices plugged into the slots in turn', positiveInt)
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .option('--simulate <n>', 'simulate N devices plugged into the slots in turn', atLeastOne)
     .option('--sim-faults <spec>', 'simulated faults, e.g. "unplug=0.2,verify=0.05,seed=7"')
     .option('--time-scale <x>', 'simulated device timing scale (1 = real time)', positiveNumber)
-    .option('--count <k>', 'stop when K devices have passed (default: N with --simulate)', positiveInt)
+    .option('--count <k>', 'stop when K devices have passed (default: N with --simulate)', atLeastOne)
     .option('--offline', 'queue registrations instead of sending them (needs --accept offline)')
     .option(
       '--accept <item>',
