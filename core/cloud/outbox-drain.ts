@@ -11,6 +11,7 @@ import {
   settleOutbox,
   unblockOutbox,
 } from '../store/outbox';
+import { sleep } from '../time/sleep';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff';
 import type { CloudClient } from './client';
 import { type CloudError, DEVICE_REJECTIONS } from './errors';
@@ -107,18 +108,6 @@ const emptyReport = (): DrainReport => ({
   configErrors: [],
   remaining: { pending: 0, done: 0, failed: 0, blocked: 0 },
 });
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, Math.max(0, ms));
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 
 const chunk = <T>(items: readonly T[], size: number): T[][] => {
   const out: T[][] = [];

@@ -1,4 +1,5 @@
 import { err, fail, type LsError, LsFailure, ok, type Result, toLsError } from '../errors/result';
+import { sleep } from '../time/sleep';
 import { usbCodeOf } from '../usb/errors';
 import type { UsbDeviceHandle, UsbErrorCode } from '../usb/transport';
 import {
@@ -64,23 +65,6 @@ const requestName = (type: number): string => {
   return `request ${type}`;
 };
 
-const abortableSleep = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(new LsFailure({ code: 'ABORTED', message: 'The operation was cancelled.' }));
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(new LsFailure({ code: 'ABORTED', message: 'The operation was cancelled.' }));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-
 class Session {
   private readonly deadline: number;
   private readonly transferTimeoutMs: number;
@@ -126,7 +110,8 @@ class Session {
 
   async sleep(ms: number): Promise<void> {
     if (Date.now() + ms >= this.deadline) this.timedOut();
-    await abortableSleep(ms, this.options.signal);
+    if (!(await sleep(ms, this.options.signal)))
+      throw new LsFailure({ code: 'ABORTED', message: 'The operation was cancelled.' });
   }
 
   async sendPayload(id: number, payload: Uint8Array): Promise<void> {

@@ -6,6 +6,7 @@ import type { FlashImage } from '../firmware/types';
 import { confirmBackInNormalMode, enterDfuMode, type ModeSwitchContext } from '../particle/mode-switch';
 import type { DeviceModule } from '../particle/requests';
 import { enqueueRegistration, registrationState } from '../store/outbox';
+import { sleep } from '../time/sleep';
 import { identifyDevice, recognise } from '../usb/identity';
 import type { UsbDeviceInfo, UsbTransport } from '../usb/transport';
 import type { DeviceIdentity, SlotDriver, StepContext } from './pipeline';
@@ -28,15 +29,6 @@ export interface OutboxRegistrarOptions {
   readonly waitMs?: number;
   readonly pollMs?: number;
 }
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
 
 export const outboxRegistrar = (o: OutboxRegistrarOptions): Registrar => ({
   async register(deviceId, signal) {
