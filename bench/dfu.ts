@@ -6,6 +6,7 @@
  *   parallel        16 devices at once vs 1: throughput ratio (≥ 15×), plus peak RSS
  * Run with `npm run bench -- dfu` (add `--repeat=N` to keep the best of N runs per measurement).
  */
+import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { DfuSession, type FlashImage, writeImages } from '../core/dfu';
 import { SimBus, SimDevice } from '../core/sim';
@@ -206,3 +207,5 @@ log(line('-'.repeat(widths[0] ?? 0), '-'.repeat(widths[1] ?? 0), '-'.repeat(widt
 for (const r of rows)
   log(line(r.metric, r.measured, r.goal, r.pass === undefined ? '' : r.pass ? 'pass' : 'MISS'));
 log(`(load average at the end: ${load()})`);
+// `npm run bench` (bench/run.mjs) names a file for the rows: its combined table reads them there.
+if (process.env.BENCH_ROWS_FILE) writeFileSync(process.env.BENCH_ROWS_FILE, JSON.stringify(rows));
