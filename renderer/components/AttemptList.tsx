@@ -65,6 +65,9 @@ export const AttemptList = ({
     getScrollElement: () => parentRef.current,
     estimateSize: () => ROW_HEIGHT,
     overscan: 8,
+    // Let React batch scroll updates into the next frame instead of committing synchronously in
+    // every scroll event (several per frame under a fast wheel).
+    useFlushSync: false,
   });
   const items = virtualizer.getVirtualItems();
 
