@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seeded } from '../../core/station/sim-faults';
 import { databasePath } from '../../core/store/data-dir';
+import { tempDir } from '../store/helpers';
 import { cliRig } from './cli-harness';
 
 /*
@@ -16,34 +17,50 @@ import { cliRig } from './cli-harness';
 
 const root = join(__dirname, '..', '..');
 const node = join(root, 'node_modules', '.bin', 'node');
-const launcher = join(root, 'bin', 'linestation.mjs');
 const KILLS = Number(process.env.LS_KILLS ?? 20);
 const DEVICES = 50;
 const LOT = 'LOT-KILL';
 
 type Rig = Awaited<ReturnType<typeof cliRig>>;
 let rig: Rig;
+/**
+ * A private CLI bundle, built once from the sources this test imports. Every run below executes
+ * the same code the rig was locked with: through bin/linestation.mjs a run would rebuild
+ * dist/cli.mjs whenever a file under core/ changed mid-test (a new readiness rule then refused the
+ * batch with exit 3), and a kill could land while it was being written.
+ */
+let bundle: string;
 
 beforeAll(async () => {
   rig = await cliRig({ slots: 4 });
-  // Build the CLI bundle once, so no run is killed while esbuild writes it.
-  const v = spawnSync(node, ['--disable-warning=ExperimentalWarning', launcher, '--version'], {
+  const dir = tempDir('ls-kill-cli-');
+  // The bundle keeps its packages external: a node_modules link next to it resolves them.
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  bundle = join(dir, 'cli.mjs');
+  const built = spawnSync(node, [join(root, 'scripts', 'build-cli.mjs'), bundle], { encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`CLI bundle did not build: ${built.stderr}`);
+  const v = spawnSync(node, ['--disable-warning=ExperimentalWarning', bundle, '--version'], {
     encoding: 'utf8',
   });
   if (v.status !== 0) throw new Error(`CLI did not start: ${v.stderr}`);
 }, 120_000);
 
+/** Every run started; a test that fails or times out mid-run must not leave a station running. */
+const children = new Set<ChildProcess>();
+
 afterAll(async () => {
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await rig?.cloud.close();
 });
 
-const start = (lot = LOT): ChildProcess =>
-  spawn(
+const start = (lot = LOT): ChildProcess => {
+  const child = spawn(
     node,
     [
-      // Run the launcher in-process (it re-executes itself without this flag), so SIGKILL hits the station.
+      // The bundle itself (not the launcher, which re-executes itself), so SIGKILL hits the station.
       '--disable-warning=ExperimentalWarning',
-      launcher,
+      bundle,
       'run',
       '--profile',
       rig.setup.profilePath,
@@ -61,6 +78,9 @@ const start = (lot = LOT): ChildProcess =>
     ],
     { env: { ...process.env, ...rig.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  children.add(child);
+  return child;
+};
 
 const exited = (child: ChildProcess): Promise<number | null> =>
   new Promise((resolve) => {
@@ -127,7 +147,7 @@ describe('kill -9 during a simulated batch', () => {
       stderr.replace(/\(node:\d+\) ExperimentalWarning[^\n]*\n|\(Use `node --trace-warnings[^\n]*\n/g, ''),
     ).toBe('');
     expect(kills).toBe(KILLS);
-    expect(code).toBe(0);
+    expect(code, `last run's output:\n${out.slice(-2000)}`).toBe(0);
     expect(out).toMatch(/"type": "summary"/);
 
     const db = new DatabaseSync(databasePath(rig.dataDir), { readOnly: true });
@@ -186,7 +206,7 @@ describe('kill -9 during a simulated batch', () => {
     });
     child.kill('SIGINT');
     const code = await exited(child);
-    expect(code).toBe(0);
+    expect(code, `output:\n${out.slice(-2000)}`).toBe(0);
     const db = new DatabaseSync(databasePath(rig.dataDir), { readOnly: true });
     try {
       const batch = db.prepare("SELECT id, state FROM batches WHERE lot = 'LOT-SIGINT'").get() as {
