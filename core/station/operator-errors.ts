@@ -141,6 +141,11 @@ export const OPERATOR_ERRORS: Readonly<Record<string, OperatorError>> = {
     remedy: 'Retry once; if it fails again, set the device aside.',
     transient: true,
   },
+  MODULE_INVALID: {
+    title: 'Device rejected the firmware that was written',
+    remedy: 'Set the device aside and call an engineer: its Device OS may be too old for this firmware.',
+    transient: false,
+  },
 
   // Firmware on the station (an engineer's problem, never the device's).
   FIRMWARE_CHANGED: {

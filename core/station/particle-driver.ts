@@ -78,6 +78,16 @@ const expectedModules = (plan: readonly FlashImage[]) =>
 const checkModules = (plan: readonly FlashImage[], reported: readonly DeviceModule[]): void => {
   for (const want of expectedModules(plan)) {
     const got = reported.find((m) => m.function === want.function && m.index === want.index);
+    // The device runs its own checks on every module at boot (integrity, dependencies, platform).
+    // A module that fails them is not run (a user part that fails boots safe mode, breathing
+    // magenta): readback proved the bytes, this proves the device accepted them.
+    if (got && !got.valid)
+      failWith({
+        code: 'MODULE_INVALID',
+        message: `The device rejected the ${want.function} part ${want.index} that was written (version ${got.version}): it failed the device's own integrity or dependency check.`,
+        remedy:
+          'Check that the device runs the Device OS the firmware needs (linestation inspect FILE); call an engineer if it persists.',
+      });
     if (got && got.version !== want.version)
       failWith({
         code: 'MODULE_VERSION_MISMATCH',

@@ -5,7 +5,9 @@ import { validateSet } from '../../core/firmware/validate-set';
 import { SimBus, SimDevice } from '../../core/sim/index';
 import type { SimFaults } from '../../core/sim/types';
 import { outboxRegistrar, particleDriver } from '../../core/station/particle-driver';
+import type { SlotDriver } from '../../core/station/pipeline';
 import { Station, type StationEvent } from '../../core/station/station';
+import type { UsbDeviceInfo } from '../../core/usb/transport';
 import { newBatch, openLog, tempDir } from '../store/helpers';
 
 export const PRODUCT_ID = 4242;
@@ -33,27 +35,38 @@ export const userPartPlan = (bodySize = 8192): FlashImage[] => {
 
 /** The real driver on a simulated bus: the station exactly as the CLI wires it, minus the CLI. */
 export const simRig = async (
-  over: { slots?: number; timeScale?: number; retryOn?: string[]; maxAttempts?: number; dir?: string } = {},
+  over: {
+    slots?: number;
+    timeScale?: number;
+    retryOn?: string[];
+    maxAttempts?: number;
+    dir?: string;
+    /** Lets a test observe the real driver of each attempt (e.g. when a step really finished). */
+    wrapDriver?: (driver: SlotDriver, device: UsbDeviceInfo) => SlotDriver;
+    plan?: FlashImage[];
+  } = {},
 ) => {
   const dir = over.dir ?? tempDir('ls-sim-');
   const { log } = openLog(dir);
   const batch =
     log.batch('LOT-SIM') ?? log.createBatch(newBatch({ lot: 'LOT-SIM', product: String(PRODUCT_ID) }));
   const bus = new SimBus();
-  const plan = userPartPlan();
+  const plan = over.plan ?? userPartPlan();
+  const driverFor = particleDriver({
+    transport: bus,
+    plan,
+    verify: true,
+    pollMs: 5,
+    // The simulator re-enumerates in milliseconds; an unplugged device is given up on quickly.
+    reenumerationTimeoutMs: 1000,
+    registrar: outboxRegistrar({ db: log.db, productId: PRODUCT_ID }),
+  });
+  const wrap = over.wrapDriver;
   const station = new Station({
     log,
     batch,
     source: bus,
-    driverFor: particleDriver({
-      transport: bus,
-      plan,
-      verify: true,
-      pollMs: 5,
-      // The simulator re-enumerates in milliseconds; an unplugged device is given up on quickly.
-      reenumerationTimeoutMs: 1000,
-      registrar: outboxRegistrar({ db: log.db, productId: PRODUCT_ID }),
-    }),
+    driverFor: wrap ? (device) => wrap(driverFor(device), device) : driverFor,
     policy: {
       slotCount: over.slots ?? 4,
       labels: {},
