@@ -10,9 +10,32 @@ export interface CliIo {
   readonly cwd: string;
 }
 
+/** Streams whose reader went away (EPIPE); shared so every CliIo on a stream agrees. */
+const closedStreams = new WeakSet<NodeJS.WritableStream>();
+const guardedStreams = new WeakSet<NodeJS.WritableStream>();
+
+/**
+ * A line writer that survives its reader going away (`linestation batches | head`, a pager quit
+ * early, a killed `tee`). Unhandled, the EPIPE 'error' event ends the process with a stack trace,
+ * and during `run` it would cut a device off mid-flash. Output is dropped from then on and the
+ * command finishes its work; any other stream error still surfaces as before.
+ */
+export const lineWriter = (stream: NodeJS.WritableStream): ((line: string) => void) => {
+  if (!guardedStreams.has(stream)) {
+    guardedStreams.add(stream);
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      closedStreams.add(stream);
+    });
+  }
+  return (line) => {
+    if (!closedStreams.has(stream)) stream.write(`${line}\n`);
+  };
+};
+
 export const processIo = (): CliIo => ({
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
+  out: lineWriter(process.stdout),
+  err: lineWriter(process.stderr),
   isTTY: Boolean(process.stdout.isTTY),
   env: process.env,
   cwd: process.cwd(),
