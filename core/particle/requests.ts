@@ -1,4 +1,5 @@
 import { err, ok, type Result } from '../errors/result';
+import { MODULE_FUNCTIONS, type ModuleFunctionName } from '../firmware/types';
 import type { UsbDeviceHandle } from '../usb/transport';
 import { type ControlErrorCode, type ControlRequestOptions, controlRequest } from './control-client';
 import { RequestType } from './control-protocol';
@@ -78,31 +79,13 @@ export const getDeviceId = async (
   return decode('GET_DEVICE_ID', r.value, (f) => stringField(f, 1));
 };
 
-/** Module function codes as the module prefix stores them (DOMAIN.md; cloud/describe.proto). */
-export type ModuleFunction =
-  | 'none'
-  | 'resource'
-  | 'bootloader'
-  | 'mono'
-  | 'system'
-  | 'user'
-  | 'settings'
-  | 'ncp'
-  | 'radio'
-  | 'asset';
-
-const FUNCTIONS: readonly ModuleFunction[] = [
-  'none',
-  'resource',
-  'bootloader',
-  'mono',
-  'system',
-  'user',
-  'settings',
-  'ncp',
-  'radio',
-  'asset',
-];
+/**
+ * Module function codes as the module prefix stores them (DOMAIN.md; cloud/describe.proto): the
+ * same names and numbering the firmware parser uses, so a module read back from the device
+ * compares with the file that was written.
+ */
+export type ModuleFunction = ModuleFunctionName;
+const FUNCTIONS = MODULE_FUNCTIONS;
 
 /** Pre-5.6 replies use control/storage.proto's own enum: 1 bootloader, 2 system, 3 user, 4 mono, 5 ncp, 6 radio. */
 const LEGACY_FUNCTIONS: readonly ModuleFunction[] = [
