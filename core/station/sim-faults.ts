@@ -1,3 +1,4 @@
+import { seededRandom } from '../cloud/mock-faults';
 import { err, ok, type Result } from '../errors/result';
 // Type-only: this file is simulation support (run --simulate, demo, tests, bench); nothing of
 // core/sim is loaded by importing it.
@@ -57,16 +58,7 @@ export const parseSimFaults = (spec: string | undefined): Result<SimFaultPlan> =
 };
 
 /** A small deterministic PRNG (mulberry32) so a fault run can be replayed from its seed. */
-export const seeded = (seed: number): (() => number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
+export const seeded: (seed: number) => () => number = seededRandom;
 
 export interface SimDeviceChoice {
   readonly faults: SimFaults;
