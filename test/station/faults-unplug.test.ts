@@ -15,13 +15,35 @@ import { simRig } from './sim-rig';
 const DEVICES = Number(process.env.LS_UNPLUG_DEVICES ?? 200);
 const SLOTS = 8;
 const STEPS: StepName[] = ['identify', 'ensure-dfu', 'flash', 'leave', 'confirm', 'register'];
-/** Steps after which the device is no longer needed for a PASS (verify and confirm are done). */
-const AFTER_CONFIRM: ReadonlySet<string> = new Set(['register']);
+/** Moments after which the device is no longer needed for a PASS (verify and confirm are done). */
+const AFTER_CONFIRM: ReadonlySet<string> = new Set(['confirmed', 'register']);
 
 describe('200 random unplugs on the simulated bus', () => {
   it('gives no false PASS, loses no attempt, and every device passes on a retry', async () => {
     const rnd = seeded(20261125);
-    const r = await simRig({ slots: SLOTS, timeScale: 0.001, retryOn: [] });
+    /*
+     * When each slot's current attempt really finished confirm (the driver returned). The view's
+     * step alone cannot tell: it moves to register only after the step's log write commits, so an
+     * unplug in that gap finds the view at confirm although the device was already confirmed.
+     */
+    const confirmed = new Map<string, { done: boolean }>();
+    const r = await simRig({
+      slots: SLOTS,
+      timeScale: 0.001,
+      retryOn: [],
+      wrapDriver: (driver, device) => {
+        const mark = { done: false };
+        confirmed.set(device.portPath, mark);
+        return {
+          ...driver,
+          confirm: async (id, ctx) => {
+            const back = await driver.confirm(id, ctx);
+            mark.done = true;
+            return back;
+          },
+        };
+      },
+    });
     const ports = portPaths(SLOTS);
     const plan = r.plan[0];
     if (!plan) throw new Error('empty plan');
@@ -35,7 +57,8 @@ describe('200 random unplugs on the simulated bus', () => {
       awaitingReplug: boolean;
     }
     const seat = new Map<string, Seat>();
-    const unpluggedAt = new Map<number, string>(); // attempt id -> the step it was in when pulled
+    // attempt id -> the step it was in when pulled ('confirmed' once the driver's confirm returned)
+    const unpluggedAt = new Map<number, string>();
     const devices: SimDevice[] = [];
     let nextDevice = 0;
     let started = 0;
@@ -82,7 +105,8 @@ describe('200 random unplugs on the simulated bus', () => {
           if (seat.get(port) !== s) return;
           const v = viewAt(port);
           const running = v?.state === 'running';
-          if (running && v?.attemptId !== undefined) unpluggedAt.set(v.attemptId, v.step ?? e.step);
+          if (running && v?.attemptId !== undefined)
+            unpluggedAt.set(v.attemptId, confirmed.get(port)?.done ? 'confirmed' : (v.step ?? e.step));
           unplugs++;
           r.bus.unplug(port);
           // The station does not retry an absent device: re-seat once the slot has reported.
