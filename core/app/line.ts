@@ -126,7 +126,12 @@ export class Line {
     };
   }
 
-  async start(profilePath: string | undefined, lot: string, operator: string): Promise<Result<StationState>> {
+  async start(
+    profilePath: string | undefined,
+    lot: string,
+    operator: string,
+    override: { offline?: boolean; accept?: readonly string[] } = {},
+  ): Promise<Result<StationState>> {
     if (this.session || this.starting)
       return err('BATCH_RUNNING', `Batch ${this.summary?.lot ?? lot} is running on this station.`, {
         remedy: 'Stop it first (Esc, or the Stop button), then scan the next lot.',
@@ -150,8 +155,12 @@ export class Line {
         station: this.o.settings().stationName,
         dataDir: this.o.dataDir,
         env: await this.o.env(),
-        offline: false,
-        acceptances: [],
+        offline: override.offline ?? false,
+        acceptances: (override.accept ?? []).map((item) => ({
+          item,
+          by: 'engineer',
+          at: (this.o.now?.() ?? new Date()).toISOString(),
+        })),
         transport,
         simulated: this.o.simulated,
         pollMs: t.pollMs,

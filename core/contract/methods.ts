@@ -69,7 +69,14 @@ export const METHODS = {
     role: 'operator',
     summary: 'Open (or resume) the batch of a scanned lot; devices then start on plug-in.',
     request: z
-      .object({ lot: scanned, operator: z.string().trim().min(1).max(64).default('operator') })
+      .object({
+        lot: scanned,
+        operator: z.string().trim().min(1).max(64).default('operator'),
+        /** Register later (IDs queue in the outbox); needs `accept: ['offline']` on a cloud profile. */
+        offline: z.boolean().default(false),
+        /** Open readiness items an engineer accepts for this batch (recorded with it); engineer only. */
+        accept: z.array(z.enum(['offline', 'firmware-set', 'questions'])).default([]),
+      })
       .strict(),
     response: stationStateSchema,
   }),

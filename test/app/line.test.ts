@@ -95,6 +95,25 @@ describe('the line behind the desktop app', () => {
     expect(!bad.ok && bad.error.code).toBe('INVALID_REQUEST');
   }, 30_000);
 
+  it('refuses a cloud batch without a token; an engineer (only) may accept offline registration', async () => {
+    line = await startSimLine(1);
+    app = createAppService({ ...line.options, env: {} });
+    const refused = await app.invoke('batch.start', { lot: 'LOT-T1' });
+    expect(refused.ok).toBe(false);
+    const operatorTry = await app.invoke('batch.start', {
+      lot: 'LOT-T1',
+      offline: true,
+      accept: ['offline'],
+    });
+    expect(!operatorTry.ok && operatorTry.error.code).toBe('FORBIDDEN');
+    app.session.grantEngineer('test');
+    const accepted = await app.invoke('batch.start', { lot: 'LOT-T1', offline: true, accept: ['offline'] });
+    expect(accepted.ok && accepted.value.running).toBe(true);
+    await app.invoke('batch.stop', {});
+    const audit = await app.invoke('audit.list', {});
+    expect(audit.ok && audit.value.some((a) => a.action === 'batch.start-accept')).toBe(true);
+  }, 30_000);
+
   it('refuses to start without a profile', async () => {
     line = await startSimLine(2);
     app = createAppService({ ...line.options, profilePath: undefined });

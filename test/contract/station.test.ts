@@ -36,7 +36,12 @@ describe('station contract', () => {
 
   it('accepts scanner input as typed and refuses what a scanner cannot mean', () => {
     const start = METHODS['batch.start'].request;
-    expect(start.parse({ lot: '  LOT-42 ' })).toEqual({ lot: 'LOT-42', operator: 'operator' });
+    expect(start.parse({ lot: '  LOT-42 ' })).toEqual({
+      lot: 'LOT-42',
+      operator: 'operator',
+      offline: false,
+      accept: [],
+    });
     expect(start.safeParse({ lot: 'two words' }).success).toBe(false);
     expect(start.safeParse({ lot: '' }).success).toBe(false);
     expect(start.safeParse({ lot: 'x'.repeat(65) }).success).toBe(false);

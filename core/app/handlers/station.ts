@@ -1,10 +1,30 @@
-import { ok } from '../../errors/result';
+import { err, ok } from '../../errors/result';
 import type { Handlers } from '../context';
 
 export const stationHandlers = {
   'station.state': async (_request, ctx) => ok(ctx.line.state()),
 
-  'batch.start': async (request, ctx) => ctx.line.start(ctx.state.profilePath, request.lot, request.operator),
+  'batch.start': async (request, ctx) => {
+    // Starting is the operator's; overriding the checklist is an engineer decision, checked here
+    // in the core (the method itself stays operator so a plain scan works).
+    if (request.accept.length > 0 && ctx.session.role !== 'engineer')
+      return err('FORBIDDEN', 'Accepting an open readiness item needs engineer rights.', {
+        remedy: 'Ask an engineer to unlock the station and start the batch.',
+        details: { accept: request.accept },
+      });
+    if (request.accept.length > 0)
+      try {
+        ctx
+          .log()
+          .recordAudit('engineer', 'batch.start-accept', null, { lot: request.lot, accept: request.accept });
+      } catch {
+        // The batch records its acceptances itself; this line is the engineer-side trace.
+      }
+    return ctx.line.start(ctx.state.profilePath, request.lot, request.operator, {
+      offline: request.offline,
+      accept: request.accept,
+    });
+  },
 
   'batch.stop': async (request, ctx) =>
     ok(
