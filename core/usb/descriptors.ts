@@ -269,3 +269,7 @@ export const normalizeSerial = (serial: string | undefined): string | undefined 
   const s = serial.replace(/[^\x21-\x7e]/g, '').toLowerCase();
   return s.length > 0 ? s : undefined;
 };
+
+/** `vvvv:pppp`, the way lsusb and udev rules write a USB vendor and product ID. */
+export const usbIdText = (info: { readonly vendorId: number; readonly productId: number }): string =>
+  `${info.vendorId.toString(16).padStart(4, '0')}:${info.productId.toString(16).padStart(4, '0')}`;

@@ -1,5 +1,5 @@
 import { type LsError, LsFailure } from '../errors/result';
-import { normalizeSerial } from './descriptors';
+import { normalizeSerial, usbIdText } from './descriptors';
 import { classifyNativeUsbError, usbError, usbFailure } from './errors';
 import type {
   ControlSetup,
@@ -285,7 +285,7 @@ export class NodeUsbTransport implements UsbTransport {
           d.productId === info.productId,
       );
     if (!device)
-      throw usbFailure('USB_NOT_FOUND', `${info.portPath} ${hex4(info.vendorId)}:${hex4(info.productId)}`, {
+      throw usbFailure('USB_NOT_FOUND', `${info.portPath} ${usbIdText(info)}`, {
         portPath: info.portPath,
       });
     try {
@@ -296,5 +296,3 @@ export class NodeUsbTransport implements UsbTransport {
     return new NodeUsbHandle(device, deviceInfoOf(device));
   }
 }
-
-const hex4 = (n: number): string => n.toString(16).padStart(4, '0');

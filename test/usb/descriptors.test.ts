@@ -9,6 +9,7 @@ import {
   parseStringDescriptor,
   readConfigurationDescriptor,
   readStringDescriptor,
+  usbIdText,
 } from '../../core/usb/descriptors';
 import type { ControlSetup, UsbDeviceHandle } from '../../core/usb/transport';
 
@@ -111,5 +112,13 @@ describe('reading descriptors through control requests', () => {
     );
     expect(seen.at(-1)?.[0]).toMatchObject({ value: 0x0305, index: 0x0409 });
     expect(await readStringDescriptor(handle, 0, { timeoutMs: 100 })).toBeUndefined();
+  });
+});
+
+describe('usbIdText', () => {
+  it('writes vendor and product as 4 lowercase hex digits each, as lsusb does', () => {
+    expect(usbIdText({ vendorId: 0x2b04, productId: 0xd00d })).toBe('2b04:d00d');
+    expect(usbIdText({ vendorId: 0x1d50, productId: 0x607f })).toBe('1d50:607f');
+    expect(usbIdText({ vendorId: 0x1, productId: 0xa })).toBe('0001:000a');
   });
 });

@@ -7,6 +7,7 @@ import {
 import { type SerialTouch, serialTouch } from '../../particle/serial-trick';
 import { platformByName } from '../../platforms';
 import { loadProfile } from '../../station/profile';
+import { usbIdText } from '../../usb/descriptors';
 import { listSerialPorts, type SerialPortLister } from '../../usb/serial-ports';
 import type { SlotLabels, SlottedDevice } from '../../usb/slots';
 import type { UsbTransport } from '../../usb/transport';
@@ -312,9 +313,7 @@ const runDevices = async (io: CliIo, o: DevicesOptions): Promise<void> => {
                 productId: e.device.productId,
               }),
             )
-          : io.out(
-              `ignored ${e.device.portPath} ${e.device.vendorId.toString(16).padStart(4, '0')}:${e.device.productId.toString(16).padStart(4, '0')}`,
-            );
+          : io.out(`ignored ${e.device.portPath} ${usbIdText(e.device)}`);
       else io.err(`linestation: ${errorLine(e.error)}`);
     });
     ctx.start({ staggerMs: Math.max(1, 1000 * o.timeScale) });
