@@ -1,4 +1,4 @@
-import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { fail } from '../errors/result';
 import type { BatchRecord } from './records';
 import type { StationLog } from './station-log';
@@ -199,6 +199,9 @@ export const exportToFile = (log: StationLog, lot: string, format: ExportFormat,
     } catch {
       // already closed
     }
+    // A half-written file beside the destination (a full disk, a directory as --out) helps nobody
+    // and would be mistaken for an export.
+    rmSync(tmp, { force: true });
     return fail('EXPORT_WRITE_FAILED', `Cannot write the export to ${file}: ${(e as Error).message}`, {
       remedy: 'Check free space and permissions of the destination.',
     });

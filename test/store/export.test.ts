@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { csvCell, EXPORT_COLUMNS, exportToFile, parseCsvLine, writeExport } from '../../core/store/export';
@@ -74,5 +74,15 @@ describe('export', () => {
     expect(() => exportToFile(log, 'LOT-1', 'csv', join(tempDir(), 'missing', 'x.csv'))).toThrow(
       /Cannot write the export/,
     );
+  });
+
+  it('leaves no half-written file behind when the final rename fails', () => {
+    const { log } = seed();
+    const dir = tempDir();
+    // A directory as the destination: the rows are written beside it, then the rename is refused.
+    const dest = join(dir, 'out');
+    mkdirSync(dest);
+    expect(() => exportToFile(log, 'LOT-1', 'csv', dest)).toThrow(/Cannot write the export/);
+    expect(readdirSync(dir)).toEqual(['out']);
   });
 });
