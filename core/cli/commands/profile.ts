@@ -269,13 +269,19 @@ const runInit = async (io: CliIo, files: string[], flags: InitFlags): Promise<vo
   io.out(`Next: linestation profile check ${flags.out}, then linestation profile lock ${flags.out}.`);
 };
 
-const runCheck = async (io: CliIo, path: string, flags: { json?: boolean }): Promise<void> => {
-  const json = Boolean(flags.json);
+/** Loads the profile for check/lock, or prints why it cannot be read and ends with exit 1. */
+const loadOrExit = async (io: CliIo, path: string, json: boolean) => {
   const loaded = await loadProfile(resolve(io.cwd, path));
   if (!loaded.ok) {
     printError(io, loaded.error, json);
     throw new CliExit(ExitCode.Failed);
   }
+  return loaded;
+};
+
+const runCheck = async (io: CliIo, path: string, flags: { json?: boolean }): Promise<void> => {
+  const json = Boolean(flags.json);
+  const loaded = await loadOrExit(io, path, json);
   const releasedFirmwareCheck = cloudReleasedFirmwareCheck(loaded.value.profile, io.env);
   const { readiness } = await checkReadiness(loaded.value, {
     env: io.env,
@@ -298,11 +304,7 @@ const runLock = async (
   flags: { json?: boolean; relock?: boolean },
 ): Promise<void> => {
   const json = Boolean(flags.json);
-  const loaded = await loadProfile(resolve(io.cwd, path));
-  if (!loaded.ok) {
-    printError(io, loaded.error, json);
-    throw new CliExit(ExitCode.Failed);
-  }
+  const loaded = await loadOrExit(io, path, json);
   const releasedFirmwareCheck = cloudReleasedFirmwareCheck(loaded.value.profile, io.env);
   const locked = await lockProfile(loaded.value, {
     env: io.env,
