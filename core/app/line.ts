@@ -153,6 +153,7 @@ export class Line {
         lot,
         operator,
         station: this.o.settings().stationName,
+        slotLabels: this.o.settings().slotLabels,
         dataDir: this.o.dataDir,
         env: await this.o.env(),
         offline: override.offline ?? false,
@@ -327,17 +328,12 @@ export class Line {
     this.schedule();
   }
 
-  /**
-   * The station log has no call to set a label after the attempt started, so the pairing is one
-   * UPDATE of that attempt's label_serial column (plus an event row), committed before the
-   * screen shows it.
-   */
+  /** Pairs the label with the attempt in one commit (column + event) before the screen shows it. */
   private pairLabel(attemptId: number, label: string, slot: number): void {
     const log = this.session?.log;
     if (!log) return;
     try {
-      log.db.prepare('UPDATE attempts SET label_serial = ? WHERE id = ?').run(label, attemptId);
-      log.recordEvent(this.session?.batch.id ?? null, attemptId, 'label-paired', { labelSerial: label });
+      log.setLabelSerial(attemptId, label);
       this.slotLabelSerial.set(slot, label);
     } catch (e) {
       // Keep the label for the next PASS rather than lose it.

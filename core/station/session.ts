@@ -35,6 +35,11 @@ export interface SessionOptions {
   /** How long the register step waits for the cloud's acknowledgment before reporting "queued". */
   readonly registerWaitMs?: number | undefined;
   readonly retryDelayMs?: number | undefined;
+  /**
+   * Slot labels set at this station (by port path). They describe the station's own hub, so they
+   * take precedence over the profile's labels for the same port.
+   */
+  readonly slotLabels?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface Session {
@@ -151,7 +156,7 @@ export const openSession = async (o: SessionOptions): Promise<Result<Session>> =
 
   const policy: StationPolicy = {
     slotCount: p.slots.count,
-    labels: p.slots.labels,
+    labels: { ...p.slots.labels, ...o.slotLabels },
     platformId: platform.id,
     productId: p.product.id,
     maxAttempts: p.retry.maxAttempts,

@@ -121,3 +121,34 @@ describe('the line behind the desktop app', () => {
     expect(!r.ok && r.error.code).toBe('NO_PROFILE');
   }, 30_000);
 });
+
+describe('slot labels set at the station', () => {
+  it('reach the station: a labelled port keeps its slot, whatever is plugged in first', async () => {
+    line = await startSimLine(2);
+    app = createAppService({ ...line.options, role: 'engineer' });
+    const [first, labelled] = [line.ports[0] ?? '', line.ports[1] ?? ''];
+    const set = await app.invoke('settings.update', { slotLabels: { [labelled]: 'BAY-7' } });
+    expect(set.ok).toBe(true);
+    const started = await app.invoke('batch.start', { lot: 'LOT-LABELS', operator: 'ana' });
+    expect(started.ok).toBe(true);
+    let done = until(app, (s) => finished(s).length === 1);
+    line.bus.plug(line.device('unlabelled'), first);
+    await done;
+    done = until(app, (s) => finished(s).length === 2);
+    line.bus.plug(line.device('labelled'), labelled);
+    const state = await done;
+    expect(state.slots.find((s) => s.portPath === labelled)?.label).toBe('BAY-7');
+    const csv = await app.invoke('batch.export', { lot: 'LOT-LABELS', format: 'csv' });
+    expect(csv.ok).toBe(true);
+    if (!csv.ok) return;
+    const [header, ...rows] = (csv.value.content ?? '').trim().split('\r\n');
+    const columns = (header ?? '').split(',');
+    const slotOf = (port: string) =>
+      rows.map((r) => r.split(',')).find((c) => c[columns.indexOf('port_path')] === port)?.[
+        columns.indexOf('slot')
+      ];
+    // Slot 1 is the labelled port's, so the device plugged in first went to slot 2.
+    expect(slotOf(labelled)).toBe('1');
+    expect(slotOf(first)).toBe('2');
+  });
+});
