@@ -11,6 +11,12 @@ if (!socat)
 const ID = '3c0021000e47353136383631';
 const IMEI = '352753090000000';
 const ICCID = '89883030000012345678';
+/**
+ * How long a test waits for bytes that the device process WILL send (through socat and a pty). It
+ * is also the full duration of those tests, since each ends on the timeout; 400 ms was too short
+ * on a loaded 2-core machine (the cut-off answer had not arrived yet: NO_RESPONSE, not PARTIAL).
+ */
+const ANSWER_MS = 2000;
 
 describe.skipIf(!socat)('listening-mode serial over a real pty', () => {
   let device: PtyDevice | undefined;
@@ -67,7 +73,7 @@ describe.skipIf(!socat)('listening-mode serial over a real pty', () => {
   it('settles for the ID alone when a cellular modem never reports IMEI/ICCID', async () => {
     const s = await open(['--platform', '13']);
     try {
-      expect(await s.identify({ cellular: true, timeoutMs: 300 })).toEqual({
+      expect(await s.identify({ cellular: true, timeoutMs: ANSWER_MS })).toEqual({
         ok: true,
         value: { deviceId: ID },
       });
@@ -107,9 +113,9 @@ describe.skipIf(!socat)('listening-mode serial over a real pty', () => {
   it('names an answer cut off half-way', async () => {
     const s = await open(['--truncate-at', '0.6']);
     try {
-      const r = await s.identify({ timeoutMs: 400 });
+      const r = await s.identify({ timeoutMs: ANSWER_MS });
       expect(r.ok ? '' : r.error.code).toBe('LISTENING_PARTIAL_REPLY');
-      const m = await s.moduleInfo({ timeoutMs: 400 });
+      const m = await s.moduleInfo({ timeoutMs: ANSWER_MS });
       expect(m.ok ? '' : m.error.code).toBe('LISTENING_PARTIAL_REPLY');
     } finally {
       await s.close();
@@ -119,7 +125,7 @@ describe.skipIf(!socat)('listening-mode serial over a real pty', () => {
   it('names an application that only prints its own logs', async () => {
     const s = await open(['--mode', 'normal', '--log-every', '50']);
     try {
-      const r = await s.systemVersion({ timeoutMs: 400 });
+      const r = await s.systemVersion({ timeoutMs: ANSWER_MS });
       expect(r.ok ? '' : r.error.code).toBe('LISTENING_UNEXPECTED_REPLY');
     } finally {
       await s.close();
