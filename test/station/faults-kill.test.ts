@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, symlinkSync } from 'node:fs';
+import { existsSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,13 +30,14 @@ let rig: Rig;
  * batch with exit 3), and a kill could land while it was being written.
  */
 let bundle: string;
+let bundleDir: string | undefined;
 
 beforeAll(async () => {
   rig = await cliRig({ slots: 4 });
-  const dir = tempDir('ls-kill-cli-');
+  bundleDir = tempDir('ls-kill-cli-');
   // The bundle keeps its packages external: a node_modules link next to it resolves them.
-  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  bundle = join(dir, 'cli.mjs');
+  symlinkSync(join(root, 'node_modules'), join(bundleDir, 'node_modules'), 'dir');
+  bundle = join(bundleDir, 'cli.mjs');
   const built = spawnSync(node, [join(root, 'scripts', 'build-cli.mjs'), bundle], { encoding: 'utf8' });
   if (built.status !== 0) throw new Error(`CLI bundle did not build: ${built.stderr}`);
   const v = spawnSync(node, ['--disable-warning=ExperimentalWarning', bundle, '--version'], {
@@ -52,6 +53,8 @@ afterAll(async () => {
   for (const child of children)
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await rig?.cloud.close();
+  // Removes the link, not what it points to.
+  if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
 });
 
 const start = (lot = LOT): ChildProcess => {
