@@ -43,5 +43,6 @@ export const said = (r: ProcessResult): string => {
   const text = named
     ? `${named[1]}: ${named[2]}`
     : (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' | ');
-  return `exit ${r.code}: ${text.slice(0, 600)}`;
+  const how = r.code === null ? `killed after ${(r.ms / 1000).toFixed(0)} s (timeout)` : `exit ${r.code}`;
+  return `${how}: ${text.slice(0, 600)}`;
 };
