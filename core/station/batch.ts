@@ -11,9 +11,19 @@ export type BatchStartErrorCode =
   | 'FIRMWARE_CHANGED'
   | 'NOT_READY'
   | 'TOKEN_NOT_VALID'
+  | 'CLOUD_UNREACHABLE'
   | 'MODE_NOT_ANSWERED'
   | 'BATCH_CLOSED'
   | 'BATCH_PROFILE_MISMATCH';
+
+/** Cloud errors that mean nobody answered (or not usefully), as opposed to a refused token. */
+const UNANSWERED: ReadonlySet<string> = new Set([
+  'CLOUD_NETWORK',
+  'CLOUD_TIMEOUT',
+  'CLOUD_SERVER_ERROR',
+  'CLOUD_RATE_LIMITED',
+  'CLOUD_BAD_RESPONSE',
+]);
 
 /**
  * Readiness items an engineer may accept to start anyway. The lock, the firmware files and the
@@ -133,6 +143,14 @@ export const evaluateStart = async (
     });
   if (!offline && req.tokenCheck) {
     const t = await req.tokenCheck();
+    // No answer is not a refusal: telling the operator to renew a good token sends them the
+    // wrong way when the network, the API URL or the cloud itself is the problem.
+    if (!t.ok && UNANSWERED.has(t.error.code))
+      return err('CLOUD_UNREACHABLE', `The token could not be checked: ${t.error.message}`, {
+        remedy:
+          "Check the network and the profile's cloud address, then start again; or have an engineer accept offline mode (--offline --accept offline) so registrations queue until the cloud answers.",
+        details: { cause: t.error.code },
+      });
     if (!t.ok)
       return err('TOKEN_NOT_VALID', `The cloud refused the token: ${t.error.message}`, {
         remedy: 'Renew the token, or have an engineer accept offline mode (--offline --accept offline).',

@@ -131,6 +131,16 @@ describe('evaluateStart', () => {
     expect(await codeOf(request({ tokenCheck: async () => ok(undefined) }))).toBe('OK');
   });
 
+  it('tells an unreachable cloud apart from a refused token', async () => {
+    const down = async () =>
+      err('CLOUD_NETWORK', 'Could not reach the Particle Cloud: connect ECONNREFUSED.');
+    expect(await codeOf(request({ tokenCheck: down }))).toBe('CLOUD_UNREACHABLE');
+    const slow = async () => err('CLOUD_TIMEOUT', 'The Particle Cloud did not answer within 10 s.');
+    expect(await codeOf(request({ tokenCheck: slow }))).toBe('CLOUD_UNREACHABLE');
+    const forbidden = async () => err('CLOUD_FORBIDDEN', 'missing devices:import');
+    expect(await codeOf(request({ tokenCheck: forbidden }))).toBe('TOKEN_NOT_VALID');
+  });
+
   it('rejects a lot ID that cannot be a file name or a CSV cell', async () => {
     expect(await codeOf(request({ lot: '../x' }))).toBe('LOT_INVALID');
   });
