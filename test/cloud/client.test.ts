@@ -13,7 +13,9 @@ describe('cloud client against the mock cloud', () => {
       nonmemberDevices: [deviceId(900)],
       protectedDevices: [deviceId(901)],
     });
-    client = createCloudClient({ baseUrl: mock.url, token: async () => TOKEN, timeoutMs: 500 });
+    // Roomy: on a loaded 2-core machine an answer from the in-process mock can take hundreds of
+    // ms, and a client timeout there would turn a plain answer into CLOUD_TIMEOUT.
+    client = createCloudClient({ baseUrl: mock.url, token: async () => TOKEN, timeoutMs: 10_000 });
   });
   afterAll(() => mock.close());
 
@@ -90,7 +92,9 @@ describe('cloud client against the mock cloud', () => {
       503,
     ]);
     mock.setFaults('timeout');
-    const rTimeout = await client.importDevices(String(PRODUCT), [deviceId(6)]);
+    // The mock holds this request open: only a client timeout ends it, so use a short one.
+    const impatient = createCloudClient({ baseUrl: mock.url, token: async () => TOKEN, timeoutMs: 300 });
+    const rTimeout = await impatient.importDevices(String(PRODUCT), [deviceId(6)]);
     expect(!rTimeout.ok && [rTimeout.error.code, rTimeout.error.kind]).toEqual(['CLOUD_TIMEOUT', 'backoff']);
     mock.setFaults('drop');
     const rDrop = await client.importDevices(String(PRODUCT), [deviceId(6)]);
@@ -104,7 +108,7 @@ describe('cloud client against the mock cloud', () => {
     const closed = await startMockCloud();
     const url = closed.url;
     await closed.close();
-    const offline = createCloudClient({ baseUrl: url, token: async () => TOKEN, timeoutMs: 500 });
+    const offline = createCloudClient({ baseUrl: url, token: async () => TOKEN, timeoutMs: 10_000 });
     const r = await offline.importDevices(String(PRODUCT), [deviceId(7)]);
     expect(!r.ok && [r.error.code, r.error.kind]).toEqual(['CLOUD_NETWORK', 'backoff']);
     const r400 = await client.importDevices(String(PRODUCT), []);

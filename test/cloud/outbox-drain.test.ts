@@ -28,7 +28,9 @@ describe('outbox drain', () => {
     mock.clearRequests();
     db = openDatabase(':memory:');
     token = TOKEN;
-    client = createCloudClient({ baseUrl: mock.url, token: async () => token, timeoutMs: 300 });
+    // Roomy: tests count requests and retries exactly, and on a loaded 2-core machine an answer
+    // from the in-process mock can take hundreds of ms (a client timeout would add a retry).
+    client = createCloudClient({ baseUrl: mock.url, token: async () => token, timeoutMs: 10_000 });
   });
 
   it('sends pending imports as one ids request, then settings, telling only after the commit', async () => {
@@ -133,7 +135,9 @@ describe('outbox drain', () => {
   it('retries transient failures with backoff until acknowledged', async () => {
     for (let n = 50; n < 60; n++) enqueueRegistration(db, { productId: PRODUCT, deviceId: deviceId(n) });
     mock.setFaults('500:0.3,timeout:0.1,dropafter:0.1,seed=3');
-    const report = await createDrain({ db, client, backoff: FAST, batchSize: 3 }).drainNow({
+    // Held requests end only by the client's timeout: a short one keeps the retries quick.
+    const impatient = createCloudClient({ baseUrl: mock.url, token: async () => token, timeoutMs: 300 });
+    const report = await createDrain({ db, client: impatient, backoff: FAST, batchSize: 3 }).drainNow({
       deadlineMs: 20_000,
     });
     expect(report.remaining).toEqual({ pending: 0, done: 10, failed: 0, blocked: 0 });
