@@ -29,7 +29,7 @@ export const flashDevice = async (
 ): Promise<FlashResult> => {
   let session: DfuSession | undefined;
   try {
-    const handle = await target.transport.open(target.device);
+    const handle = await target.transport.open(target.device, { signal: options.signal });
     try {
       session = await DfuSession.open(handle, options);
     } catch (e) {

@@ -85,7 +85,7 @@ export const enterDfuMode = async (
 
   const request = await (async (): Promise<Result<void>> => {
     try {
-      const handle = await ctx.transport.open(device);
+      const handle = await ctx.transport.open(device, { signal: options.signal });
       try {
         const t = options.requestTimeoutMs ?? 3000;
         return await requestDfuMode(handle, { timeoutMs: t, transferTimeoutMs: t, signal: options.signal });
@@ -181,7 +181,7 @@ export const confirmBackInNormalMode = async (
   if (!back.ok) return { ok: false, error: withStep(back.error, 'confirm') };
   if (!options.readModules) return ok(back.value);
   try {
-    const handle = await ctx.transport.open(back.value.device);
+    const handle = await ctx.transport.open(back.value.device, { signal: options.signal });
     try {
       const t = options.requestTimeoutMs ?? 3000;
       const modules = await getModuleInfo(handle, {

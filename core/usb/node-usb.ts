@@ -1,11 +1,12 @@
 import { type LsError, LsFailure } from '../errors/result';
 import { normalizeSerial, usbIdText } from './descriptors';
-import { classifyNativeUsbError, usbError, usbFailure } from './errors';
+import { classifyNativeUsbError, usbCodeOf, usbError, usbFailure } from './errors';
 import type {
   ControlSetup,
   TransferOptions,
   UsbDeviceHandle,
   UsbDeviceInfo,
+  UsbErrorCode,
   UsbEvent,
   UsbTransport,
 } from './transport';
@@ -49,7 +50,51 @@ export interface NodeUsbOptions {
   readonly backend?: UsbBackend;
   /** Problems that have no caller to reject (hot-plug unavailable); the transport carries on. */
   readonly onError?: (error: LsError) => void;
+  /**
+   * How long `open()` keeps trying a device that has just (re-)enumerated but cannot be opened
+   * yet. Default 1500 ms; 0 disables the retry.
+   */
+  readonly openSettleMs?: number;
+  /** Pause between those attempts. Default 50 ms. */
+  readonly openRetryMs?: number;
 }
+
+/** Per-call options of `NodeUsbTransport.open` (a superset of the UsbTransport seam's). */
+export interface NodeUsbOpenOptions {
+  readonly signal?: AbortSignal | undefined;
+}
+
+const DEFAULT_OPEN_SETTLE_MS = 1500;
+const DEFAULT_OPEN_RETRY_MS = 50;
+
+/**
+ * Failures of `open()` that a device which has just appeared goes through before it settles.
+ * Linux creates the sysfs entry (which usb@3 lists) before devtmpfs/udev create the
+ * /dev/bus/usb node (ENOENT: "device not found (errno 2)") and before udev's rules grant access
+ * (EACCES for the first moments); a device mid-re-enumeration may also be briefly unlisted.
+ * Busy, stall and timeout are not here: waiting would not change them.
+ */
+const SETTLING = new Set<UsbErrorCode>(['USB_NOT_FOUND', 'USB_DISCONNECTED', 'USB_ACCESS_DENIED']);
+
+const abortError = (): DOMException => new DOMException('Aborted', 'AbortError');
+
+/** Sleeps `ms`, rejecting early with an AbortError when `signal` fires. */
+const pause = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(abortError());
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortError());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 
 /**
  * `1-2.3`: bus number, then the chain of hub ports. usb@3 reports `bus` as the bus id (on Linux
@@ -111,18 +156,57 @@ const abortable = <T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T
   });
 };
 
+/**
+ * After a STALL, how long (and how often) we look for the device on the bus. A cable pulled
+ * mid-transfer can stall the request in flight a moment before the device leaves the bus (the
+ * function goes first, then the port); that is a disconnect, and it must be named as one. A device
+ * still listed at the end of the window really refused the request. Costs a genuine STALL this
+ * window, which is rare (a DFU error, an unsupported Particle request) and already a slow path.
+ */
+const STALL_GONE_CHECKS_MS: readonly number[] = [0, 50, 100, 150, 200, 250];
+
+/** True when the device is no longer listed; undefined when the bus cannot be listed. */
+type GoneProbe = () => Promise<boolean | undefined>;
+
 class NodeUsbHandle implements UsbDeviceHandle {
   readonly info: UsbDeviceInfo;
   private readonly device: NativeUsbDevice;
+  private readonly isGone: GoneProbe;
   private closed = false;
 
-  constructor(device: NativeUsbDevice, info: UsbDeviceInfo) {
+  constructor(device: NativeUsbDevice, info: UsbDeviceInfo, isGone: GoneProbe) {
     this.device = device;
     this.info = info;
+    this.isGone = isGone;
   }
 
   private check(): void {
     if (this.closed) throw usbFailure('USB_DISCONNECTED', 'the handle is closed');
+  }
+
+  /** A STALL, or USB_DISCONNECTED when the device leaves the bus right after it (see above). */
+  private async stallOrGone(setup: ControlSetup, stall: LsFailure): Promise<LsFailure> {
+    for (const wait of STALL_GONE_CHECKS_MS) {
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const gone = await this.isGone();
+      if (gone === undefined) return stall;
+      if (gone)
+        return usbFailure(
+          'USB_DISCONNECTED',
+          `request ${setup.request} stalled, then the device left the bus`,
+          {
+            request: setup.request,
+            portPath: this.info.portPath,
+          },
+        );
+    }
+    return stall;
+  }
+
+  /** Maps a failed transfer to our codes, telling a disconnect-shaped STALL from a real one. */
+  private async transferFailure(e: unknown, setup: ControlSetup, direction: string): Promise<LsFailure> {
+    const failure = wrapNative(e, `control ${direction} request ${setup.request}`);
+    return failure.error.code === 'USB_STALL' ? this.stallOrGone(setup, failure) : failure;
   }
 
   async controlIn(setup: ControlSetup, length: number, options: TransferOptions): Promise<Uint8Array> {
@@ -135,9 +219,13 @@ class NodeUsbHandle implements UsbDeviceHandle {
       );
     } catch (e) {
       if (e instanceof DOMException && e.name === 'AbortError') throw e;
-      throw wrapNative(e, `control IN request ${setup.request}`);
+      throw await this.transferFailure(e, setup, 'IN');
     }
-    if (data === null) throw usbFailure('USB_STALL', `request ${setup.request}`, { request: setup.request });
+    if (data === null)
+      throw await this.stallOrGone(
+        setup,
+        usbFailure('USB_STALL', `request ${setup.request}`, { request: setup.request }),
+      );
     return data;
   }
 
@@ -155,9 +243,13 @@ class NodeUsbHandle implements UsbDeviceHandle {
       );
     } catch (e) {
       if (e instanceof DOMException && e.name === 'AbortError') throw e;
-      throw wrapNative(e, `control OUT request ${setup.request}`);
+      throw await this.transferFailure(e, setup, 'OUT');
     }
-    if (written < 0) throw usbFailure('USB_STALL', `request ${setup.request}`, { request: setup.request });
+    if (written < 0)
+      throw await this.stallOrGone(
+        setup,
+        usbFailure('USB_STALL', `request ${setup.request}`, { request: setup.request }),
+      );
   }
 
   async claimInterface(interfaceNumber: number): Promise<void> {
@@ -192,10 +284,14 @@ export class NodeUsbTransport implements UsbTransport {
   private backend: UsbBackend | undefined;
   private readonly injected: UsbBackend | undefined;
   private readonly onError: ((error: LsError) => void) | undefined;
+  private readonly openSettleMs: number;
+  private readonly openRetryMs: number;
 
   constructor(options: NodeUsbOptions = {}) {
     this.injected = options.backend;
     this.onError = options.onError;
+    this.openSettleMs = Math.max(0, options.openSettleMs ?? DEFAULT_OPEN_SETTLE_MS);
+    this.openRetryMs = Math.max(1, options.openRetryMs ?? DEFAULT_OPEN_RETRY_MS);
   }
 
   private async getBackend(): Promise<UsbBackend> {
@@ -274,7 +370,34 @@ export class NodeUsbTransport implements UsbTransport {
     };
   }
 
-  async open(info: UsbDeviceInfo): Promise<UsbDeviceHandle> {
+  /**
+   * Opens the device `info` names (by enumeration key, else the same port path and VID:PID). A
+   * device that has just (re-)enumerated is retried for up to `openSettleMs` while it settles (see
+   * SETTLING); any other failure, or one that outlasts the window, is reported at once as it is.
+   */
+  async open(info: UsbDeviceInfo, options: NodeUsbOpenOptions = {}): Promise<UsbDeviceHandle> {
+    const settleMs = this.openSettleMs;
+    const deadline = Date.now() + settleMs;
+    for (let attempt = 1; ; attempt++) {
+      if (options.signal?.aborted) throw abortError();
+      try {
+        return await this.openOnce(info);
+      } catch (e) {
+        const code = usbCodeOf(e);
+        if (!code || !SETTLING.has(code) || Date.now() >= deadline) {
+          if (attempt > 1 && e instanceof LsFailure)
+            throw new LsFailure({
+              ...e.error,
+              details: { ...(e.error.details ?? {}), attempts: attempt, settleMs },
+            });
+          throw e;
+        }
+      }
+      await pause(Math.min(this.openRetryMs, Math.max(0, deadline - Date.now())), options.signal);
+    }
+  }
+
+  private async openOnce(info: UsbDeviceInfo): Promise<UsbDeviceHandle> {
     const devices = await this.devices();
     const device =
       devices.find((d) => d.handle === info.key) ??
@@ -293,6 +416,13 @@ export class NodeUsbTransport implements UsbTransport {
     } catch (e) {
       throw wrapNative(e, `opening ${info.portPath}`);
     }
-    return new NodeUsbHandle(device, deviceInfoOf(device));
+    const key = device.handle;
+    return new NodeUsbHandle(device, deviceInfoOf(device), async () => {
+      try {
+        return !(await this.devices()).some((d) => d.handle === key);
+      } catch {
+        return undefined;
+      }
+    });
   }
 }

@@ -71,5 +71,9 @@ export interface UsbTransport {
    * events may never call the listener; the watcher in core/usb rescans as a fallback.
    */
   watch(listener: (event: UsbEvent) => void): () => void;
-  open(device: UsbDeviceInfo): Promise<UsbDeviceHandle>;
+  /** `signal` cuts short a transport's wait for a just-enumerated device to become openable. */
+  open(
+    device: UsbDeviceInfo,
+    options?: { readonly signal?: AbortSignal | undefined },
+  ): Promise<UsbDeviceHandle>;
 }

@@ -197,3 +197,147 @@ describe('NodeUsbTransport with a usb@3-shaped backend', () => {
     expect(await codeOf(t.open(info))).toBe('USB_NOT_FOUND');
   });
 });
+
+describe('NodeUsbTransport.open() while a device settles after (re-)enumerating', () => {
+  /** A device whose open() fails with `errors` in turn, then succeeds; counts the attempts. */
+  const settling = (errors: readonly Error[]) => {
+    let attempts = 0;
+    const dev = fakeDevice({
+      open: async () => {
+        const e = errors[attempts++];
+        if (e) throw e;
+      },
+    });
+    return { dev, attempts: () => attempts };
+  };
+  const enoent = () => new Error('open error: device not found (errno 2)');
+  const fast = { openRetryMs: 1 };
+
+  it('retries an open that fails with ENOENT (sysfs listed it before /dev/bus/usb had the node)', async () => {
+    const { dev, attempts } = settling([enoent(), enoent()]);
+    const t = new NodeUsbTransport({ backend: backendOf([dev]), ...fast });
+    const h = await t.open(deviceInfoOf(dev));
+    expect(h.info.portPath).toBe('1-4.2');
+    expect(attempts()).toBe(3);
+  });
+
+  it('retries EACCES while udev is still applying the permissions', async () => {
+    const { dev, attempts } = settling([new Error('Permission denied (os error 13)')]);
+    const t = new NodeUsbTransport({ backend: backendOf([dev]), ...fast });
+    await t.open(deviceInfoOf(dev));
+    expect(attempts()).toBe(2);
+  });
+
+  it('waits for a device that is not listed yet, matching it by port path and VID:PID', async () => {
+    const dev = fakeDevice({ handle: 'new-key' });
+    const listed: NativeUsbDevice[] = [];
+    let lists = 0;
+    const backend: UsbBackend = {
+      getDevices: async () => {
+        if (++lists === 3) listed.push(dev);
+        return listed;
+      },
+      addEventListener: () => undefined,
+      removeEventListener: () => undefined,
+    };
+    const t = new NodeUsbTransport({ backend, ...fast });
+    const h = await t.open({ ...deviceInfoOf(dev), key: 'old-key' });
+    expect(h.info.key).toBe('new-key');
+    expect(lists).toBe(3);
+  });
+
+  it('gives up after the settle window with the last error and how many attempts it made', async () => {
+    const { dev, attempts } = settling(Array.from({ length: 10_000 }, enoent));
+    const t = new NodeUsbTransport({ backend: backendOf([dev]), openSettleMs: 40, openRetryMs: 5 });
+    try {
+      await t.open(deviceInfoOf(dev));
+      expect.unreachable('the device never became openable');
+    } catch (e) {
+      const error = (e as LsFailure).error;
+      expect(error.code).toBe('USB_DISCONNECTED');
+      expect(error.message).toMatch(/device not found \(errno 2\)/);
+      expect(error.details).toMatchObject({ attempts: attempts(), settleMs: 40 });
+      expect(attempts()).toBeGreaterThan(1);
+    }
+  });
+
+  it('does not retry what waiting cannot fix (busy), nor anything when the window is 0', async () => {
+    const busy = settling([new Error('Device or resource busy (os error 16)')]);
+    const t = new NodeUsbTransport({ backend: backendOf([busy.dev]), ...fast });
+    expect(await codeOf(t.open(deviceInfoOf(busy.dev)))).toBe('USB_BUSY');
+    expect(busy.attempts()).toBe(1);
+    const gone = settling([enoent()]);
+    const t0 = new NodeUsbTransport({ backend: backendOf([gone.dev]), openSettleMs: 0 });
+    expect(await codeOf(t0.open(deviceInfoOf(gone.dev)))).toBe('USB_DISCONNECTED');
+    expect(gone.attempts()).toBe(1);
+  });
+
+  it('stops retrying when the signal aborts', async () => {
+    const { dev, attempts } = settling(Array.from({ length: 10_000 }, enoent));
+    const t = new NodeUsbTransport({ backend: backendOf([dev]), openSettleMs: 60_000, openRetryMs: 5 });
+    const ac = new AbortController();
+    const p = t.open(deviceInfoOf(dev), { signal: ac.signal });
+    await new Promise((r) => setTimeout(r, 30));
+    ac.abort();
+    expect(await codeOf(p)).toBe('AbortError');
+    const seen = attempts();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(attempts()).toBe(seen);
+  });
+});
+
+describe('NodeUsbHandle: a STALL followed by the device leaving the bus', () => {
+  /** A backend whose listing the test edits, so a device can vanish mid-transfer. */
+  const liveBackend = (devices: NativeUsbDevice[]): UsbBackend => ({
+    getDevices: async () => [...devices],
+    addEventListener: () => undefined,
+    removeEventListener: () => undefined,
+  });
+
+  it('reports USB_DISCONNECTED when the stalled device is no longer listed', async () => {
+    const devices: NativeUsbDevice[] = [];
+    const dev = fakeDevice({
+      nativeControlTransferOut: async () => {
+        // The cable is pulled: the request in flight stalls, the device goes a moment later.
+        setTimeout(() => devices.splice(0), 20);
+        return -1;
+      },
+      nativeControlTransferIn: async () => {
+        throw new Error('Stall');
+      },
+    });
+    devices.push(dev);
+    const h = await new NodeUsbTransport({ backend: liveBackend(devices) }).open(deviceInfoOf(dev));
+    try {
+      await h.controlOut(setup, new Uint8Array(64), { timeoutMs: 1000 });
+      expect.unreachable('the transfer stalled');
+    } catch (e) {
+      const error = (e as LsFailure).error;
+      expect(error.code).toBe('USB_DISCONNECTED');
+      expect(error.message).toMatch(/stalled, then the device left the bus/);
+    }
+    // A thrown "Stall" from nusb gets the same treatment.
+    expect(await codeOf(h.controlIn(setup, 6, { timeoutMs: 1000 }))).toBe('USB_DISCONNECTED');
+  });
+
+  it('keeps USB_STALL for a device that stays on the bus (a real refusal)', async () => {
+    const dev = fakeDevice({ nativeControlTransferOut: async () => -1 });
+    const h = await new NodeUsbTransport({ backend: liveBackend([dev]) }).open(deviceInfoOf(dev));
+    expect(await codeOf(h.controlOut(setup, undefined, { timeoutMs: 1000 }))).toBe('USB_STALL');
+  });
+
+  it('keeps USB_STALL when the bus cannot be listed (no guessing)', async () => {
+    const dev = fakeDevice({ nativeControlTransferIn: async () => null });
+    let calls = 0;
+    const backend: UsbBackend = {
+      getDevices: async () => {
+        if (++calls > 1) throw new Error('failed to open /sys/bus/usb/devices/');
+        return [dev];
+      },
+      addEventListener: () => undefined,
+      removeEventListener: () => undefined,
+    };
+    const h = await new NodeUsbTransport({ backend }).open(deviceInfoOf(dev));
+    expect(await codeOf(h.controlIn(setup, 6, { timeoutMs: 1000 }))).toBe('USB_STALL');
+  });
+});
