@@ -1,4 +1,4 @@
-import { LsFailure } from '../errors/result';
+import { type LsError, LsFailure, toLsError } from '../errors/result';
 import { platformByUsbId } from '../platforms';
 import {
   type DfuFunctionalDescriptor,
@@ -6,6 +6,7 @@ import {
   readConfigurationDescriptor,
   readStringDescriptor,
 } from '../usb/descriptors';
+import { usbFailure } from '../usb/errors';
 import type { UsbDeviceHandle } from '../usb/transport';
 import { BCD_DFUSE, DFU_INTERFACE_CLASS, DFU_INTERFACE_SUBCLASS } from './constants';
 import { DEFAULT_TRANSFER_TIMEOUT_MS, OpContext, type OperationOptions, withContext } from './context';
@@ -238,19 +239,36 @@ export class DfuSession {
         body,
       );
     } catch (e) {
-      if (!(e instanceof LsFailure) || !GONE.has(e.error.code)) await this.recover();
+      if (e instanceof LsFailure && GONE.has(e.error.code)) throw e;
+      const recovery = await this.recoverOrWhy();
+      // A cable pulled mid-request can STALL the request in flight just before the device leaves
+      // the bus; when the recovery then finds it gone, the failure is the disconnect, not a refusal.
+      if (e instanceof LsFailure && e.error.code === 'USB_STALL' && recovery && GONE.has(recovery.code))
+        throw usbFailure(
+          'USB_DISCONNECTED',
+          `during ${name}: a request stalled, then the device left the bus`,
+          {
+            ...(e.error.details ?? {}),
+            operation: name,
+          },
+        );
       throw e;
     }
   }
 
   /** Best effort: ABORT/CLRSTATUS back to dfuIDLE within two seconds; never throws. */
   async recover(): Promise<boolean> {
+    return (await this.recoverOrWhy()) === undefined;
+  }
+
+  /** Like `recover`, but says why it failed (undefined when the device is back in dfuIDLE). */
+  private async recoverOrWhy(): Promise<LsError | undefined> {
     const ctx = new OpContext('recovery', { timeoutMs: 2000, transferTimeoutMs: 1000 }, 2000);
     try {
       await recoverToIdle(this.io, ctx);
-      return true;
-    } catch {
-      return false;
+      return undefined;
+    } catch (e) {
+      return toLsError(e, 'USB_IO');
     } finally {
       ctx.dispose();
     }

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { DfuSession, writeImages } from '../../core/dfu';
 import { LsFailure } from '../../core/errors/result';
 import { SimBus, SimDevice } from '../../core/sim';
+import { usbFailure } from '../../core/usb/errors';
+import type { UsbDeviceHandle } from '../../core/usb/transport';
 import { dfuRequests, openSim, pattern } from './helpers';
 
 const failureOf = async (p: Promise<unknown>) => {
@@ -72,5 +74,60 @@ describe('read-only and out-of-range memory', () => {
       { label: 'big', alt: 0, address: 0x080f0000, data: pattern(0x20000) },
     ]);
     expect(r.ok ? '' : r.error.code).toBe('DFU_OUT_OF_RANGE');
+  });
+});
+
+describe('a STALL as the cable is pulled', () => {
+  /**
+   * The sim's bus, with a handle that does what the kernel did in the USB rig: the DNLOAD in flight
+   * when the cable goes is STALLed, and the device leaves the bus right after (or, with `stay`, a
+   * plain STALL from a device that stays attached).
+   */
+  const stallingSession = async (stallAtBlock: number, stay: boolean) => {
+    const bus = new SimBus();
+    const device = new SimDevice({ platform: 'boron', mode: 'dfu', seed: 'stall', timeScale: 0 });
+    bus.plug(device, '1-1.1');
+    const [info] = await bus.list();
+    if (!info) throw new Error('the simulated device did not enumerate');
+    const inner = await bus.open(info);
+    let dnloads = 0;
+    const handle: UsbDeviceHandle = {
+      info: inner.info,
+      controlIn: (s, length, o) => inner.controlIn(s, length, o),
+      controlOut: async (s, data, o) => {
+        if (
+          s.requestType === 'class' &&
+          s.request === 1 &&
+          data &&
+          data.length > 0 &&
+          dnloads++ === stallAtBlock
+        ) {
+          if (!stay) device.powerOff('cable pulled');
+          throw usbFailure('USB_STALL', `request ${s.request}`, { request: s.request });
+        }
+        return inner.controlOut(s, data, o);
+      },
+      claimInterface: (n) => inner.claimInterface(n),
+      releaseInterface: (n) => inner.releaseInterface(n),
+      selectAlternate: (n, a) => inner.selectAlternate(n, a),
+      close: () => inner.close(),
+    };
+    return { session: await DfuSession.open(handle), device };
+  };
+
+  it('is reported as USB_DISCONNECTED when the device is gone after it', async () => {
+    const { session } = await stallingSession(3, false);
+    const error = await failureOf(session.download(0x000d4000, pattern(64 * 1024)));
+    expect(error.code).toBe('USB_DISCONNECTED');
+    expect(error.message).toMatch(/stalled, then the device left the bus/);
+    expect(error.details).toMatchObject({ operation: 'download', request: 1 });
+  });
+
+  it('stays USB_STALL when the device is still there (and is put back in dfuIDLE)', async () => {
+    const { session } = await stallingSession(3, true);
+    const error = await failureOf(session.download(0x000d4000, pattern(64 * 1024)));
+    expect(error.code).toBe('USB_STALL');
+    // The recovery left the device usable: the same session writes the image on the next try.
+    await session.download(0x000d4000, pattern(8 * 1024));
   });
 });
