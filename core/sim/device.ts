@@ -255,7 +255,11 @@ export class SimDevice {
     for (const c of this.cancelScheduled) c();
     this.cancelScheduled = [];
     this.resetPending = false;
-    // A device that loses power boots its application next time (DFU and listening are not sticky).
+    // A device that loses power boots its application next time: DFU and listening are not sticky.
+    // Device OS enters DFU on a request by writing ENTER_DFU_APP_REQUEST to a backup register and
+    // resetting; the bootloader clears that register as it enters DFU ("subsequent system reset or
+    // power on-off should execute normal firmware"), so only a held MODE button or the persistent
+    // System.dfu(true) flag (which no USB request sets) would bring it back in DFU mode.
     this._mode = 'normal';
     this.disconnect(reason);
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CTRL_REQUEST, makeDeviceId, SERVICE, SimDevice } from '../../core/sim';
+import { CTRL_REQUEST, DFU_STATE, makeDeviceId, SERVICE, SimDevice } from '../../core/sim';
 import { transferMs } from '../../core/sim/timing';
-import { fastDevice, getDescriptor, nextConnect } from './helpers';
+import { dfu, erase, fastDevice, getDescriptor, nextConnect, writeBlock } from './helpers';
 
 describe('SimDevice', () => {
   it('derives stable 24-hex device IDs from a seed and refuses malformed ones', () => {
@@ -34,6 +34,40 @@ describe('SimDevice', () => {
     d.powerOn();
     expect(d.mode).toBe('normal');
     expect(d.descriptors.productId).toBe(0xc00d);
+  });
+
+  it('a cable pulled mid-download: the device boots its application when powered again (the DFU request was consumed)', async () => {
+    const d = fastDevice('boron', { mode: 'dfu' });
+    const host = dfu(d);
+    const address = 0x000d4000;
+    await erase(d, address);
+    const first = Uint8Array.from({ length: 4096 }, (_, i) => i & 0x7f);
+    expect((await writeBlock(d, address, first))?.state).toBe(DFU_STATE.dfuDNLOAD_IDLE);
+    // The next block is on the wire (dfuDNLOAD-SYNC) when the power goes.
+    expect((await host.dnload(3, new Uint8Array(4096))).status).toBe('ok');
+    d.powerOff('cable pulled mid-download');
+    expect((await host.getStatus()) ?? 'no answer').toBe('no answer');
+    const back = nextConnect(d);
+    d.powerOn();
+    expect(await back).toEqual({ mode: 'normal' });
+    expect(d.mode).toBe('normal');
+    expect(d.descriptors.productId).toBe(0xc00d);
+    // Flash is memory: what was programmed before the pull is still there.
+    expect(d.flash.get(0)?.read(address, 4096)).toEqual(first);
+  });
+
+  it('a power cut also cancels a pending re-enumeration into DFU mode', async () => {
+    const d = new SimDevice({ platform: 'boron', seed: 'cut', timeScale: 0.001 });
+    d.powerOn();
+    const events: string[] = [];
+    d.on((e) => events.push(e.type === 'connect' ? `connect ${e.mode}` : 'disconnect'));
+    d.reset('dfu', 'test', 'dfu-mode');
+    d.powerOff();
+    await new Promise((r) => setTimeout(r, 50));
+    d.powerOn();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(d.mode).toBe('normal');
+    expect(events.filter((e) => e.startsWith('connect'))).toEqual(['connect normal']);
   });
 
   it('accounts each transfer as frames per stage plus bytes on the wire', async () => {

@@ -188,7 +188,9 @@ export const cliChecks: Check<RigContext>[] = [
       const code = result.error?.code ?? '';
       measure('error', `${code}: ${result.error?.message ?? ''}`);
       expect(/^(USB|DFU)_[A-Z_]+$/.test(code), `not a named USB/DFU error: "${code}"`);
-      // Plug it back in for whatever runs next (it was left in DFU mode, so it boots there).
+      // Plug it back in for whatever runs next. A power cycle does not keep DFU mode (the bootloader
+      // consumed the DFU request), so it boots its application: the checks after this one must
+      // bring it to the mode they need (ensureMode / the station's ensure-dfu step).
       await ctx.server.request({ cmd: 'power-on', device: ctx.photon });
     },
   },
