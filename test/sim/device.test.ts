@@ -42,7 +42,7 @@ describe('SimDevice', () => {
     const address = 0x000d4000;
     await erase(d, address);
     const first = Uint8Array.from({ length: 4096 }, (_, i) => i & 0x7f);
-    expect((await writeBlock(d, address, first))?.state).toBe(DFU_STATE.dfuDNLOAD_IDLE);
+    expect(await writeBlock(d, address, first)).toMatchObject({ state: DFU_STATE.dfuDNLOAD_IDLE });
     // The next block is on the wire (dfuDNLOAD-SYNC) when the power goes.
     expect((await host.dnload(3, new Uint8Array(4096))).status).toBe('ok');
     d.powerOff('cable pulled mid-download');
