@@ -186,6 +186,7 @@ class NodeUsbHandle implements UsbDeviceHandle {
 
   /** A STALL, or USB_DISCONNECTED when the device leaves the bus right after it (see above). */
   private async stallOrGone(setup: ControlSetup, stall: LsFailure): Promise<LsFailure> {
+    const started = Date.now();
     for (const wait of STALL_GONE_CHECKS_MS) {
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const gone = await this.isGone();
@@ -197,6 +198,7 @@ class NodeUsbHandle implements UsbDeviceHandle {
           {
             request: setup.request,
             portPath: this.info.portPath,
+            goneAfterMs: Date.now() - started,
           },
         );
     }

@@ -315,6 +315,7 @@ describe('NodeUsbHandle: a STALL followed by the device leaving the bus', () => 
       const error = (e as LsFailure).error;
       expect(error.code).toBe('USB_DISCONNECTED');
       expect(error.message).toMatch(/stalled, then the device left the bus/);
+      expect(error.details).toMatchObject({ request: 3, portPath: '1-4.2', goneAfterMs: expect.any(Number) });
     }
     // A thrown "Stall" from nusb gets the same treatment.
     expect(await codeOf(h.controlIn(setup, 6, { timeoutMs: 1000 }))).toBe('USB_DISCONNECTED');

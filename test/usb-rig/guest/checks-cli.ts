@@ -20,7 +20,9 @@ const FlashJson = z.object({
   left: z.boolean(),
   bytes: z.number(),
   device: z.object({ id: z.string().nullable(), portPath: z.string() }),
-  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  error: z
+    .object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() })
+    .optional(),
 });
 const DevicesJson = z.object({
   devices: z.array(
@@ -188,6 +190,11 @@ export const cliChecks: Check<RigContext>[] = [
       const code = result.error?.code ?? '';
       measure('error', `${code}: ${result.error?.message ?? ''}`);
       expect(/^(USB|DFU)_[A-Z_]+$/.test(code), `not a named USB/DFU error: "${code}"`);
+      // The kernel STALLs the request in flight a moment before the device leaves the bus; the
+      // product must still name it a disconnect (the operator's remedy is the cable, not the file).
+      expectEqual(code, 'USB_DISCONNECTED', `error code (${result.error?.message ?? ''})`);
+      const goneAfter = result.error?.details?.goneAfterMs;
+      if (typeof goneAfter === 'number') measure('gone_after_stall_ms', goneAfter);
       // Plug it back in for whatever runs next. A power cycle does not keep DFU mode (the bootloader
       // consumed the DFU request), so it boots its application: the checks after this one must
       // bring it to the mode they need (ensureMode / the station's ensure-dfu step).
