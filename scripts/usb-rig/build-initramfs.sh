@@ -34,6 +34,11 @@ for d in tmp run var/tmp root; do mount -t tmpfs tmpfs "/newroot/$d"; done
 RIG=$(arg rigdir); STAGE2=$(arg stage2)
 mkdir -p "/newroot$RIG" 2>/dev/null
 mount -t 9p -o "$O" rigdir "/newroot$RIG" || echo "initramfs: rig dir mount failed"
+# The checkout gets its own share: it may live under a folder the guest mounts a tmpfs on
+# (CI clones into a temporary folder), where the host root share would not show it.
+REPO=$(arg repo)
+mkdir -p "/newroot$REPO" 2>/dev/null
+mount -t 9p -o "$O,ro,cache=loose" repo "/newroot$REPO" || echo "initramfs: checkout mount failed"
 mount --move /proc /newroot/proc; mount --move /sys /newroot/sys; mount --move /dev /newroot/dev
 exec switch_root /newroot "$STAGE2"
 INIT

@@ -30,7 +30,9 @@ timeout "${RIG_TIMEOUT:-900}" qemu-system-x86_64 "${ACCEL[@]}" -m "${RIG_MEM:-15
   -fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
   -device virtio-9p-pci,fsdev=root,mount_tag=hostroot \
   -fsdev local,id=rig,path="$RIG_DIR",security_model=none,multidevs=remap \
-  -device virtio-9p-pci,fsdev=rig,mount_tag=rigdir </dev/null | tee "$OUT/console.log" || rc=$?
+  -device virtio-9p-pci,fsdev=rig,mount_tag=rigdir \
+  -fsdev local,id=repo,path="$REPO_ROOT",security_model=none,readonly=on,multidevs=remap \
+  -device virtio-9p-pci,fsdev=repo,mount_tag=repo </dev/null | tee "$OUT/console.log" || rc=$?
 if [ -f "$OUT/guest-rc" ]; then rc=$(cat "$OUT/guest-rc"); elif [ "$rc" = 0 ]; then rc=3; fi
 [ "$rc" = 124 ] && rig_log "the guest timed out after ${RIG_TIMEOUT:-900} s"
 rig_log "run finished in $(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s, exit $rc"
