@@ -118,6 +118,49 @@ export const deviceInfoOf = (d: NativeUsbDevice): UsbDeviceInfo => ({
   product: d.productName ?? undefined,
 });
 
+/**
+ * `deviceInfoOf` for a device that may not be readable yet. usb@3 reads some properties lazily
+ * (string descriptors through the device node), so a device listed from sysfs a moment before its
+ * /dev/bus/usb node exists throws "open error: device not found (errno 2)" from a property
+ * getter. Such a device is not there yet for us: `settling` (callers skip it and look again).
+ * Any other failure (access denied) keeps the device with only what could be read, so the
+ * problem surfaces when it is opened instead of the device silently missing from the list.
+ */
+export const describeDevice = (
+  d: NativeUsbDevice,
+): { readonly info: UsbDeviceInfo } | { readonly settling: LsFailure } | undefined => {
+  try {
+    return { info: deviceInfoOf(d) };
+  } catch (e) {
+    const failure = wrapNative(e, 'reading the device descriptors');
+    const code = usbCodeOf(failure);
+    if (code === 'USB_DISCONNECTED' || code === 'USB_NOT_FOUND') return { settling: failure };
+    try {
+      return {
+        info: {
+          key: d.handle,
+          portPath: portPathOf(d.bus, d.ports),
+          vendorId: d.vendorId,
+          productId: d.productId,
+          serialNumber: undefined,
+        },
+      };
+    } catch {
+      return undefined;
+    }
+  }
+};
+
+/** The infos of the devices that can be described now (see describeDevice). */
+const describeAll = (devices: readonly NativeUsbDevice[]): UsbDeviceInfo[] => {
+  const out: UsbDeviceInfo[] = [];
+  for (const d of devices) {
+    const r = describeDevice(d);
+    if (r && 'info' in r) out.push(r.info);
+  }
+  return out;
+};
+
 const loadDefaultBackend = async (): Promise<UsbBackend> => {
   const mod = await import('usb');
   return mod.usb as unknown as UsbBackend;
@@ -321,7 +364,7 @@ export class NodeUsbTransport implements UsbTransport {
   }
 
   async list(): Promise<UsbDeviceInfo[]> {
-    return (await this.devices()).map(deviceInfoOf);
+    return describeAll(await this.devices());
   }
 
   /**
@@ -337,8 +380,7 @@ export class NodeUsbTransport implements UsbTransport {
     void (async () => {
       let backend: UsbBackend;
       try {
-        const devices = await this.devices();
-        for (const d of devices) known.set(d.handle, deviceInfoOf(d));
+        for (const info of describeAll(await this.devices())) known.set(info.key, info);
         backend = await this.getBackend();
       } catch (e) {
         this.onError?.(e instanceof LsFailure ? e.error : usbError('USB_UNAVAILABLE', String(e)));
@@ -348,16 +390,26 @@ export class NodeUsbTransport implements UsbTransport {
       const onConnect: ConnectionListener = (event) => {
         const device = (event as Event & { device?: NativeUsbDevice }).device;
         if (!device) return;
-        const info = deviceInfoOf(device);
-        known.set(device.handle, info);
-        listener({ type: 'attach', device: info });
+        // A throw here would escape into usb@3's event dispatch and crash the process; a device
+        // that cannot be described yet is found by the listeners' next scan instead.
+        const described = describeDevice(device);
+        if (!described || !('info' in described)) return;
+        known.set(described.info.key, described.info);
+        listener({ type: 'attach', device: described.info });
       };
       const onDisconnect: ConnectionListener = (event) => {
         const device = (event as Event & { device?: NativeUsbDevice }).device;
         if (!device) return;
-        const info = known.get(device.handle) ?? deviceInfoOf(device);
-        known.delete(device.handle);
-        listener({ type: 'detach', device: info });
+        let key: string;
+        try {
+          key = device.handle;
+        } catch {
+          return;
+        }
+        const described = describeDevice(device);
+        const info = known.get(key) ?? (described && 'info' in described ? described.info : undefined);
+        known.delete(key);
+        if (info) listener({ type: 'detach', device: info });
       };
       backend.addEventListener('connect', onConnect);
       backend.addEventListener('disconnect', onDisconnect);
@@ -401,14 +453,27 @@ export class NodeUsbTransport implements UsbTransport {
 
   private async openOnce(info: UsbDeviceInfo): Promise<UsbDeviceHandle> {
     const devices = await this.devices();
-    const device =
-      devices.find((d) => d.handle === info.key) ??
-      devices.find(
-        (d) =>
-          portPathOf(d.bus, d.ports) === info.portPath &&
-          d.vendorId === info.vendorId &&
-          d.productId === info.productId,
-      );
+    const described = devices.map((d) => ({ d, r: describeDevice(d) }));
+    const settling = described.find((x) => {
+      if (!x.r || !('settling' in x.r)) return false;
+      try {
+        return x.d.vendorId === info.vendorId && x.d.productId === info.productId;
+      } catch {
+        return true;
+      }
+    });
+    const listed = described.flatMap((x) => (x.r && 'info' in x.r ? [{ d: x.d, info: x.r.info }] : []));
+    const device = (
+      listed.find((x) => x.info.key === info.key) ??
+      listed.find(
+        (x) =>
+          x.info.portPath === info.portPath &&
+          x.info.vendorId === info.vendorId &&
+          x.info.productId === info.productId,
+      )
+    )?.d;
+    // Ours is listed but not readable yet: the same transient failure the retry waits out.
+    if (!device && settling?.r && 'settling' in settling.r) throw settling.r.settling;
     if (!device)
       throw usbFailure('USB_NOT_FOUND', `${info.portPath} ${usbIdText(info)}`, {
         portPath: info.portPath,
@@ -418,8 +483,9 @@ export class NodeUsbTransport implements UsbTransport {
     } catch (e) {
       throw wrapNative(e, `opening ${info.portPath}`);
     }
-    const key = device.handle;
-    return new NodeUsbHandle(device, deviceInfoOf(device), async () => {
+    const opened = describeDevice(device);
+    const key = opened && 'info' in opened ? opened.info.key : info.key;
+    return new NodeUsbHandle(device, opened && 'info' in opened ? opened.info : info, async () => {
       try {
         return !(await this.devices()).some((d) => d.handle === key);
       } catch {

@@ -342,3 +342,67 @@ describe('NodeUsbHandle: a STALL followed by the device leaving the bus', () => 
     expect(await codeOf(h.controlIn(setup, 6, { timeoutMs: 1000 }))).toBe('USB_STALL');
   });
 });
+
+describe('a device listed before its properties can be read (usb@3 getters through a missing node)', () => {
+  /** A device whose serialNumber getter throws ENOENT for its first `failures` reads. */
+  const lazyDevice = (failures: number, error = 'open error: device not found (errno 2)') => {
+    let reads = 0;
+    const base = fakeDevice();
+    const dev = Object.create(base, {
+      serialNumber: {
+        get: () => {
+          if (reads++ < failures) throw new Error(error);
+          return base.serialNumber;
+        },
+      },
+    }) as NativeUsbDevice;
+    return dev;
+  };
+
+  it('list() leaves it out until it can be read (instead of throwing the raw getter error)', async () => {
+    const t = new NodeUsbTransport({ backend: backendOf([lazyDevice(1)]) });
+    expect(await t.list()).toEqual([]);
+    expect((await t.list()).map((d) => d.serialNumber)).toEqual(['e00fce68ffffffffffffffff']);
+  });
+
+  it('keeps a device whose properties are denied, without its serial, so opening it names the problem', async () => {
+    const t = new NodeUsbTransport({
+      backend: backendOf([lazyDevice(1, 'Permission denied (os error 13)')]),
+    });
+    expect(await t.list()).toMatchObject([{ key: 'h1', portPath: '1-4.2', serialNumber: undefined }]);
+  });
+
+  it('open() waits for it to become readable', async () => {
+    const dev = lazyDevice(3);
+    const t = new NodeUsbTransport({ backend: backendOf([dev]), openRetryMs: 1 });
+    const h = await t.open(deviceInfoOf(fakeDevice()));
+    expect(h.info.serialNumber).toBe('e00fce68ffffffffffffffff');
+  });
+
+  it('watch() does not let the getter error escape into usb@3 event dispatch', async () => {
+    const target = new EventTarget();
+    const backend: UsbBackend = {
+      getDevices: async () => [],
+      addEventListener: (type, l) => target.addEventListener(type, l),
+      removeEventListener: (type, l) => target.removeEventListener(type, l),
+    };
+    const events: string[] = [];
+    const stop = new NodeUsbTransport({ backend }).watch((e) =>
+      events.push(`${e.type} ${e.device.portPath}`),
+    );
+    await new Promise((r) => setTimeout(r, 10));
+    const thrown: unknown[] = [];
+    const onError = (e: unknown) => thrown.push(e);
+    process.on('uncaughtException', onError);
+    try {
+      target.dispatchEvent(Object.assign(new Event('connect'), { device: lazyDevice(1) }));
+      target.dispatchEvent(Object.assign(new Event('connect'), { device: lazyDevice(0) }));
+      await new Promise((r) => setTimeout(r, 10));
+    } finally {
+      process.off('uncaughtException', onError);
+      stop();
+    }
+    expect(thrown).toEqual([]);
+    expect(events).toEqual(['attach 1-4.2']);
+  });
+});
