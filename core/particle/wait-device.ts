@@ -109,6 +109,9 @@ const judge = (list: readonly UsbDeviceInfo[], target: WaitTarget, started: numb
   return undefined;
 };
 
+/** How long listings may keep failing while the bus settles before the wait gives up. */
+const LIST_SETTLE_MS = 1000;
+
 export const waitForDevice = async (
   transport: UsbTransport,
   target: WaitTarget,
@@ -117,6 +120,7 @@ export const waitForDevice = async (
   const started = Date.now();
   const deadline = started + options.timeoutMs;
   const pollMs = options.pollMs ?? 500;
+  let listFailingSince: number | undefined;
   let wake: (() => void) | undefined;
   const unwatch = transport.watch((event) => {
     if (event.type === 'attach') wake?.();
@@ -129,7 +133,16 @@ export const waitForDevice = async (
       let list: UsbDeviceInfo[];
       try {
         list = await transport.list();
+        listFailingSince = undefined;
       } catch (e) {
+        // A device re-enumerating right now can make one listing fail (the OS lists it before it
+        // can be read); only a listing that keeps failing ends the wait.
+        listFailingSince ??= Date.now();
+        const now = Date.now();
+        if (now - listFailingSince < LIST_SETTLE_MS && now < deadline) {
+          await new Promise((r) => setTimeout(r, Math.min(pollMs, 100, deadline - now)));
+          continue;
+        }
         const error = toLsError(e, 'USB_IO');
         return {
           ok: false,

@@ -85,6 +85,13 @@ describe('waitForDevice', () => {
     expect(r.ok ? '' : r.error.code).toBe('USB_UNAVAILABLE');
   });
 
+  it('rides out a listing that fails once while the device re-enumerates', async () => {
+    const glitch = new Error('open error: device not found (errno 2)');
+    const { transport } = scripted([[], glitch, glitch, [dev('new')]]);
+    const r = await waitForDevice(transport, { portPath: '1-1.1', deviceId: ID, mode: 'dfu' }, opts);
+    expect(r.ok && r.value.device.key).toBe('new');
+  });
+
   it('wakes on an attach event instead of waiting for the next poll', async () => {
     const { transport, listeners } = scripted([[], [dev('new')]]);
     const p = waitForDevice(
