@@ -155,7 +155,7 @@ export const particleDriver =
           });
       },
       async leave(_id, step) {
-        const handle = await o.transport.open(current);
+        const handle = await o.transport.open(current, { signal: step.signal });
         const session = await DfuSession.open(handle, { signal: step.signal }).catch(async (e: unknown) => {
           await handle.close().catch(() => undefined);
           throw e;
