@@ -6,11 +6,11 @@
  *   parallel        16 devices at once vs 1: throughput ratio (≥ 15×), plus peak RSS
  * Run with `npm run bench -- dfu` (add `--repeat=N` to keep the best of N runs per measurement).
  */
-import { writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { DfuSession, type FlashImage, writeImages } from '../core/dfu';
 import { SimBus, SimDevice } from '../core/sim';
 import { openWithParticleUsb } from '../test/dfu/particle-usb-adapter';
+import { load, log, printRows, type Row, seconds } from './lib/report';
 
 const repeatArg = process.argv.find((a) => a.startsWith('--repeat='));
 const REPEAT = Math.max(1, Number(repeatArg?.split('=')[1] ?? 1) || 1);
@@ -100,19 +100,11 @@ const best = async (f: () => Promise<Run>): Promise<Run> => {
   return min as Run;
 };
 
-type Row = { metric: string; measured: string; goal: string; pass: boolean | undefined };
 const rows: Row[] = [];
 const row = (metric: string, value: number, goal: string, pass: boolean | undefined, unit = '') =>
   rows.push({ metric, measured: `${value.toFixed(3)}${unit}`, goal, pass });
-const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const s = seconds;
 
-const log = (line: string) => process.stdout.write(`${line}\n`);
-
-// Timer lateness under CPU contention is charged to the host, so say how busy the machine was.
-const load = () =>
-  loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ');
 log(
   `machine: ${availableParallelism()} CPUs, load average ${load()}; best of ${REPEAT} run(s) per measurement`,
 );
@@ -194,18 +186,4 @@ for (const [name, platform, plan] of [
   });
 }
 
-const widths = [
-  Math.max(6, ...rows.map((r) => r.metric.length)),
-  Math.max(8, ...rows.map((r) => r.measured.length)),
-  Math.max(4, ...rows.map((r) => r.goal.length)),
-];
-const line = (a: string, b: string, c: string, d: string) =>
-  `${a.padEnd(widths[0] ?? 0)}  ${b.padStart(widths[1] ?? 0)}  ${c.padEnd(widths[2] ?? 0)}  ${d}`;
-log('');
-log(line('metric', 'measured', 'goal', 'result'));
-log(line('-'.repeat(widths[0] ?? 0), '-'.repeat(widths[1] ?? 0), '-'.repeat(widths[2] ?? 0), '------'));
-for (const r of rows)
-  log(line(r.metric, r.measured, r.goal, r.pass === undefined ? '' : r.pass ? 'pass' : 'MISS'));
-log(`(load average at the end: ${load()})`);
-// `npm run bench` (bench/run.mjs) names a file for the rows: its combined table reads them there.
-if (process.env.BENCH_ROWS_FILE) writeFileSync(process.env.BENCH_ROWS_FILE, JSON.stringify(rows));
+printRows(rows);

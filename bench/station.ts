@@ -8,8 +8,8 @@
  *               writers share fsyncs through group commit)
  *   export      100,000 attempts to CSV (goal < 2 s)
  */
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { mkdtempSync, statSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildModule } from '../core/firmware/builder';
 import { inspectBytes } from '../core/firmware/inspect';
@@ -20,15 +20,10 @@ import { Station } from '../core/station/station';
 import { exportToFile } from '../core/store/export';
 import type { NewBatch } from '../core/store/records';
 import { StationLog } from '../core/store/station-log';
+import { load, log, printRows, type Row, seconds } from './lib/report';
 
-const log = (line: string) => process.stdout.write(`${line}\n`);
-type Row = { metric: string; measured: string; goal: string; pass: boolean | undefined };
 const rows: Row[] = [];
-const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const load = () =>
-  loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ');
+const s = seconds;
 
 const PRODUCT = 4242;
 const batchInput = (lot: string): NewBatch => ({
@@ -267,18 +262,4 @@ log(`machine: ${availableParallelism()} CPUs, load average ${load()}`);
   store.close();
 }
 
-const widths = [
-  Math.max(6, ...rows.map((r) => r.metric.length)),
-  Math.max(8, ...rows.map((r) => r.measured.length)),
-  Math.max(4, ...rows.map((r) => r.goal.length)),
-];
-const line = (a: string, b: string, c: string, d: string) =>
-  `${a.padEnd(widths[0] ?? 0)}  ${b.padStart(widths[1] ?? 0)}  ${c.padEnd(widths[2] ?? 0)}  ${d}`;
-log('');
-log(line('metric', 'measured', 'goal', 'result'));
-log(line('-'.repeat(widths[0] ?? 0), '-'.repeat(widths[1] ?? 0), '-'.repeat(widths[2] ?? 0), '------'));
-for (const r of rows)
-  log(line(r.metric, r.measured, r.goal, r.pass === undefined ? '' : r.pass ? 'pass' : 'MISS'));
-log(`(load average at the end: ${load()})`);
-// `npm run bench` (bench/run.mjs) names a file for the rows: its combined table reads them there.
-if (process.env.BENCH_ROWS_FILE) writeFileSync(process.env.BENCH_ROWS_FILE, JSON.stringify(rows));
+printRows(rows);
