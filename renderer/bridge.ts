@@ -24,3 +24,11 @@ export const unwrap = <T>(envelope: Envelope<T>): T => {
   if (envelope.ok) return envelope.value;
   throw new BridgeError(envelope.error);
 };
+
+/** An error as one line for the screen: the message, then the remedy when the core gave one. */
+export const errorText = (e: unknown): string =>
+  e instanceof BridgeError
+    ? `${e.message}${e.remedy ? ` ${e.remedy}` : ''}`
+    : e instanceof Error
+      ? e.message
+      : String(e);

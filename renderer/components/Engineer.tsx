@@ -6,59 +6,34 @@ import type {
   ResponseOf,
   SettingsView,
 } from '../../core/contract/index';
-import { BridgeError, unwrap } from '../bridge';
+import { BridgeError, errorText, unwrap } from '../bridge';
 import { dateTime } from '../format';
 import { Checklist } from './Checklist';
 import { FirmwareTable } from './FirmwareTable';
 import { InspectionTable } from './InspectionTable';
 import { LoadProfile } from './LoadProfile';
 import { LockProfile } from './LockProfile';
+import { PathForm } from './PathForm';
 import { ProfileEditor } from './ProfileEditor';
-
-const message = (e: unknown): string =>
-  e instanceof BridgeError
-    ? `${e.message}${e.remedy ? ` ${e.remedy}` : ''}`
-    : e instanceof Error
-      ? e.message
-      : String(e);
 
 /** Pick a firmware file by path and see what the core reads in it, errors in words. */
 const InspectFirmware = ({ bridge }: { bridge: LinestationBridge }) => {
-  const [path, setPath] = useState('');
   const [result, setResult] = useState<ResponseOf<'firmware.inspect'> | undefined>();
-  const [error, setError] = useState<string | undefined>();
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setError(undefined);
+  const inspect = async (path: string) => {
     setResult(undefined);
-    try {
-      setResult(unwrap(await bridge.invoke('firmware.inspect', { path: path.trim() })));
-    } catch (err) {
-      setError(message(err));
-    }
+    setResult(unwrap(await bridge.invoke('firmware.inspect', { path })));
   };
   return (
-    <form className="card load" onSubmit={(e) => void submit(e)}>
-      <label htmlFor="inspect-path">Inspect a firmware file</label>
-      <div className="load-row">
-        <input
-          id="inspect-path"
-          value={path}
-          onChange={(e) => setPath(e.target.value)}
-          placeholder="/path/to/firmware.bin or .dfu"
-          data-testid="inspect-path"
-        />
-        <button type="submit" className="button" disabled={!path.trim()}>
-          Inspect
-        </button>
-      </div>
-      {error && (
-        <p className="remedy" role="alert" data-testid="inspect-error">
-          {error}
-        </p>
-      )}
+    <PathForm
+      id="inspect-path"
+      label="Inspect a firmware file"
+      placeholder="/path/to/firmware.bin or .dfu"
+      action="Inspect"
+      errorTestId="inspect-error"
+      onSubmit={inspect}
+    >
       {result && <InspectionTable result={result} />}
-    </form>
+    </PathForm>
   );
 };
 
@@ -86,7 +61,7 @@ const CloudPanel = ({
     try {
       setStatus(await fn());
     } catch (e) {
-      setStatus(message(e));
+      setStatus(errorText(e));
     }
     void loadOutbox();
   };
@@ -191,7 +166,7 @@ const StationPanel = ({
   const [status, setStatus] = useState<string | undefined>();
   const scan = useCallback(async () => {
     const r = await bridge.invoke('usb.ports', {});
-    if (!r.ok) return setStatus(message(new BridgeError(r.error)));
+    if (!r.ok) return setStatus(errorText(new BridgeError(r.error)));
     // A device plugged into an unlabelled port shows up as a row to label: plugging is labelling.
     setLabels((prev) => {
       const next = { ...prev };
@@ -207,7 +182,7 @@ const StationPanel = ({
       onSettings(unwrap(await bridge.invoke('settings.update', { stationName: name, slotLabels })));
       setStatus('Saved.');
     } catch (err) {
-      setStatus(message(err));
+      setStatus(errorText(err));
     }
   };
   return (
@@ -303,7 +278,7 @@ export const Engineer = ({
     bridge
       .invoke('settings.get', {})
       .then(unwrap)
-      .then(setSettings, (e: unknown) => setError(message(e)));
+      .then(setSettings, (e: unknown) => setError(errorText(e)));
   }, [bridge]);
 
   const load = async (path: string) => onProfile(unwrap(await bridge.invoke('profile.load', { path })));
