@@ -11,6 +11,7 @@
  * Reported: main-thread long tasks (PerformanceObserver 'longtask', > 50 ms) per phase, the
  * longest one, and frames per second while scrolling (requestAnimationFrame count).
  * Goal: no long task over 50 ms. Run: npm run bench -- ui   (quick: LINESTATION_BENCH_UI_SECONDS=10)
+ * It builds the renderer first (vite, into dist-renderer/) when that is missing or older than its sources.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,7 @@ import { createAppService } from '../core/app/service';
 import type { SlotView, StationState } from '../core/contract/station';
 import { StationLog } from '../core/store/station-log';
 import { serveStatic } from '../test/e2e/fixtures/static-server';
+import { ensureRendererBuilt } from './lib/renderer';
 
 const SECONDS = Number(process.env.LINESTATION_BENCH_UI_SECONDS ?? 60);
 const ATTEMPTS = Number(process.env.LINESTATION_BENCH_UI_ATTEMPTS ?? 100_000);
@@ -155,13 +157,24 @@ const snapshot = (tick: number): StationState => {
 };
 
 const main = async () => {
+  const renderer = await ensureRendererBuilt({ root: process.cwd() });
+  if (!renderer.ok) {
+    const e = renderer.error;
+    process.stderr.write(`bench ui: ${e.code}: ${e.message} ${e.remedy ?? ''}\n${e.details?.output ?? ''}\n`);
+    process.exit(1);
+  }
+  if (renderer.value.reason !== 'fresh')
+    log(
+      `built the renderer into ${renderer.value.outDir} (${renderer.value.reason === 'missing' ? 'it was missing' : 'its sources changed'})`,
+    );
+
   const dataDir = mkdtempSync(join(tmpdir(), 'ls-bench-ui-'));
   const seedStart = performance.now();
   seed(dataDir);
   log(`seeded ${ATTEMPTS} attempts in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
 
   const service = createAppService({ dataDir, env: {} });
-  const server = await serveStatic(join(process.cwd(), 'dist-renderer'));
+  const server = await serveStatic(renderer.value.outDir);
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
