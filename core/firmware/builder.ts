@@ -151,7 +151,7 @@ export const buildDfuse = (spec: DfuseSpec): Uint8Array => {
   };
   ascii(0, 'DfuSe');
   w.u8(5, 1);
-  w.u32le(6, imageSize);
+  w.u32le(6, spec.imageSizeWithSuffix ? total : imageSize);
   w.u8(10, spec.targets.length);
   let o = DFUSE_PREFIX_SIZE;
   spec.targets.forEach((t, i) => {

@@ -5,12 +5,18 @@ import { firmwareError, hex32 } from './errors';
 import type { DfuseElement, DfuseInfo, DfuseTarget } from './types';
 
 /*
- * ST's DfuSe file format (UM0391), as dfu-util's dfuse-pack writes it:
- *   prefix  'DfuSe' u8 version(1) u32 imageSize(file without suffix) u8 targetCount      11 bytes
+ * ST's DfuSe file format (UM0391):
+ *   prefix  'DfuSe' u8 version(1) u32 imageSize u8 targetCount                            11 bytes
  *   target  'Target' u8 alt u32 named u8[255] name u32 targetSize u32 elementCount      274 bytes
  *   element u32 address u32 size, then the data
  *   suffix  u16 bcdDevice u16 idProduct u16 idVendor u16 bcdDFU 'UFD' u8 length(16) u32 crc
  * The suffix CRC is dfu-util's: IEEE CRC-32 without the final complement, little-endian.
+ *
+ * Real tools disagree on what imageSize counts. ST's DfuSe tools write the file size without the
+ * 16-byte suffix (and readers written against their files expect that); dfu-util's dfuse-pack
+ * (0.11) writes the whole file's size, as UM0391's text ("the total DFU file length") reads.
+ * dfu-util itself ignores the field. Both values are accepted; either way the targets must account
+ * for every byte before the suffix, and the suffix CRC must match.
  */
 export const DFUSE_SIGNATURE = 'DfuSe';
 export const DFUSE_PREFIX_SIZE = 11;
@@ -61,13 +67,6 @@ export const parseDfuse = (file: string, b: Uint8Array): DfuseParse => {
   const version = u8(b, 5);
   const imageSize = u32le(b, 6);
   const targetCount = u8(b, 10);
-  // A cut-off file has lost its suffix too; say "truncated" rather than "bad suffix".
-  if (imageSize > s)
-    return bad(
-      'FIRMWARE_TRUNCATED',
-      `${file} declares a ${imageSize}-byte image but holds only ${n} bytes in all: the file is cut short.`,
-      { imageSize, size: n },
-    );
   const suffix = {
     bcdDevice: u16le(b, s),
     idProduct: u16le(b, s + 2),
@@ -75,8 +74,12 @@ export const parseDfuse = (file: string, b: Uint8Array): DfuseParse => {
     bcdDFU: u16le(b, s + 6),
     length: u8(b, s + 11),
   };
-  if (ascii(b, s + 8, 3) !== 'UFD' || suffix.length !== DFU_SUFFIX_SIZE)
+  if (ascii(b, s + 8, 3) !== 'UFD' || suffix.length !== DFU_SUFFIX_SIZE) {
+    // A cut-off file has lost its suffix too; say "truncated" rather than "bad suffix".
+    const cut = truncation(file, b, imageSize, targetCount);
+    if (cut) return cut;
     return bad('DFUSE_BAD_SUFFIX', `${file} has no valid DFU suffix ('UFD', length 16) at its end.`);
+  }
   if (suffix.bcdDFU !== BCD_DFUSE)
     return bad(
       'DFUSE_BAD_SUFFIX',
@@ -107,6 +110,43 @@ export const parseDfuse = (file: string, b: Uint8Array): DfuseParse => {
   };
 };
 
+/** Where the targets end by their own headers; Infinity when a header lies past the file. */
+const targetsEnd = (b: Uint8Array, targetCount: number): number | undefined => {
+  let o = DFUSE_PREFIX_SIZE;
+  for (let t = 0; t < targetCount; t++) {
+    if (o + DFUSE_TARGET_PREFIX_SIZE > b.length) return Number.POSITIVE_INFINITY;
+    if (ascii(b, o, 6) !== TARGET_SIGNATURE) return undefined;
+    o += DFUSE_TARGET_PREFIX_SIZE + u32le(b, o + 266);
+  }
+  return o;
+};
+
+/**
+ * For a file without a valid suffix: is it cut short? Then imageSize (either reading) points past
+ * where the suffix should start, and so do the targets' own sizes. Targets that end in time mean
+ * the suffix is there but damaged.
+ */
+const truncation = (file: string, b: Uint8Array, imageSize: number, targetCount: number) => {
+  const n = b.length;
+  const s = n - DFU_SUFFIX_SIZE;
+  const end = targetsEnd(b, targetCount);
+  if (imageSize <= s || (end !== undefined && end <= s)) return undefined;
+  const details = { imageSize, size: n };
+  if (end !== undefined)
+    return bad(
+      'FIRMWARE_TRUNCATED',
+      Number.isFinite(end)
+        ? `${file} is cut short: its targets end at byte ${end} and a 16-byte DFU suffix should follow, but the file holds only ${n} bytes.`
+        : `${file} is cut short: its targets run past its end (${n} bytes), and it has no DFU suffix.`,
+      details,
+    );
+  return bad(
+    'FIRMWARE_TRUNCATED',
+    `${file} is cut short: its DfuSe prefix declares a ${imageSize}-byte image, but the file holds only ${n} bytes and no DFU suffix.`,
+    details,
+  );
+};
+
 type TargetsParse =
   | { ok: true; targets: DfuseTarget[]; elements: DfuseElementData[] }
   | { ok: false; error: LsError };
@@ -118,10 +158,11 @@ const parseTargets = (
   imageSize: number,
   targetCount: number,
 ): TargetsParse => {
-  if (imageSize !== s)
+  // ST's tools leave the suffix out of imageSize; dfuse-pack counts it (see the top of this file).
+  if (imageSize !== s && imageSize !== s + DFU_SUFFIX_SIZE)
     return bad(
       'DFUSE_BAD_STRUCTURE',
-      `${file} declares a ${imageSize}-byte image but has ${s} bytes before its suffix.`,
+      `${file} declares a ${imageSize}-byte image, but it has ${s} bytes before its suffix (${s + DFU_SUFFIX_SIZE} with it).`,
       { imageSize, available: s },
     );
   const targets: DfuseTarget[] = [];
@@ -140,7 +181,8 @@ const parseTargets = (
     const named = u32le(b, o + 7) !== 0;
     const rawName = ascii(b, o + 11, 255);
     const nul = rawName.indexOf('\0');
-    const name = named ? (nul >= 0 ? rawName.slice(0, nul) : rawName) : undefined;
+    // Tools that name no target may still set the flag (or leave the name empty): no name either way.
+    const name = (named ? (nul >= 0 ? rawName.slice(0, nul) : rawName) : '') || undefined;
     const size = u32le(b, o + 266);
     const count = u32le(b, o + 270);
     const start = o + DFUSE_TARGET_PREFIX_SIZE;

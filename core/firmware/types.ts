@@ -100,7 +100,7 @@ export interface DfuseTarget {
 export interface DfuseInfo {
   /** DfuSe format version from the prefix (1). */
   version: number;
-  /** Image size the prefix declares (whole file minus the 16-byte suffix). */
+  /** Image size the prefix declares: the file without its 16-byte suffix (ST's tools) or with it (dfuse-pack). */
   imageSize: number;
   targets: DfuseTarget[];
   suffix: { bcdDevice: number; idProduct: number; idVendor: number; bcdDFU: number; length: number };
@@ -169,6 +169,8 @@ export interface DfuseSpec {
   idVendor?: number;
   idProduct?: number;
   bcdDevice?: number;
+  /** Count the suffix in the prefix's image size, as dfuse-pack does (default: leave it out, as ST's tools do). */
+  imageSizeWithSuffix?: boolean;
   /** For tests of refusals: write a wrong suffix CRC. */
   corruptCrc?: boolean;
 }

@@ -72,6 +72,14 @@ const generated = (): { name: string; bytes: Uint8Array }[] => {
       ],
     }),
   });
+  // dfuse-pack's reading of DFUImageSize: the whole file, suffix included.
+  out.push({
+    name: 'gen-pack.dfu',
+    bytes: buildDfuse({
+      imageSizeWithSuffix: true,
+      targets: [{ alt: 0, elements: [{ address: 0xb4000, data: user }] }],
+    }),
+  });
   out.push({ name: 'empty.dfu', bytes: buildDfuse({ targets: [] }) });
   return out;
 };
