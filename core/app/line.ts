@@ -1,9 +1,11 @@
+import type { Drain } from '../cloud/outbox-drain';
 import type { BatchSummary, LogLine, SlotView, StationState } from '../contract/station';
 import { err, type LsError, ok, type Result, toLsError } from '../errors/result';
 import { isParticleVendor } from '../platforms/lookup';
 import { openSession, type Session, type SessionOptions } from '../station/session';
 import type { SlotView as CoreSlotView, StationEvent } from '../station/station';
 import type { BatchRecord } from '../store/records';
+import { takeoverNotice } from '../store/station-lock';
 import type { StationLog } from '../store/station-log';
 import { batchStats } from '../store/stats';
 import type { UsbTransport } from '../usb/transport';
@@ -105,6 +107,11 @@ export class Line {
     return this.session !== undefined;
   }
 
+  /** The open session's outbox drain: a manual sync goes through it, never through a second drainer. */
+  get sessionDrain(): Drain | undefined {
+    return this.session?.drain;
+  }
+
   /** The open session's log (reads while a batch runs see its own commits at once). */
   get sessionLog(): StationLog | undefined {
     return this.session?.log;
@@ -190,6 +197,7 @@ export class Line {
         'info',
         `${session.resumed ? 'Resumed' : 'Started'} batch ${lot}: ${session.loaded.profile.product.name}, operator ${operator}.`,
       );
+      if (session.tookOverFrom) this.line('warn', takeoverNotice(session.tookOverFrom));
       if (session.recovered > 0)
         this.line(
           'warn',

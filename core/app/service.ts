@@ -4,7 +4,8 @@ import { EVENTS, type EventName, type EventPayload } from '../contract/events';
 import { isMethodName, METHODS, type MethodName, type RequestOf, type ResponseOf } from '../contract/methods';
 import { type LsError, type Result, toLsError } from '../errors/result';
 import { resolveDataDir } from '../store/data-dir';
-import { StationLog } from '../store/station-log';
+import { openLogForReading } from '../store/open-log';
+import type { StationLog } from '../store/station-log';
 import type { AppServiceOptions, HandlerContext, Handlers } from './context';
 import { batchHandlers } from './handlers/batch';
 import { cloudHandlers } from './handlers/cloud';
@@ -124,9 +125,9 @@ export const createAppService = (options: AppServiceOptions & { role?: Role } = 
     log: () => {
       const running = line.sessionLog;
       if (running) return running;
-      // Opened once and kept: StationLog.open also recovers attempts a crashed run left running,
-      // which is right only while no batch of ours runs (the running case returned above).
-      appLog ??= StationLog.open(dataDir).log;
+      // Opened once and kept. Attempts a crashed run left running are recovered only when no
+      // station (ours or another process's) holds the data folder.
+      appLog ??= openLogForReading(dataDir).log;
       return appLog;
     },
     emit: (event, payload) => {

@@ -157,14 +157,18 @@ export const startMockCloud = async (options: MockCloudOptions = {}): Promise<Mo
   let seq = 0;
   let plan: FaultPlan = NO_FAULTS;
   let random = seededRandom(plan.seed);
+  /** What is left of the plan's `KIND*N` faults; every new plan starts its own. */
+  let queued: FaultKind[] = [];
+  const applyPlan = (next: FaultPlan) => {
+    plan = next;
+    random = seededRandom(plan.seed);
+    queued = [...plan.sequence];
+  };
 
   const setFaults = (spec: string) => {
     const r = parseFaultSpec(spec);
     if (!r.ok) fail(r.error.code, r.error.message, r.error.remedy ? { remedy: r.error.remedy } : {});
-    else {
-      plan = r.value;
-      random = seededRandom(plan.seed);
-    }
+    else applyPlan(r.value);
   };
 
   const addProduct: MockCloud['addProduct'] = (p) => {
@@ -337,8 +341,7 @@ export const startMockCloud = async (options: MockCloudOptions = {}): Promise<Mo
       const spec = (body as { spec?: unknown } | undefined)?.spec;
       const r = parseFaultSpec(typeof spec === 'string' ? spec : '');
       if (!r.ok) return json(400, { error: r.error.message });
-      plan = r.value;
-      random = seededRandom(plan.seed);
+      applyPlan(r.value);
       return json(200, plan);
     }
     const d = /^\/__admin\/devices\/([^/]+)$/.exec(url.pathname);
@@ -397,7 +400,7 @@ export const startMockCloud = async (options: MockCloudOptions = {}): Promise<Mo
         at: Date.now(),
       };
       log.push(entry);
-      const fault = pickFault(plan, random);
+      const fault = queued.shift() ?? pickFault(plan, random);
       if (fault) entry.fault = fault;
       switch (fault) {
         case 'drop':
@@ -433,6 +436,18 @@ export const startMockCloud = async (options: MockCloudOptions = {}): Promise<Mo
         case 'slow':
           await new Promise((r) => setTimeout(r, plan.slowMs));
           break;
+        case 'slow503':
+          // An overloaded front end: it takes its time, then says to come back later.
+          await new Promise((r) => setTimeout(r, plan.slowMs));
+          return send(
+            res,
+            entry,
+            json(
+              503,
+              { error: 'Service unavailable (injected)' },
+              { 'retry-after': String(plan.retryAfterSeconds) },
+            ),
+          );
         default:
           break;
       }

@@ -1,13 +1,14 @@
 import { resolveDataDir } from '../store/data-dir';
+import { openLogForReading } from '../store/open-log';
 import type { BatchRecord } from '../store/records';
-import { StationLog } from '../store/station-log';
 import type { BatchStats } from '../store/stats';
 import type { SlotView } from './station';
 
 /** Text the CLI prints about batches; kept apart from commander so it can be tested as plain strings. */
 
+/** Read-only commands keep working while a station runs: they never end its attempts. */
 export const openStationLog = (dataDir: string | undefined, env: NodeJS.ProcessEnv) =>
-  StationLog.open(resolveDataDir(dataDir, env));
+  openLogForReading(resolveDataDir(dataDir, env));
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 const ms = (x: number): string =>

@@ -7,6 +7,7 @@ import { validateSet } from '../firmware/validate-set';
 import { platformByName } from '../platforms/lookup';
 import { resolveDataDir } from '../store/data-dir';
 import type { Acceptance, BatchRecord, StepName } from '../store/records';
+import { acquireStationLock, type LockHolder, takeoverNotice } from '../store/station-lock';
 import { StationLog } from '../store/station-log';
 import type { UsbTransport } from '../usb/transport';
 import { openBatch } from './batch';
@@ -40,6 +41,8 @@ export interface SessionOptions {
    * take precedence over the profile's labels for the same port.
    */
   readonly slotLabels?: Readonly<Record<string, string>> | undefined;
+  /** What the lock records as holding the data folder (default: this process's command line). */
+  readonly command?: string | undefined;
 }
 
 export interface Session {
@@ -49,6 +52,8 @@ export interface Session {
   readonly resumed: boolean;
   /** Attempts found running from a previous process and marked interrupted. */
   readonly recovered: number;
+  /** The previous holder of the data folder, when it died without releasing it (its lock was taken over). */
+  readonly tookOverFrom: LockHolder | undefined;
   readonly plan: readonly FlashImage[];
   readonly policy: StationPolicy;
   readonly station: Station;
@@ -103,17 +108,35 @@ export const openSession = async (o: SessionOptions): Promise<Result<Session>> =
       : undefined;
 
   const dataDir = resolveDataDir(o.dataDir, o.env);
+  // One station per data folder: taken before the log is opened, because opening it as a station
+  // marks attempts left running as interrupted, which is right only when no one else runs them.
+  const locked = acquireStationLock(dataDir, { purpose: 'station', command: o.command });
+  if (!locked.ok) return locked;
+  const lock = locked.value;
   let log: StationLog;
   let recovered: number;
   try {
-    ({ log, recovered } = StationLog.open(dataDir));
+    ({ log, recovered } = StationLog.open(dataDir, { recover: true }));
   } catch (e) {
+    lock.release();
     return { ok: false, error: toLsError(e, 'STORE_OPEN_FAILED') };
   }
   const fail = (e: LsError): Result<Session> => {
     log.close();
+    lock.release();
     return { ok: false, error: e };
   };
+  if (lock.tookOverFrom) {
+    try {
+      log.recordAudit('station', 'station-lock-takeover', null, {
+        message: takeoverNotice(lock.tookOverFrom),
+        previous: lock.tookOverFrom,
+        holder: lock.holder,
+      });
+    } catch (e) {
+      return fail(toLsError(e, 'STORE_OPEN_FAILED'));
+    }
+  }
 
   let opened: Awaited<ReturnType<typeof openBatch>>;
   try {
@@ -196,18 +219,24 @@ export const openSession = async (o: SessionOptions): Promise<Result<Session>> =
     batch: opened.value.batch,
     resumed: opened.value.resumed,
     recovered,
+    tookOverFrom: lock.tookOverFrom,
     plan,
     policy,
     station,
     drain,
     dataDir,
     async close(options = {}) {
-      await station.stop();
-      if (drain) {
-        if (options.flushMs) await drain.drainNow({ deadlineMs: options.flushMs }).catch(() => undefined);
-        await drain.stop();
+      try {
+        await station.stop();
+        if (drain) {
+          if (options.flushMs) await drain.drainNow({ deadlineMs: options.flushMs }).catch(() => undefined);
+          await drain.stop();
+        }
+        log.close();
+      } finally {
+        // Last, so no second station starts while this one still writes.
+        lock.release();
       }
-      log.close();
     },
   });
 };

@@ -125,10 +125,17 @@ export class StationLog {
     this.now = options.now ?? (() => new Date());
   }
 
-  /** Opens `<dataDir>/station.sqlite`, applies migrations and marks attempts left running as interrupted. */
-  static open(dataDir: string, options: { now?: () => Date } = {}): { log: StationLog; recovered: number } {
+  /**
+   * Opens `<dataDir>/station.sqlite` and applies migrations. With `recover`, attempts left running
+   * are marked interrupted: only the holder of the data folder's station lock may ask for that,
+   * since without the lock "running" may mean another live station's attempt.
+   */
+  static open(
+    dataDir: string,
+    options: { now?: () => Date; recover?: boolean } = {},
+  ): { log: StationLog; recovered: number } {
     const log = new StationLog(openDatabase(databasePath(dataDir)), options);
-    const recovered = log.recoverInterrupted();
+    const recovered = options.recover ? log.recoverInterrupted() : 0;
     return { log, recovered };
   }
 

@@ -95,6 +95,29 @@ describe('the line behind the desktop app', () => {
     expect(!bad.ok && bad.error.code).toBe('INVALID_REQUEST');
   }, 30_000);
 
+  it('refuses a batch while another station (a second app, a CLI run) holds the data folder', async () => {
+    line = await startSimLine(2);
+    app = createAppService(line.options);
+    const other = createAppService(line.options);
+    try {
+      expect((await app.invoke('batch.start', { lot: 'LOT-1' })).ok).toBe(true);
+      const second = await other.invoke('batch.start', { lot: 'LOT-1' });
+      expect(!second.ok && second.error.code).toBe('STATION_BUSY');
+      expect(!second.ok && second.error.message).toContain(`PID ${process.pid}`);
+      // Its engineer's manual sync is refused too: the running station drains the outbox.
+      other.session.grantEngineer('test');
+      const sync = await other.invoke('cloud.sync', { deadlineMs: 1000 });
+      expect(!sync.ok && sync.error.code).toBe('STATION_BUSY');
+      // Reads still work beside the running station.
+      expect((await other.invoke('batch.list', {})).ok).toBe(true);
+      await app.invoke('batch.stop', {});
+      expect((await other.invoke('batch.start', { lot: 'LOT-1' })).ok).toBe(true);
+      await other.invoke('batch.stop', {});
+    } finally {
+      await other.dispose();
+    }
+  }, 30_000);
+
   it('refuses a cloud batch without a token; an engineer (only) may accept offline registration', async () => {
     line = await startSimLine(1);
     app = createAppService({ ...line.options, env: {} });

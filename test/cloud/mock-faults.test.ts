@@ -24,6 +24,14 @@ describe('parseFaultSpec', () => {
     expect(parseFaultSpec('seed=-1').ok).toBe(false);
     expect(parseFaultSpec('').ok).toBe(true);
   });
+
+  it('reads counted faults (KIND*N) as a sequence in list order', () => {
+    const r = parseFaultSpec('429*2,slow503*1,500:0.1');
+    expect(r.ok && r.value.sequence).toEqual(['429', '429', 'slow503']);
+    expect(r.ok && r.value.faults).toEqual([{ kind: '500', probability: 0.1 }]);
+    expect(parseFaultSpec('418*2').ok).toBe(false);
+    expect(parseFaultSpec('500*99999999').ok).toBe(false);
+  });
 });
 
 describe('pickFault', () => {

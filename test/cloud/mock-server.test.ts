@@ -109,4 +109,34 @@ describe('mock Particle Cloud', () => {
       response: 'drop',
     });
   });
+
+  it('gives exactly the first N requests a counted fault, then answers normally', async () => {
+    mock.clearRequests();
+    mock.setFaults('429*2,slow503*1,retryAfter=0.25,slowMs=5');
+    const statuses: number[] = [];
+    const retryAfter: (string | null)[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await fetch(`${mock.url}/v1/products/9/devices`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ id: deviceId(3) }),
+      });
+      statuses.push(r.status);
+      retryAfter.push(r.headers.get('retry-after'));
+      await r.body?.cancel();
+    }
+    expect(statuses).toEqual([429, 429, 503, 200]);
+    expect(retryAfter.slice(0, 3)).toEqual(['0.25', '0.25', '0.25']);
+    expect(mock.requests().map((r) => r.fault ?? 'none')).toEqual(['429', '429', 'slow503', 'none']);
+    // A new plan starts its own count.
+    mock.setFaults('500*1');
+    const again = await fetch(`${mock.url}/v1/products/9/devices`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ id: deviceId(3) }),
+    });
+    await again.body?.cancel();
+    expect(again.status).toBe(500);
+    mock.setFaults('');
+  });
 });

@@ -36,4 +36,5 @@ export const newBatch = (over: Partial<NewBatch> = {}): NewBatch => ({
   ...over,
 });
 
-export const openLog = (dir = tempDir(), now?: () => Date) => StationLog.open(dir, now ? { now } : {});
+export const openLog = (dir = tempDir(), now?: () => Date) =>
+  StationLog.open(dir, { recover: true, ...(now ? { now } : {}) });

@@ -3,6 +3,7 @@ import { createDrain } from '../../cloud/outbox-drain';
 import { err, ok, type Result, toLsError } from '../../errors/result';
 import { loadProfile } from '../../station/profile';
 import { listOutbox, outboxCounts } from '../../store/outbox';
+import { acquireStationLock, type StationLock, takeoverNotice } from '../../store/station-lock';
 import type { HandlerContext, Handlers } from '../context';
 import { settingsView } from './settings';
 
@@ -91,11 +92,27 @@ export const cloudHandlers = {
   > => {
     const cloud = await cloudFor(ctx);
     if (!cloud.ok) return cloud;
-    const drain = createDrain({
-      db: ctx.log().db,
-      client: cloud.value.client,
-      productId: cloud.value.productId,
-    });
+    // One drainer per data folder: while our batch runs, its own drain does the work; otherwise
+    // we take the folder's lock, so a station or a `linestation sync` elsewhere is not raced.
+    const running = ctx.line.sessionDrain;
+    let lock: StationLock | undefined;
+    if (!running) {
+      const locked = acquireStationLock(ctx.dataDir, { purpose: 'sync', command: 'linestation app (sync)' });
+      if (!locked.ok) return locked;
+      lock = locked.value;
+      if (lock.tookOverFrom)
+        ctx.log().recordAudit('engineer', 'station-lock-takeover', null, {
+          message: takeoverNotice(lock.tookOverFrom),
+          previous: lock.tookOverFrom,
+        });
+    }
+    const drain =
+      running ??
+      createDrain({
+        db: ctx.log().db,
+        client: cloud.value.client,
+        productId: cloud.value.productId,
+      });
     try {
       const report = await drain.drainNow({ deadlineMs: request.deadlineMs });
       const config = report.configErrors[0];
@@ -113,7 +130,8 @@ export const cloudHandlers = {
     } catch (e) {
       return { ok: false, error: toLsError(e) };
     } finally {
-      await drain.stop();
+      if (!running) await drain.stop();
+      lock?.release();
     }
   },
 } satisfies Pick<Handlers, 'cloud.setToken' | 'cloud.test' | 'cloud.outbox' | 'cloud.sync'>;

@@ -8,6 +8,7 @@ import { loadProfile } from '../../station/profile';
 import { databasePath, resolveDataDir } from '../../store/data-dir';
 import { openDatabase } from '../../store/database';
 import { outboxCounts } from '../../store/outbox';
+import { acquireStationLock, takeoverNotice } from '../../store/station-lock';
 import { ExitCode } from '../exit-codes';
 import { CliExit, type CliIo, printJson } from '../io';
 import type { RegisterCommand } from './index';
@@ -85,7 +86,19 @@ export const syncCommand = async (opts: SyncOptions, io: CliIo): Promise<void> =
     else io.out(`Nothing to sync: no station database at ${file}.`);
     return;
   }
-  const db = openDatabase(file);
+  // One drainer per data folder: a running station drains the outbox itself, and two drainers
+  // would send the same import twice and race on each entry's state.
+  const locked = acquireStationLock(resolveDataDir(opts.dataDir, io.env), { purpose: 'sync' });
+  if (!locked.ok) return refuse(io, json, locked.error, ExitCode.NotReady);
+  const lock = locked.value;
+  if (lock.tookOverFrom && !json) io.err(`linestation: ${takeoverNotice(lock.tookOverFrom)}`);
+  let db: ReturnType<typeof openDatabase>;
+  try {
+    db = openDatabase(file);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
   let report: DrainReport;
   try {
     const before = outboxCounts(db, target.productId);
@@ -123,6 +136,7 @@ export const syncCommand = async (opts: SyncOptions, io: CliIo): Promise<void> =
     report = await drain.drainNow({ deadlineMs: (opts.deadline ?? 60) * 1000 });
   } finally {
     db.close();
+    lock.release();
   }
   const ok = report.configErrors.length === 0 && report.failed.length === 0 && report.remaining.pending === 0;
   if (json)
@@ -157,7 +171,7 @@ export const register: RegisterCommand = (program, io) => {
     .option('--deadline <seconds>', 'give up retrying after this long (default 60)', seconds)
     .addHelpText(
       'after',
-      '\nThe token is never taken on the command line: set it in the environment variable named by the\nprofile (registration.tokenEnv) or by --token-env.\nExit codes: 0 all registered, 3 configuration error (token/scope/product), 4 failures or still pending.',
+      '\nThe token is never taken on the command line: set it in the environment variable named by the\nprofile (registration.tokenEnv) or by --token-env.\nExit codes: 0 all registered, 3 configuration error (token/scope/product) or the data folder is in use\n(STATION_BUSY: a running station drains the outbox itself), 4 failures or still pending.',
     )
     .action((opts: SyncOptions) => syncCommand(opts, io));
 };
