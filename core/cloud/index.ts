@@ -26,4 +26,13 @@ export {
 } from './outbox-drain';
 export { type ReleasedFirmwareStatus, releasedFirmwareCheck, releasedFirmwareDetail } from './readiness';
 export { createRegistrar, type RegistrarOptions } from './register-step';
+export {
+  type CloudWait,
+  DEFAULT_CLOUD_WAIT_MS,
+  describeGaveUp,
+  type GaveUp,
+  gaveUp,
+  type RetryTransientOptions,
+  retryTransient,
+} from './retry-transient';
 export { DEFAULT_TOKEN_ENV, envTokenProvider, isEnvVarName } from './token';
