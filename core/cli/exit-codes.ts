@@ -5,6 +5,8 @@ export const ExitCode = {
   Refused: 2,
   NotReady: 3,
   Failed: 4,
+  /** `run` ended by itself (its simulated devices ran out) before K passed; the batch is paused. */
+  TargetNotReached: 5,
   Internal: 70,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

@@ -6,7 +6,6 @@ import { openSession, type Session } from '../../station/session';
 import { faultsFor, parseSimFaults } from '../../station/sim-faults';
 import { SimOperator } from '../../station/sim-operator';
 import type { StationEvent } from '../../station/station';
-import { takeoverNotice } from '../../store/station-lock';
 import { batchStats } from '../../store/stats';
 import { NodeUsbTransport } from '../../usb/node-usb';
 import type { UsbTransport } from '../../usb/transport';
@@ -133,7 +132,6 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
     io.out(
       `${session.resumed ? 'Resuming' : 'Started'} batch ${session.batch.lot}: ${session.loaded.profile.product.name}, ${session.batch.platform}, ${session.batch.mode}, ${session.policy.slotCount} slot(s)${session.batch.targetCount !== null ? `, target ${session.batch.targetCount}` : ''}.`,
     );
-    if (session.tookOverFrom) io.out(takeoverNotice(session.tookOverFrom));
     if (session.recovered > 0)
       io.out(`${session.recovered} attempt(s) left running by a previous run were marked interrupted.`);
   } else
@@ -142,7 +140,6 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
       batch: session.batch,
       resumed: session.resumed,
       recovered: session.recovered,
-      tookOverFrom: session.tookOverFrom,
     });
 
   // Output: JSON lines, a live block per slot on a terminal, or one line per event.
@@ -271,10 +268,15 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
         )
         .get(batchId) as { n: number }
     ).n;
+    // The simulated devices can run out before K passed: the batch is then paused, not complete.
+    const passed = after.passedCount(batchId);
+    const targetReached = b.targetCount === null ? null : passed >= b.targetCount;
+    const short = stop.reason === 'operator-done' && targetReached === false;
     if (json)
       printJson(io, {
         type: 'summary',
         stopReason: stop.reason,
+        targetReached,
         batch: b,
         stats,
         unresolvedDevices: unresolved,
@@ -296,8 +298,13 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
               ? 'Batch complete.'
               : 'All simulated devices were handled.',
       );
+      if (short)
+        io.out(
+          `Target not reached: ${passed} of ${b.targetCount} devices passed. The batch is paused: run the same command with more simulated devices (--simulate N) to resume it.`,
+        );
     }
     if (stop.reason === 'fatal' || unresolved > 0) return ExitCode.Failed;
+    if (short) return ExitCode.TargetNotReached;
     return ExitCode.Ok;
   } finally {
     after.close();

@@ -149,3 +149,54 @@ describe('linestation run, OTA on setup', () => {
     expect(accepted.code).toBe(0);
   });
 });
+
+describe('linestation run --count K with fewer devices than K', () => {
+  it('says the target was not reached, pauses the batch and exits 5', async () => {
+    const r = await rig({ slots: 2 });
+    const run = await r.cli(runArgs(r, 'LOT-SHORT', ['--count', '5', '--simulate', '3']));
+    expect(run.err).toEqual([]);
+    expect(run.out.filter((l) => / PASS in /.test(l))).toHaveLength(3);
+    expect(run.out.join('\n')).toMatch(
+      /Target not reached: 3 of 5 devices passed\. The batch is paused: run the same command with more simulated devices \(--simulate N\) to resume it\./,
+    );
+    expect(run.out.join('\n')).not.toMatch(/Batch complete/);
+    expect(run.code).toBe(5);
+
+    const show = await r.cli(['batches', '--data-dir', r.dataDir, '--json']);
+    const rows = JSON.parse(show.out.join('\n')) as { batch: { lot: string; state: string } }[];
+    expect(rows.map((x) => [x.batch.lot, x.batch.state])).toEqual([['LOT-SHORT', 'paused']]);
+
+    // Resumed with enough devices (the same three, already provisioned, and two more): reached.
+    const resumed = await r.cli(runArgs(r, 'LOT-SHORT', ['--simulate', '5']));
+    expect(resumed.out.join('\n')).toMatch(/Batch complete\./);
+    expect(resumed.code).toBe(0);
+  });
+
+  it('reports targetReached in the --json summary: false and exit 5 when short, true and exit 0 when met', async () => {
+    const r = await rig({ slots: 2 });
+    const summary = (out: string[]) =>
+      JSON.parse(out.at(-1) ?? '{}') as {
+        type: string;
+        stopReason: string;
+        targetReached: boolean | null;
+        batch: { state: string; targetCount: number };
+      };
+    const short = await r.cli(runArgs(r, 'LOT-SJ', ['--count', '4', '--simulate', '1', '--json']));
+    expect(short.code).toBe(5);
+    expect(summary(short.out)).toMatchObject({
+      type: 'summary',
+      stopReason: 'operator-done',
+      targetReached: false,
+      batch: { state: 'paused', targetCount: 4 },
+    });
+    // More devices than the target: it stops at K passed and exits 0.
+    const met = await r.cli(runArgs(r, 'LOT-MJ', ['--count', '2', '--simulate', '3', '--json']));
+    expect(met.code).toBe(0);
+    expect(summary(met.out)).toMatchObject({
+      type: 'summary',
+      stopReason: 'target',
+      targetReached: true,
+      batch: { state: 'closed', targetCount: 2 },
+    });
+  });
+});
