@@ -6,6 +6,7 @@ import { openSession, type Session } from '../../station/session';
 import { faultsFor, parseSimFaults } from '../../station/sim-faults';
 import { SimOperator } from '../../station/sim-operator';
 import type { StationEvent } from '../../station/station';
+import { takeoverNotice } from '../../store/station-lock';
 import { batchStats } from '../../store/stats';
 import { NodeUsbTransport } from '../../usb/node-usb';
 import type { UsbTransport } from '../../usb/transport';
@@ -132,6 +133,7 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
     io.out(
       `${session.resumed ? 'Resuming' : 'Started'} batch ${session.batch.lot}: ${session.loaded.profile.product.name}, ${session.batch.platform}, ${session.batch.mode}, ${session.policy.slotCount} slot(s)${session.batch.targetCount !== null ? `, target ${session.batch.targetCount}` : ''}.`,
     );
+    if (session.tookOverFrom) io.out(takeoverNotice(session.tookOverFrom));
     if (session.recovered > 0)
       io.out(`${session.recovered} attempt(s) left running by a previous run were marked interrupted.`);
   } else
@@ -140,6 +142,7 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
       batch: session.batch,
       resumed: session.resumed,
       recovered: session.recovered,
+      tookOverFrom: session.tookOverFrom,
     });
 
   // Output: JSON lines, a live block per slot on a terminal, or one line per event.
