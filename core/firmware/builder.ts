@@ -91,7 +91,7 @@ export const buildModule = (spec: ModuleSpec): Uint8Array => {
   const start = spec.startAddress ?? defaultStartAddress(platform, fn, index, total);
   const p = prefixOffset;
   w.u32le(p, start);
-  w.u32le(p + 4, start + total - 4);
+  w.u32le(p + 4, spec.lie?.endAddress ?? start + total - 4);
   w.u8(p + 9, spec.flags ?? 0);
   w.u16le(p + 10, version);
   w.u16le(p + 12, spec.platformId);
@@ -129,7 +129,7 @@ export const buildModule = (spec: ModuleSpec): Uint8Array => {
   const sha = Buffer.from(sha256Hex(w.bytes.subarray(0, total - 38)), 'hex');
   if (spec.corrupt?.sha) sha[0] = (sha[0] ?? 0) ^ 0xff;
   w.set(o, sha);
-  w.u16le(o + 32, suffixSize);
+  w.u16le(o + 32, spec.lie?.suffixSize ?? suffixSize);
   let crc = crc32(w.bytes, 0, total - 4);
   if (spec.corrupt?.crc) crc = ~crc >>> 0;
   w.u32be(total - 4, crc);

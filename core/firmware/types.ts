@@ -161,6 +161,12 @@ export interface ModuleSpec {
   suffixExtensions?: { type: number; payload: Uint8Array }[];
   /** For tests of refusals: write a wrong CRC or a wrong SHA-256. */
   corrupt?: { crc?: boolean; sha?: boolean };
+  /**
+   * For tests of refusals: fields that lie about the module, sealed with a correct SHA-256 and
+   * CRC so only the lie is wrong. `endAddress` replaces start + size − 4 in the prefix;
+   * `suffixSize` replaces the suffix's real size in its size field.
+   */
+  lie?: { endAddress?: number; suffixSize?: number };
 }
 
 export interface DfuseSpec {

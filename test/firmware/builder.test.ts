@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildDfuse, buildModule, patternBytes } from '../../core/firmware/builder';
+import { sha256Hex } from '../../core/firmware/bytes';
 import { inspectBytes } from '../../core/firmware/inspect';
 import { functionCode, parseModule } from '../../core/firmware/module-parser';
 import type { ModuleFunctionName, ModuleSpec } from '../../core/firmware/types';
@@ -115,6 +116,20 @@ describe('buildModule', () => {
     const sha = parseModule('x', buildModule({ platformId: 13, function: 'user', corrupt: { sha: true } }));
     expect(crc.ok && [crc.module.crc.ok, crc.module.hash.ok]).toEqual([false, true]);
     expect(sha.ok && [sha.module.crc.ok, sha.module.hash.ok]).toEqual([true, false]);
+  });
+
+  it('writes a lying end address or suffix size, sealed with a correct SHA-256 and CRC', async () => {
+    const b = buildModule({
+      platformId: 13,
+      function: 'user',
+      lie: { endAddress: 0xb4000, suffixSize: 0xffff },
+    });
+    const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    expect(view.getUint32(4, true)).toBe(0xb4000);
+    expect(view.getUint16(b.length - 6, true)).toBe(0xffff);
+    const o = await oracleParse(b);
+    expect(o.crc.ok).toBe(true);
+    expect(o.suffixInfo.fwUniqueId).toBe(sha256Hex(b.subarray(0, b.length - 38)));
   });
 });
 
