@@ -1,3 +1,4 @@
+import { describeGaveUp, gaveUp } from '../cloud/retry-transient';
 import { err, type LsError, ok, type Result } from '../errors/result';
 import type { Acceptance, BatchRecord, FirmwareHash, NewBatch } from '../store/records';
 import type { StationLog } from '../store/station-log';
@@ -45,6 +46,11 @@ export interface BatchStartRequest {
   readonly acceptances: readonly Acceptance[];
   /** Optional live check of the cloud token (401/403 mean not valid). */
   readonly tokenCheck?: (() => Promise<Result<void>>) | undefined;
+  /**
+   * Why the OTA released-firmware check got no answer (transient failures until its wait ran
+   * out). Refused as CLOUD_UNREACHABLE, the real cause, instead of an unknown readiness item.
+   */
+  readonly releasedFirmwareUnanswered?: LsError | undefined;
 }
 
 export interface OpenedBatch {
@@ -57,6 +63,19 @@ const LOT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 const accepted = (req: BatchStartRequest, item: string): boolean =>
   req.acceptances.some((a) => a.item === item);
+
+/** CLOUD_UNREACHABLE for a start-up check that got no answer: how long the station tried, and the way out. */
+const unreachable = (what: string, cause: LsError, offlineAccepts: string) => {
+  const tried = gaveUp(cause);
+  return err(
+    'CLOUD_UNREACHABLE',
+    `${what} could not be checked: ${cause.message}${tried ? ` ${describeGaveUp(tried)}` : ''}`,
+    {
+      remedy: `Check the network and the profile's cloud address, then start again; or have an engineer accept offline mode (${offlineAccepts}) so registrations queue until the cloud answers.`,
+      details: { cause: cause.code, ...(tried ? { tries: tried.tries, waitedMs: tried.waitedMs } : {}) },
+    },
+  );
+};
 
 /**
  * Decides whether a batch may start, and with which recorded facts. A batch starts only when
@@ -104,9 +123,12 @@ export const evaluateStart = async (
 
   const profileOffline = profile.registration?.mode === 'offline';
   const offline = req.offline || profileOffline;
+  const cloudDown = offline || accepted(req, 'firmware-set') ? undefined : req.releasedFirmwareUnanswered;
   const open: LsError[] = [];
   for (const i of req.report.readiness.items) {
     if (i.ok || i.id === 'locked') continue;
+    // Unknown only because the cloud never answered: refused below with that cause.
+    if (i.id === 'firmware-set' && cloudDown) continue;
     if (i.id === 'registration') {
       if (offline && (profileOffline || accepted(req, 'offline'))) continue;
       open.push({
@@ -141,16 +163,18 @@ export const evaluateStart = async (
     return err('TOKEN_NOT_VALID', 'Offline mode was asked for but no engineer accepted it.', {
       remedy: 'Have an engineer accept offline mode (--accept offline).',
     });
+  if (cloudDown)
+    return unreachable(
+      "The product's released firmware",
+      cloudDown,
+      '--offline --accept offline --accept firmware-set',
+    );
   if (!offline && req.tokenCheck) {
     const t = await req.tokenCheck();
     // No answer is not a refusal: telling the operator to renew a good token sends them the
     // wrong way when the network, the API URL or the cloud itself is the problem.
     if (!t.ok && UNANSWERED.has(t.error.code))
-      return err('CLOUD_UNREACHABLE', `The token could not be checked: ${t.error.message}`, {
-        remedy:
-          "Check the network and the profile's cloud address, then start again; or have an engineer accept offline mode (--offline --accept offline) so registrations queue until the cloud answers.",
-        details: { cause: t.error.code },
-      });
+      return unreachable('The token', t.error, '--offline --accept offline');
     if (!t.ok)
       return err('TOKEN_NOT_VALID', `The cloud refused the token: ${t.error.message}`, {
         remedy: 'Renew the token, or have an engineer accept offline mode (--offline --accept offline).',

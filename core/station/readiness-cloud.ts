@@ -1,11 +1,21 @@
 import { createCloudClient } from '../cloud/client';
-import { releasedFirmwareCheck } from '../cloud/readiness';
+import type { CloudError } from '../cloud/errors';
+import { releasedFirmwareDetail } from '../cloud/readiness';
+import type { RetryTransientOptions } from '../cloud/retry-transient';
 import type { Profile } from './profile-schema';
 import type { ReleasedFirmwareAnswer } from './readiness';
 
 export interface CloudCheckOptions {
   readonly timeoutMs?: number;
   readonly fetch?: typeof fetch;
+  /** Wait out transient answers for a bounded time (a batch start); otherwise ask once. */
+  readonly retry?: RetryTransientOptions;
+}
+
+export interface ReleasedFirmwareDetail {
+  readonly status: ReleasedFirmwareAnswer;
+  /** Why the answer is unknown, when the cloud was asked and failed. */
+  readonly error?: CloudError;
 }
 
 /**
@@ -18,6 +28,16 @@ export const cloudReleasedFirmwareCheck = (
   env: Readonly<Record<string, string | undefined>>,
   options: CloudCheckOptions = {},
 ): (() => Promise<ReleasedFirmwareAnswer>) | undefined => {
+  const detail = cloudReleasedFirmwareDetail(profile, env, options);
+  return detail && (async () => (await detail()).status);
+};
+
+/** The same check with the cloud's error when the answer is unknown (a batch start tells "unreachable" apart). */
+export const cloudReleasedFirmwareDetail = (
+  profile: Profile,
+  env: Readonly<Record<string, string | undefined>>,
+  options: CloudCheckOptions = {},
+): (() => Promise<ReleasedFirmwareDetail>) | undefined => {
   if (profile.provisioningMode !== 'ota-on-setup') return undefined;
   const r = profile.registration;
   if (r?.mode !== 'cloud') return undefined;
@@ -30,5 +50,8 @@ export const cloudReleasedFirmwareCheck = (
     timeoutMs: options.timeoutMs ?? 8000,
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
-  return () => releasedFirmwareCheck(client, profile.product.slug ?? profile.product.id);
+  return () =>
+    releasedFirmwareDetail(client, profile.product.slug ?? profile.product.id, {
+      ...(options.retry ? { retry: options.retry } : {}),
+    });
 };

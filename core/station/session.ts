@@ -1,5 +1,12 @@
+import type { BackoffPolicy } from '../cloud/backoff';
 import { createCloudClient } from '../cloud/client';
 import { createDrain, type Drain } from '../cloud/outbox-drain';
+import {
+  type CloudWait,
+  DEFAULT_CLOUD_WAIT_MS,
+  type RetryTransientOptions,
+  retryTransient,
+} from '../cloud/retry-transient';
 import { envTokenProvider } from '../cloud/token';
 import { err, type LsError, ok, type Result, toLsError } from '../errors/result';
 import type { FlashImage, InspectedFile } from '../firmware/types';
@@ -14,7 +21,7 @@ import { openBatch } from './batch';
 import { outboxRegistrar, particleDriver } from './particle-driver';
 import { type LoadedProfile, loadProfile } from './profile';
 import { checkReadiness } from './readiness';
-import { cloudReleasedFirmwareCheck } from './readiness-cloud';
+import { cloudReleasedFirmwareDetail } from './readiness-cloud';
 import { Station, type StationPolicy } from './station';
 
 export interface SessionOptions {
@@ -36,6 +43,16 @@ export interface SessionOptions {
   /** How long the register step waits for the cloud's acknowledgment before reporting "queued". */
   readonly registerWaitMs?: number | undefined;
   readonly retryDelayMs?: number | undefined;
+  /**
+   * How long each start-up cloud check (token and product; released firmware for OTA on setup)
+   * waits out transient answers (429, 5xx, timeouts, dropped connections) before the start is
+   * refused as CLOUD_UNREACHABLE. Default 30 s; 0 asks once.
+   */
+  readonly cloudWaitMs?: number | undefined;
+  /** The backoff between those retries (default: the outbox's); tests scale it down. */
+  readonly cloudWaitBackoff?: BackoffPolicy | undefined;
+  /** Told before each such wait, for the operator ("waiting for the Particle Cloud (429, retry in 1 s)"). */
+  readonly onCloudWait?: ((wait: CloudWait) => void) | undefined;
   /**
    * Slot labels set at this station (by port path). They describe the station's own hub, so they
    * take precedence over the profile's labels for the same port.
@@ -96,11 +113,29 @@ export const openSession = async (o: SessionOptions): Promise<Result<Session>> =
       },
     );
 
-  // OTA on setup needs a released default firmware: ask the product's cloud when we can.
-  const releasedCheck = offline ? undefined : cloudReleasedFirmwareCheck(p, o.env);
+  // One transient answer must not stop a line: the start-up checks wait it out, within a bound.
+  const cloudRetry: RetryTransientOptions = {
+    limitMs: o.cloudWaitMs ?? DEFAULT_CLOUD_WAIT_MS,
+    ...(o.cloudWaitBackoff ? { backoff: o.cloudWaitBackoff } : {}),
+    ...(o.onCloudWait ? { onWait: o.onCloudWait } : {}),
+  };
+  // OTA on setup needs a released default firmware: ask the product's cloud when we can. An
+  // unlocked profile is refused anyway, so it is asked once rather than waited for.
+  const releasedCheck = offline
+    ? undefined
+    : cloudReleasedFirmwareDetail(p, o.env, p.lock ? { retry: cloudRetry } : {});
+  let releasedUnanswered: LsError | undefined;
   const report = await checkReadiness(loaded, {
     env: o.env,
-    ...(releasedCheck ? { releasedFirmwareCheck: releasedCheck } : {}),
+    ...(releasedCheck
+      ? {
+          releasedFirmwareCheck: async () => {
+            const d = await releasedCheck();
+            if (d.status === 'unknown' && d.error?.kind === 'backoff') releasedUnanswered = d.error;
+            return d.status;
+          },
+        }
+      : {}),
   });
   const client =
     reg?.mode === 'cloud' && !offline
@@ -149,9 +184,13 @@ export const openSession = async (o: SessionOptions): Promise<Result<Session>> =
       targetCount: o.targetCount,
       offline,
       acceptances: o.acceptances,
+      releasedFirmwareUnanswered: releasedUnanswered,
       tokenCheck: client
         ? async () => {
-            const r = await client.checkToken(String(p.product.id));
+            const r = await retryTransient(
+              (signal) => client.checkToken(String(p.product.id), signal ? { signal } : {}),
+              cloudRetry,
+            );
             return r.ok ? ok(undefined) : { ok: false, error: r.error };
           }
         : undefined,

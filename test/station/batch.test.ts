@@ -141,6 +141,48 @@ describe('evaluateStart', () => {
     expect(await codeOf(request({ tokenCheck: forbidden }))).toBe('TOKEN_NOT_VALID');
   });
 
+  it('says how long it kept trying when the token check gave up on a transient cloud', async () => {
+    const gaveUp = async () =>
+      err('CLOUD_RATE_LIMITED', 'The Particle Cloud is rate limiting this station (429).', {
+        details: { gaveUp: { tries: 5, waitedMs: 22_600, limitMs: 30_000 } },
+      });
+    const r = await evaluateStart(request({ tokenCheck: gaveUp }));
+    expect(!r.ok && r.error.code).toBe('CLOUD_UNREACHABLE');
+    expect(!r.ok && r.error.message).toBe(
+      'The token could not be checked: The Particle Cloud is rate limiting this station (429). The station kept trying for 22.6 s (5 tries, limit 30 s).',
+    );
+    expect(!r.ok && r.error.remedy).toMatch(/--offline --accept offline/);
+  });
+
+  it('refuses an OTA start whose released-firmware check got no answer as CLOUD_UNREACHABLE', async () => {
+    const unknownRelease = report(
+      itemsOk().map((i) => (i.id === 'firmware-set' ? { ...i, ok: false, status: 'unknown' as const } : i)),
+    );
+    const down = {
+      code: 'CLOUD_SERVER_ERROR',
+      message: 'The Particle Cloud had a server error (503).',
+      details: { gaveUp: { tries: 4, waitedMs: 12_000, limitMs: 30_000 } },
+    };
+    const ota = {
+      loaded: { path: '/x/p.json', dir: '/x', profile: profile({ provisioningMode: 'ota-on-setup' }) },
+    };
+    const r = await evaluateStart(
+      request({ ...ota, report: unknownRelease, releasedFirmwareUnanswered: down }),
+    );
+    expect(!r.ok && r.error.code).toBe('CLOUD_UNREACHABLE');
+    expect(!r.ok && r.error.message).toMatch(
+      /^The product's released firmware could not be checked: .*kept trying for 12 s/,
+    );
+    expect(!r.ok && r.error.remedy).toMatch(/--offline --accept offline --accept firmware-set/);
+    // An engineer who vouches for the released firmware leaves it to the token check.
+    const eng = [{ item: 'firmware-set', by: 'eng', at: '2026-01-01T00:00:00Z' }];
+    expect(
+      await codeOf(
+        request({ ...ota, report: unknownRelease, releasedFirmwareUnanswered: down, acceptances: eng }),
+      ),
+    ).toBe('OK');
+  });
+
   it('rejects a lot ID that cannot be a file name or a CSV cell', async () => {
     expect(await codeOf(request({ lot: '../x' }))).toBe('LOT_INVALID');
   });
