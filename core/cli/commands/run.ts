@@ -12,7 +12,7 @@ import { NodeUsbTransport } from '../../usb/node-usb';
 import type { UsbTransport } from '../../usb/transport';
 import { ExitCode } from '../exit-codes';
 import { CliExit, type CliIo, printJson } from '../io';
-import { atLeastOne, collect, DATA_DIR_HELP, positiveNumber } from '../options';
+import { atLeastOne, collect, DATA_DIR_HELP, nonNegativeNumber, positiveNumber } from '../options';
 import type { RegisterCommand } from './index';
 
 export interface RunOptions {
@@ -28,6 +28,8 @@ export interface RunOptions {
   offline?: boolean;
   accept: string[];
   engineer?: string;
+  /** Seconds each start-up cloud check waits out transient answers (default 30; 0 asks once). */
+  cloudWait?: number;
   json?: boolean;
 }
 
@@ -124,6 +126,22 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
     reenumerationTimeoutMs: sim ? Math.max(1000, Math.round(30_000 * timeScale)) : undefined,
     retryDelayMs: sim ? Math.max(1, Math.round(500 * timeScale)) : undefined,
     registerWaitMs: 2000,
+    cloudWaitMs: opts.cloudWait === undefined ? undefined : Math.round(opts.cloudWait * 1000),
+    // The operator sees why nothing happens yet; a refusal still follows if the cloud never answers.
+    onCloudWait: (w) =>
+      io.out(
+        json
+          ? JSON.stringify({
+              type: 'cloud-wait',
+              code: w.code,
+              ...(w.status === undefined ? {} : { status: w.status }),
+              tries: w.tries,
+              retryInMs: w.retryInMs,
+              message: w.message,
+              at: new Date().toISOString(),
+            })
+          : w.message,
+      ),
   });
   if (!opened.ok) return printRefusal(io, opened.error, json);
   const session: Session = opened.value;
@@ -335,6 +353,11 @@ export const register: RegisterCommand = (program, io) => {
       [],
     )
     .option('--engineer <name>', 'who accepts (default: the operator)')
+    .option(
+      '--cloud-wait <seconds>',
+      'how long each start-up cloud check waits out 429/5xx/timeouts/dropped connections before refusing (default 30, 0 = ask once)',
+      nonNegativeNumber,
+    )
     .option('--json', 'JSON lines: one per event, then a summary')
     .action(async (opts: RunOptions) => {
       const code = await runStation(io, opts);

@@ -200,3 +200,37 @@ describe('linestation run --count K with fewer devices than K', () => {
     });
   });
 });
+
+describe('linestation run on a flaky cloud', () => {
+  const tokenChecks = (r: {
+    cloud: { requests(): readonly { method: string; path: string; status?: number }[] };
+  }) => r.cloud.requests().filter((q) => q.method === 'GET' && q.path === '/v1/products/4242');
+
+  it('waits out a 429 at the start, printing the wait, then runs', async () => {
+    const r = await rig({ slots: 1 });
+    r.cloud.setFaults('429*1,retryAfter=1');
+    const run = await r.cli(runArgs(r, 'LOT-429', ['--simulate', '1']));
+    expect(run.err).toEqual([]);
+    expect(run.code).toBe(0);
+    expect(run.out[0]).toMatch(/^waiting for the Particle Cloud \(429, retry in [\d.]+ s\)$/);
+    expect(tokenChecks(r).map((q) => q.status)).toEqual([429, 200]);
+  });
+
+  it('refuses with CLOUD_UNREACHABLE after --cloud-wait, naming the offline option', async () => {
+    const r = await rig({ slots: 1 });
+    r.cloud.setFaults('503');
+    const once = await r.cli(runArgs(r, 'LOT-503', ['--simulate', '1', '--cloud-wait', '0']));
+    expect(once.code).toBe(3);
+    expect(once.err.join('\n')).toMatch(
+      /CLOUD_UNREACHABLE: The token could not be checked: .*\(503\)\..*--offline --accept offline/,
+    );
+    expect(tokenChecks(r)).toHaveLength(1);
+    // A 1 s bound: the outbox's first backoff (1 to 2 s) does not fit in it, so one try, then the refusal says so.
+    const bounded = await r.cli(runArgs(r, 'LOT-503', ['--simulate', '1', '--cloud-wait', '1']));
+    expect(bounded.code).toBe(3);
+    expect(bounded.err.join('\n')).toMatch(/kept trying for [\d.]+ s \(1 try, limit 1 s\)/);
+    expect(tokenChecks(r)).toHaveLength(2);
+    const bad = await r.cli(runArgs(r, 'LOT-503', ['--simulate', '1', '--cloud-wait', 'soon']));
+    expect(bad.code).toBe(1);
+  });
+});
