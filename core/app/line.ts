@@ -1,3 +1,4 @@
+import type { BackoffPolicy } from '../cloud/backoff';
 import type { Drain } from '../cloud/outbox-drain';
 import type { BatchSummary, LogLine, SlotView, StationState } from '../contract/station';
 import { err, type LsError, ok, type Result, toLsError } from '../errors/result';
@@ -21,6 +22,10 @@ export interface LineTuning {
   readonly reenumerationTimeoutMs?: number;
   readonly retryDelayMs?: number;
   readonly registerWaitMs?: number;
+  /** How long each start-up cloud check waits out transient answers (default 30 s). */
+  readonly cloudWaitMs?: number;
+  /** The backoff between those retries (default: the outbox's); tests scale it down. */
+  readonly cloudWaitBackoff?: BackoffPolicy;
 }
 
 export interface LineOptions {
@@ -175,6 +180,13 @@ export class Line {
         reenumerationTimeoutMs: t.reenumerationTimeoutMs,
         retryDelayMs: t.retryDelayMs,
         registerWaitMs: t.registerWaitMs ?? 2000,
+        cloudWaitMs: t.cloudWaitMs,
+        cloudWaitBackoff: t.cloudWaitBackoff,
+        // Shown at once in the event log: the screen must not look frozen while the cloud is waited for.
+        onCloudWait: (w) => {
+          this.line('warn', `Batch ${lot}: ${w.message}.`);
+          this.flush();
+        },
       };
       let opened: Result<Session>;
       try {

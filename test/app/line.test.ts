@@ -175,3 +175,30 @@ describe('slot labels set at the station', () => {
     expect(slotOf(first)).toBe('2');
   });
 });
+
+describe('starting on a flaky cloud', () => {
+  it('shows each wait for the Particle Cloud in the event log as it happens, then starts', async () => {
+    line = await startSimLine(1);
+    const tuning = { ...line.options.lineTuning, cloudWaitBackoff: { baseMs: 20, maxMs: 80 } };
+    app = createAppService({ ...line.options, lineTuning: tuning });
+    line.cloud.setFaults('429*2,retryAfter=0.05');
+    const seen: string[] = [];
+    let lastSeq = 0;
+    app.on((event, payload) => {
+      if (event !== 'station.changed') return;
+      for (const l of (payload as StationState).log)
+        if (l.seq > lastSeq) {
+          lastSeq = l.seq;
+          seen.push(l.text);
+        }
+    });
+    const started = await app.invoke('batch.start', { lot: 'LOT-WAIT', operator: 'ana' });
+    expect(started.ok).toBe(true);
+    const waits = seen.filter((t) =>
+      /^Batch LOT-WAIT: waiting for the Particle Cloud \(429, retry in /.test(t),
+    );
+    expect(waits).toHaveLength(2);
+    // Pushed before the start finished, so an operator watching the screen sees why it takes long.
+    expect(seen.indexOf(waits[1] ?? '')).toBeLessThan(seen.findIndex((t) => t.startsWith('Started batch')));
+  }, 30_000);
+});
