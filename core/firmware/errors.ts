@@ -26,6 +26,16 @@ export const FIRMWARE_ERRORS = {
     title: 'Malformed module extension',
     remedy: 'The module metadata is damaged; rebuild the module.',
   },
+  FIRMWARE_BAD_PREFIX: {
+    title: 'Damaged module prefix',
+    remedy:
+      "The module's prefix (start and end address, platform, function) contradicts the file, so the station cannot tell what the module is; build or download it again.",
+  },
+  FIRMWARE_BAD_SUFFIX: {
+    title: 'Damaged module suffix',
+    remedy:
+      "The module's suffix size does not fit the file, so its product ID cannot be read; build or download the module again.",
+  },
   FIRMWARE_CRC_MISMATCH: {
     title: 'CRC mismatch',
     remedy: 'The file is damaged or was edited after it was built; download or build it again.',

@@ -7,8 +7,10 @@ import {
   FLAG_NAMES,
   FLAG_PREFIX_EXTENSIONS,
   findPrefix,
+  judgePrefix,
   MIN_MODULE_SIZE,
   PREFIX_SIZE,
+  type PrefixFault,
   type RawDependency,
   readPrefix,
   readPrefixExtensions,
@@ -49,11 +51,42 @@ const hashMatches = (b: Uint8Array, fn: number, prefixOffset: number, stored: st
   return [false, actual];
 };
 
+const hexOffset = (o: number): string => `0x${o.toString(16)}`;
+
+/** Whose prefix it says it is: "Boron user part", "P2 bootloader", "platform ID 103 system part". */
+const prefixOwner = (b: Uint8Array, o: number): string => {
+  const p = readPrefix(b, o);
+  const platform = platformById(p.platformId)?.displayName ?? `platform ID ${p.platformId}`;
+  const fn = functionName(p.fn);
+  const what =
+    typeof fn === 'number' ? `function ${fn} module` : fn === 'system' || fn === 'user' ? `${fn} part` : fn;
+  return `${platform} ${what}`;
+};
+
+const badPrefix = (file: string, b: Uint8Array, f: PrefixFault): LsError =>
+  firmwareError(
+    'FIRMWARE_BAD_PREFIX',
+    `${file}: the module prefix at offset ${hexOffset(f.prefixOffset)} (${prefixOwner(b, f.prefixOffset)}) is damaged: ${f.reason}.`,
+    { prefixOffset: f.prefixOffset, ...(f.field ? { field: f.field, fieldOffset: f.fieldOffset } : {}) },
+  );
+
+const truncated = (file: string, n: number, expectedSize: number, prefixOffset: number): ModuleParse => ({
+  ok: false,
+  error: firmwareError(
+    'FIRMWARE_TRUNCATED',
+    `${file} is ${n} bytes but its module prefix says the module is ${expectedSize} bytes: the file is cut short.`,
+    { size: n, expectedSize, prefixOffset },
+  ),
+});
+
 export type ModuleParse = { ok: true; module: ModuleInfo } | { ok: false; error: LsError };
 
 /**
  * Parses a Particle module binary. Fields agree with Particle's binary-version-reader (same
  * prefix search, same suffix reading); where that parser throws, this returns a coded error.
+ * Where that parser reads a prefix or suffix that contradicts the file, the module keeps its
+ * fields and carries the refusal in `identityError`; where it would read a false prefix instead of
+ * the module's own damaged one, there is no module, only FIRMWARE_BAD_PREFIX.
  */
 export const parseModule = (file: string, b: Uint8Array): ModuleParse => {
   const n = b.length;
@@ -67,19 +100,16 @@ export const parseModule = (file: string, b: Uint8Array): ModuleParse => {
         { size: n, minimum: MIN_MODULE_SIZE },
       ),
     };
+  const actualCrc = crcHex(crc32(b, 0, n - 4));
+  const storedCrc = crcHex(u32be(b, n - 4));
   const search = findPrefix(b);
+  const verdict = judgePrefix(b, search, actualCrc === storedCrc);
+  if (verdict.kind === 'damaged') return { ok: false, error: badPrefix(file, b, verdict.fault) };
+  if (verdict.kind === 'truncated') return truncated(file, n, verdict.expectedSize, verdict.prefixOffset);
   if (search.score === 0) {
     if (search.truncatedAt !== undefined) {
       const p = readPrefix(b, search.truncatedAt);
-      const expected = p.endAddress - p.startAddress + 4;
-      return {
-        ok: false,
-        error: firmwareError(
-          'FIRMWARE_TRUNCATED',
-          `${file} is ${n} bytes but its module prefix says the module is ${expected} bytes: the file is cut short.`,
-          { size: n, expectedSize: expected, prefixOffset: search.truncatedAt },
-        ),
-      };
+      return truncated(file, n, p.endAddress - p.startAddress + 4, search.truncatedAt);
     }
     return {
       ok: false,
@@ -87,8 +117,17 @@ export const parseModule = (file: string, b: Uint8Array): ModuleParse => {
     };
   }
   const prefixOffset = search.offset;
+  let identityError: LsError | undefined;
+  if (verdict.kind === 'lies') identityError = badPrefix(file, b, verdict.fault);
+  if (verdict.kind === 'unbelievable')
+    identityError = firmwareError(
+      'FIRMWARE_NOT_A_MODULE',
+      `${file} has no believable module prefix: the best candidate Particle's parser finds, at offset ${hexOffset(prefixOffset)}, ${verdict.reason}.`,
+      { prefixOffset },
+    );
   const p = readPrefix(b, prefixOffset);
   const extensions = [];
+  let prefixSize = PREFIX_SIZE;
   if (p.flags & FLAG_PREFIX_EXTENSIONS) {
     const ext = readPrefixExtensions(b, prefixOffset);
     if (!ext.ok)
@@ -97,13 +136,25 @@ export const parseModule = (file: string, b: Uint8Array): ModuleParse => {
         error: firmwareError('FIRMWARE_BAD_EXTENSION', `${file}: ${ext.reason}.`, { prefixOffset }),
       };
     extensions.push(...ext.extensions);
+    prefixSize = ext.prefixSize;
   }
-  const suffix = readSuffix(b);
+  const suffix = readSuffix(b, prefixOffset + prefixSize);
   if (!suffix.ok)
     return { ok: false, error: firmwareError('FIRMWARE_BAD_EXTENSION', `${file}: ${suffix.reason}.`) };
   const s = suffix.suffix;
-  const actualCrc = crcHex(crc32(b, 0, n - 4));
-  const storedCrc = crcHex(u32be(b, n - 4));
+  if (s.sizeProblem && !identityError) {
+    const particle =
+      s.productId < 0 ? 'no product ID' : `product ID ${s.productId}, version ${s.productVersion}`;
+    identityError = firmwareError(
+      'FIRMWARE_BAD_SUFFIX',
+      `${file}: ${s.sizeProblem}, so its product ID cannot be read (Particle's parser would read ${particle}).`,
+      {
+        suffixSize: s.suffixSize,
+        size: n,
+        particleParserWouldSay: { productId: s.productId, productVersion: s.productVersion },
+      },
+    );
+  }
   const [hashOk, hashActual] = hashMatches(b, p.fn, prefixOffset, s.fwUniqueId);
   const module: ModuleInfo = {
     prefixOffset,
@@ -124,6 +175,7 @@ export const parseModule = (file: string, b: Uint8Array): ModuleParse => {
     crc: { ok: actualCrc === storedCrc, stored: storedCrc, actual: actualCrc },
     hash: { ok: hashOk, actual: hashActual },
     extensions: [...s.extensions, ...extensions],
+    ...(identityError ? { identityError } : {}),
   };
   return { ok: true, module };
 };

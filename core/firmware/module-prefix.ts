@@ -1,4 +1,6 @@
+import { platformById } from '../platforms';
 import { u8, u16le, u32le } from './bytes';
+import { hex32 } from './errors';
 import type { ModuleExtension } from './types';
 
 /** `module_info_t` in Device OS. */
@@ -30,6 +32,11 @@ export const EXTENSION_INVALID = 0xffff;
  * 0x10C (Core). The order matters only for ties, and keeping Particle's makes our answer theirs.
  */
 export const PREFERRED_PREFIX_OFFSETS: readonly number[] = [0, 0x200, 0x184, 0xc0, 0x10c];
+/**
+ * Where Device OS puts a prefix: the offsets above, and 0x20, where RTL872x bootloaders (P2,
+ * M SoM, Tracker M) keep theirs. A prefix anywhere else was found by scanning.
+ */
+export const DEVICE_OS_PREFIX_OFFSETS: readonly number[] = [...PREFERRED_PREFIX_OFFSETS, 0x20];
 /** A prefix further in than this is not a prefix (Particle's parser gives up there too). */
 const MAX_PREFIX_OFFSET = 8 * 1024;
 
@@ -174,4 +181,153 @@ export const readPrefixExtensions = (b: Uint8Array, prefixOffset: number): Prefi
   if (!lastExt || lastExt.type !== EXTENSION_END)
     return { ok: false, reason: 'the prefix extensions do not end with an END record' };
   return { ok: true, extensions, prefixSize: o - prefixOffset };
+};
+
+/** Module functions (bootloader, mono, system, user, radio) whose addresses are in the MCU's internal flash. */
+export const INTERNAL_FLASH_FUNCTION_CODES: ReadonlySet<number> = new Set([2, 3, 4, 5, 8]);
+
+/** One field of a prefix that contradicts the file, or the flash it claims to be for. */
+export interface PrefixFault {
+  prefixOffset: number;
+  /** Which field is wrong; absent when the prefix is sound but Particle's parser would read another. */
+  field?: 'startAddress' | 'endAddress' | 'startAddress/endAddress';
+  fieldOffset?: number;
+  /** The end of a sentence about the prefix: "its end address … is not after …". */
+  reason: string;
+}
+
+/**
+ * Judges the addresses of a prefix against a file of `n` bytes whose last 4 bytes are (`crcOk`) or
+ * are not the CRC-32 of the rest. A prefix whose addresses give exactly the file's size agrees with
+ * it (where it points is then the flash map's business). A valid CRC at the end means the file is
+ * one whole module, so any other size is a lie; without one, a longer module means a cut-off file
+ * and a shorter one a module padded after its end, as old bootloaders were shipped.
+ */
+export const prefixFault = (
+  b: Uint8Array,
+  o: number,
+  crcOk: boolean,
+): PrefixFault | 'truncated' | undefined => {
+  const p = readPrefix(b, o);
+  const n = b.length;
+  const start = hex32(p.startAddress);
+  const end = hex32(p.endAddress);
+  if (p.endAddress <= p.startAddress)
+    return {
+      prefixOffset: o,
+      field: 'startAddress/endAddress',
+      fieldOffset: o,
+      reason: `its end address ${end} is not after its start address ${start} (swapped or overwritten)`,
+    };
+  const size = p.endAddress - p.startAddress + 4;
+  if (size === n) return undefined;
+  const platform = platformById(p.platformId);
+  if (platform && INTERNAL_FLASH_FUNCTION_CODES.has(p.fn)) {
+    const { internalStart, internalEnd } = platform.flash;
+    const flash = `the ${platform.displayName}'s internal flash (${hex32(internalStart)}–${hex32(internalEnd)})`;
+    if (p.startAddress < internalStart || p.startAddress >= internalEnd)
+      return {
+        prefixOffset: o,
+        field: 'startAddress',
+        fieldOffset: o,
+        reason: `its start address ${start} lies outside ${flash}`,
+      };
+    if (p.endAddress + 4 > internalEnd)
+      return {
+        prefixOffset: o,
+        field: 'endAddress',
+        fieldOffset: o + 4,
+        reason: `its end address ${end} lies outside ${flash}`,
+      };
+  }
+  if (crcOk)
+    return {
+      prefixOffset: o,
+      field: 'endAddress',
+      fieldOffset: o + 4,
+      reason: `its end address ${end} makes the module ${size} bytes, but the file is one whole module of ${n} bytes (its CRC-32 checks out)`,
+    };
+  return size > n ? 'truncated' : undefined;
+};
+
+/**
+ * The prefix Device OS would have written: at one of its offsets, naming a platform in our table, a
+ * module function and dependencies that make sense. Damage to the addresses leaves these intact,
+ * which is how a damaged prefix is still recognised as the module's own.
+ */
+const ownPrefix = (b: Uint8Array, o: number): boolean => {
+  if (o + PREFIX_SIZE > b.length) return false;
+  const p = readPrefix(b, o);
+  if (p.fn === 0 || p.fn >= FUNCTION_COUNT) return false;
+  for (const d of p.deps)
+    if (d.fn >= FUNCTION_COUNT || (d.fn === 0 && (d.index !== 0 || d.version !== 0))) return false;
+  return platformById(p.platformId) !== undefined;
+};
+
+/** Why a prefix found by scanning cannot be the module's: platform, function and addresses must fit together. */
+const unbelievable = (b: Uint8Array, o: number): string | undefined => {
+  const p = readPrefix(b, o);
+  const platform = platformById(p.platformId);
+  if (!platform) return `names platform ID ${p.platformId}, which this station does not know`;
+  if (p.fn === 0 || p.fn >= FUNCTION_COUNT)
+    return `has function code ${p.fn}, which is not a module function`;
+  const size = p.endAddress - p.startAddress + 4;
+  if (size !== b.length) return `says the module is ${size} bytes, but the file is ${b.length}`;
+  const { internalStart, internalEnd } = platform.flash;
+  if (
+    INTERNAL_FLASH_FUNCTION_CODES.has(p.fn) &&
+    (p.startAddress < internalStart || p.endAddress + 4 > internalEnd)
+  )
+    return `says the module spans ${hex32(p.startAddress)}–${hex32(p.endAddress + 4)}, outside the ${platform.displayName}'s internal flash (${hex32(internalStart)}–${hex32(internalEnd)})`;
+  return undefined;
+};
+
+/**
+ * Whether the prefix Particle's parser picks (`search`) can be trusted as the module's identity:
+ * - `sound`: it can;
+ * - `lies`: it is the module's own prefix, but its addresses contradict the file;
+ * - `damaged`: the module's own prefix is at another offset, damaged (or passed over), so what
+ *   Particle's parser reads is not the module's prefix at all;
+ * - `truncated`: the module's own prefix says the file is cut short;
+ * - `unbelievable`: no prefix of the module's own, and the scanned one does not hold together;
+ * - `none`: nothing looks like a prefix.
+ */
+export type PrefixVerdict =
+  | { kind: 'sound' }
+  | { kind: 'lies'; fault: PrefixFault }
+  | { kind: 'damaged'; fault: PrefixFault }
+  | { kind: 'truncated'; prefixOffset: number; expectedSize: number }
+  | { kind: 'unbelievable'; reason: string }
+  | { kind: 'none' };
+
+export const judgePrefix = (b: Uint8Array, search: PrefixSearch, crcOk: boolean): PrefixVerdict => {
+  const picked = search.score > 0 ? search.offset : undefined;
+  const atDeviceOsOffset = picked !== undefined && DEVICE_OS_PREFIX_OFFSETS.includes(picked);
+  const pickedFault = atDeviceOsOffset ? prefixFault(b, picked, crcOk) : undefined;
+  if (atDeviceOsOffset && typeof pickedFault !== 'object' && ownPrefix(b, picked)) return { kind: 'sound' };
+  // The first prefix of the module's own, in Particle's order, is the one Device OS wrote; a
+  // look-alike further in (a table in the code, say) does not outrank it.
+  const own = DEVICE_OS_PREFIX_OFFSETS.find((o) => ownPrefix(b, o));
+  if (own !== undefined) {
+    if (own === picked && typeof pickedFault === 'object') return { kind: 'lies', fault: pickedFault };
+    const fault = prefixFault(b, own, crcOk);
+    if (fault === 'truncated') {
+      const p = readPrefix(b, own);
+      return { kind: 'truncated', prefixOffset: own, expectedSize: p.endAddress - p.startAddress + 4 };
+    }
+    return {
+      kind: 'damaged',
+      fault: fault ?? {
+        prefixOffset: own,
+        reason: `it looks sound, but Particle's parser would read another one, at offset 0x${search.offset.toString(16)}`,
+      },
+    };
+  }
+  if (picked === undefined) return { kind: 'none' };
+  if (atDeviceOsOffset)
+    // Where Device OS puts a prefix, for a platform or function we do not know: the addresses can
+    // still be judged against the file; the platform is refused later, by name.
+    return typeof pickedFault === 'object' ? { kind: 'lies', fault: pickedFault } : { kind: 'sound' };
+  const reason = unbelievable(b, picked);
+  return reason ? { kind: 'unbelievable', reason } : { kind: 'sound' };
 };

@@ -68,6 +68,12 @@ export interface ModuleInfo {
   hash: { ok: boolean; actual: string };
   /** Extension records in the suffix, then in the prefix (PREFIX_EXTENSIONS flag). */
   extensions: ModuleExtension[];
+  /**
+   * Why the station does not trust the fields above (FIRMWARE_BAD_PREFIX, FIRMWARE_BAD_SUFFIX,
+   * FIRMWARE_NOT_A_MODULE): a prefix or suffix that contradicts the file. The fields are still what
+   * Particle's parser reads; the module is refused.
+   */
+  identityError?: LsError;
 }
 
 /** One contiguous piece of flash to write over DFU. */

@@ -2,17 +2,14 @@ import type { LsError } from '../errors/result';
 import { type Platform, platformById } from '../platforms';
 import { firmwareError, hex32 } from './errors';
 import { unwritablePart } from './flash-layout';
-import { FLAG_COMPRESSED, FLAG_ENCRYPTED } from './module-prefix';
+import { functionName } from './module-parser';
+import { FLAG_COMPRESSED, FLAG_ENCRYPTED, INTERNAL_FLASH_FUNCTION_CODES } from './module-prefix';
 import type { FlashImage, InspectedFile, ModuleFunctionName, ModuleInfo, ProductTarget } from './types';
 
 /** Functions whose modules live in the MCU's internal flash, so their addresses can be checked. */
-const INTERNAL_FLASH_FUNCTIONS = new Set<ModuleFunctionName | number>([
-  'bootloader',
-  'mono',
-  'system',
-  'user',
-  'radio',
-]);
+const INTERNAL_FLASH_FUNCTIONS = new Set<ModuleFunctionName | number>(
+  [...INTERNAL_FLASH_FUNCTION_CODES].map(functionName),
+);
 /** What a station writes over DFU; everything else goes through a normal-mode update. */
 export const DFU_FUNCTIONS = new Set<ModuleFunctionName | number>(['bootloader', 'mono', 'system', 'user']);
 /** Modules that carry the product ID of the application they hold. */
@@ -89,6 +86,8 @@ export const moduleProblems = (label: string, m: ModuleInfo, image: FlashImage):
         { stored: m.fwUniqueId, actual: m.hash.actual },
       ),
     );
+  // Platform and addresses read from a prefix or suffix that contradicts the file mean nothing.
+  if (m.identityError) return [...problems, m.identityError];
   const platform = platformById(m.platformId);
   if (!platform)
     problems.push(
@@ -221,6 +220,8 @@ const productProblems = (
   platform: Platform | undefined,
 ): LsError[] => {
   const m = image.module;
+  // Refused already (fileProblems): its platform and product ID are not to be judged.
+  if (m?.identityError) return [];
   const wanted = platform?.displayName ?? `platform ${target.platformId}`;
   const problems = m ? identityProblems(image, m, target, wanted) : [];
   // In OTA-on-setup mode nothing is written, so how DFU would write it does not matter.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildModule } from '../../core/firmware/builder';
-import { readSuffix } from '../../core/firmware/module-suffix';
+import { readSuffix, suffixSizeProblem } from '../../core/firmware/module-suffix';
 
 describe('module suffix', () => {
   it('reads product ID and version from a 40-byte suffix', () => {
@@ -43,5 +43,31 @@ describe('module suffix', () => {
     const suffixSize = b[b.length - 6] as number;
     b[b.length - 4 - suffixSize + 2] = 0;
     expect(readSuffix(b)).toMatchObject({ ok: false, reason: expect.stringMatching(/has length 0$/) });
+  });
+});
+
+describe('suffix size field', () => {
+  it('fits when it is 36, or 40 and more, and lies between the prefix and the CRC', () => {
+    for (const size of [36, 40, 62, 1000 - 4 - 24])
+      expect(suffixSizeProblem(1000, size, 24), `${size}`).toBeUndefined();
+    expect(suffixSizeProblem(1000, 35, 24)).toMatch(
+      /says 35 bytes, less than the 36 bytes of the fixed suffix$/,
+    );
+    expect(suffixSizeProblem(1000, 38, 24)).toMatch(/36 bytes without product data and at least 40 with it$/);
+    expect(suffixSizeProblem(1000, 973, 24)).toBe(
+      'the suffix size field says 973 bytes, but only 972 bytes lie between the end of the module prefix and the CRC',
+    );
+  });
+
+  it('does not walk extension records from a suffix start outside the file', () => {
+    const b = buildModule({
+      platformId: 13,
+      function: 'user',
+      product: { id: 7, version: 1 },
+      lie: { suffixSize: 0xffff },
+    });
+    const r = readSuffix(b, 24);
+    expect(r).toMatchObject({ ok: true, suffix: { suffixSize: 0xffff, productId: 7, extensions: [] } });
+    expect(r.ok && r.suffix.sizeProblem).toMatch(/says 65535 bytes/);
   });
 });

@@ -81,6 +81,19 @@ const cases: Case[] = [
     },
   ],
   [
+    'FIRMWARE_BAD_PREFIX',
+    'an application whose prefix start and end addresses are swapped (SHA-256 and CRC intact)',
+    () => {
+      const end = new DataView(app().buffer).getUint32(4, true);
+      return validateForProduct(inspect(app({ startAddress: end, lie: { endAddress: 0xb4000 } })), boron);
+    },
+  ],
+  [
+    'FIRMWARE_BAD_SUFFIX',
+    'an application whose suffix size field is larger than the file (CRC intact)',
+    () => validateForProduct(inspect(app({ lie: { suffixSize: 0xffff } })), boron),
+  ],
+  [
     'FIRMWARE_CRC_MISMATCH',
     'a wrong CRC-32',
     () => validateForProduct(inspect(app({ corrupt: { crc: true } })), boron),
