@@ -295,9 +295,12 @@ const suffixLie: fc.Arbitrary<SuffixLie> = fc.oneof(
 
 type AddressLie =
   | { kind: 'swap' }
-  | { kind: 'start' | 'end'; value: number }
+  | { kind: 'start'; value: number }
+  | { kind: 'end'; value: number }
   | { kind: 'both'; start: number; end: number }
-  | { kind: 'startDelta' | 'endDelta' | 'shift'; delta: number }
+  | { kind: 'startDelta'; delta: number }
+  | { kind: 'endDelta'; delta: number }
+  | { kind: 'shift'; delta: number }
   | { kind: 'inFlash'; a: number; b: number };
 const u32 = fc.oneof(
   fc.integer({ min: 0, max: 0xffffffff }),
