@@ -83,16 +83,17 @@ export const retryTransient = async <T>(
 
   const started = now();
   const deadline = started + limitMs;
-  // A call still out at the deadline is cut short: the bound holds even against a slow cloud.
-  const bound = AbortSignal.timeout(limitMs);
-  const signal = outer ? AbortSignal.any([outer, bound]) : bound;
+  // A retry is worth its wait only with time left to get an answer after it.
+  const reserveMs = Math.min(1_000, limitMs / 10);
   const giveUp = (last: CloudError, tries: number): CloudResult<T> => {
     const facts: GaveUp = { tries, waitedMs: now() - started, limitMs };
     return { ok: false, error: { ...last, details: { ...last.details, gaveUp: facts } } };
   };
 
   for (let tries = 1; ; tries++) {
-    const r = await call(signal);
+    // A call still out at the deadline is cut short: the bound holds even against a slow cloud.
+    const bound = AbortSignal.timeout(Math.max(1, deadline - now()));
+    const r = await call(outer ? AbortSignal.any([outer, bound]) : bound);
     if (r.ok) return r;
     let error = r.error;
     if (error.kind === 'aborted') {
@@ -106,7 +107,7 @@ export const retryTransient = async <T>(
     }
     if (error.kind !== 'backoff') return { ok: false, error };
     const retryInMs = backoffDelay(tries, policy, random, error.retryAfterMs);
-    if (now() + retryInMs >= deadline) return giveUp(error, tries);
+    if (now() + retryInMs + reserveMs > deadline) return giveUp(error, tries);
     options.onWait?.({
       code: error.code,
       ...(error.status === undefined ? {} : { status: error.status }),
@@ -114,10 +115,8 @@ export const retryTransient = async <T>(
       retryInMs,
       message: waitLine(error, retryInMs),
     });
-    if (!(await sleep(retryInMs, signal))) {
-      if (outer?.aborted)
-        return { ok: false, error: cloudError('CLOUD_ABORTED', 'aborted', 'The request was cancelled.') };
-      return giveUp(error, tries);
-    }
+    // Only the caller cuts a wait short: an announced retry is always made.
+    if (!(await sleep(retryInMs, outer)))
+      return { ok: false, error: cloudError('CLOUD_ABORTED', 'aborted', 'The request was cancelled.') };
   }
 };

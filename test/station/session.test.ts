@@ -70,7 +70,7 @@ const start = async (
     transport: bus,
     simulated: true,
     cloudWaitMs: 10_000,
-    cloudWaitBackoff: FAST,
+    cloudBackoff: FAST,
     onCloudWait: (w) => waits.push(w),
     ...rest,
   });
@@ -82,6 +82,10 @@ const start = async (
   return { opened, waits, checks };
 };
 
+/** 'started', or the refusal in full (a failure says why). */
+const outcome = (r: Awaited<ReturnType<typeof openSession>>): string =>
+  r.ok ? 'started' : `${r.error.code}: ${r.error.message}`;
+
 const tokenChecks = (log: readonly MockRequestLog[]) =>
   log.filter((r) => r.path === `/v1/products/${DEMO_PRODUCT_ID}`);
 const firmwareChecks = (log: readonly MockRequestLog[]) => log.filter((r) => r.path.endsWith('/firmware'));
@@ -89,7 +93,7 @@ const firmwareChecks = (log: readonly MockRequestLog[]) => log.filter((r) => r.p
 describe('starting a cloud batch on a flaky network', () => {
   it('waits out three 429s with Retry-After and starts, reporting each wait', async () => {
     const { opened, waits, checks } = await start('flash', '429*3,retryAfter=0.2');
-    expect(opened.ok ? 'started' : opened.error.code).toBe('started');
+    expect(outcome(opened)).toBe('started');
     expect(tokenChecks(checks).map((r) => r.status)).toEqual([429, 429, 429, 200]);
     expect(waits.map((w) => w.message.replace(/ retry in .*$/, ''))).toEqual(
       Array(3).fill('waiting for the Particle Cloud (429,'),
@@ -103,7 +107,7 @@ describe('starting a cloud batch on a flaky network', () => {
       'flash',
       '500*1,slow503*1,drop*1,retryAfter=0.05,slowMs=50',
     );
-    expect(opened.ok ? 'started' : opened.error.code).toBe('started');
+    expect(outcome(opened)).toBe('started');
     expect(tokenChecks(checks).map((r) => r.fault ?? 'none')).toEqual(['500', 'slow503', 'drop', 'none']);
     expect(waits.map((w) => w.code)).toEqual(['CLOUD_SERVER_ERROR', 'CLOUD_SERVER_ERROR', 'CLOUD_NETWORK']);
   });
@@ -132,7 +136,7 @@ describe('starting a cloud batch on a flaky network', () => {
 describe('starting an OTA-on-setup batch on a flaky network', () => {
   it('waits out transient answers to the released-firmware check and starts', async () => {
     const { opened, checks } = await start('ota', '429*2,drop*1,retryAfter=0.05');
-    expect(opened.ok ? 'started' : opened.error.code).toBe('started');
+    expect(outcome(opened)).toBe('started');
     // The three faults fall on the first requests, the released-firmware check's; then the token check.
     expect(firmwareChecks(checks).map((r) => r.fault ?? 'none')).toEqual(['429', '429', 'drop', 'none']);
     expect(tokenChecks(checks).map((r) => r.status)).toEqual([200]);
