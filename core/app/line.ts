@@ -24,8 +24,8 @@ export interface LineTuning {
   readonly registerWaitMs?: number;
   /** How long each start-up cloud check waits out transient answers (default 30 s). */
   readonly cloudWaitMs?: number;
-  /** The backoff between those retries (default: the outbox's); tests scale it down. */
-  readonly cloudWaitBackoff?: BackoffPolicy;
+  /** The backoff between those retries and the outbox's (default: the outbox's own); tests scale it down. */
+  readonly cloudBackoff?: BackoffPolicy;
 }
 
 export interface LineOptions {
@@ -181,7 +181,7 @@ export class Line {
         retryDelayMs: t.retryDelayMs,
         registerWaitMs: t.registerWaitMs ?? 2000,
         cloudWaitMs: t.cloudWaitMs,
-        cloudWaitBackoff: t.cloudWaitBackoff,
+        cloudBackoff: t.cloudBackoff,
         // Shown at once in the event log: the screen must not look frozen while the cloud is waited for.
         onCloudWait: (w) => {
           this.line('warn', `Batch ${lot}: ${w.message}.`);

@@ -49,8 +49,11 @@ export interface SessionOptions {
    * refused as CLOUD_UNREACHABLE. Default 30 s; 0 asks once.
    */
   readonly cloudWaitMs?: number | undefined;
-  /** The backoff between those retries (default: the outbox's); tests scale it down. */
-  readonly cloudWaitBackoff?: BackoffPolicy | undefined;
+  /**
+   * The backoff between those retries and between the registration outbox's (default: the
+   * outbox's own, 1-2 s growing to 5 min); tests and benchmarks scale it down.
+   */
+  readonly cloudBackoff?: BackoffPolicy | undefined;
   /** Told before each such wait, for the operator ("waiting for the Particle Cloud (429, retry in 1 s)"). */
   readonly onCloudWait?: ((wait: CloudWait) => void) | undefined;
   /**
@@ -116,7 +119,7 @@ export const openSession = async (o: SessionOptions): Promise<Result<Session>> =
   // One transient answer must not stop a line: the start-up checks wait it out, within a bound.
   const cloudRetry: RetryTransientOptions = {
     limitMs: o.cloudWaitMs ?? DEFAULT_CLOUD_WAIT_MS,
-    ...(o.cloudWaitBackoff ? { backoff: o.cloudWaitBackoff } : {}),
+    ...(o.cloudBackoff ? { backoff: o.cloudBackoff } : {}),
     ...(o.onCloudWait ? { onWait: o.onCloudWait } : {}),
   };
   // OTA on setup needs a released default firmware: ask the product's cloud when we can. An
@@ -226,7 +229,13 @@ export const openSession = async (o: SessionOptions): Promise<Result<Session>> =
     reflashAlreadyProvisioned: p.station.reflashAlreadyProvisioned,
   };
   const drain = client
-    ? createDrain({ db: log.db, client, productId: String(p.product.id), idlePollMs: 1000 })
+    ? createDrain({
+        db: log.db,
+        client,
+        productId: String(p.product.id),
+        idlePollMs: 1000,
+        ...(o.cloudBackoff ? { backoff: o.cloudBackoff } : {}),
+      })
     : undefined;
   const station = new Station({
     log,
