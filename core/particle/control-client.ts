@@ -36,6 +36,7 @@ export type ControlErrorCode =
   | 'PARTICLE_REQUEST_CANCELLED'
   | 'PARTICLE_NO_MEMORY'
   | 'PARTICLE_PROTOCOL_ERROR'
+  | 'DEVICE_PROTECTED'
   | 'ABORTED'
   | UsbErrorCode;
 
@@ -241,6 +242,21 @@ export const rawControlRequest = async (
   }
 };
 
+/**
+ * A protected device (Device OS 6+) answers -1801 to every control request but a handful (device ID,
+ * protection state); the operator cannot fix that at the station, only through the Particle Cloud.
+ */
+export const deviceProtected = (
+  what: string,
+  details: Record<string, unknown> = {},
+): LsError<'DEVICE_PROTECTED'> => ({
+  code: 'DEVICE_PROTECTED',
+  message: `The device has Device Protection on and refused the ${what} request.`,
+  remedy:
+    'Put the device in Service Mode from the Particle Cloud (particle device-protection disable), or take it off this line: a protected device cannot be reprogrammed over USB.',
+  details: { ...details, result: ResultCode.PROTECTED },
+});
+
 /** Maps a non-zero Device OS result to a named error. */
 export const resultError = (type: number, result: number): LsError<ControlErrorCode> => {
   const name = requestName(type);
@@ -251,6 +267,7 @@ export const resultError = (type: number, result: number): LsError<ControlErrorC
       remedy: 'Update Device OS, or use the serial fallback.',
       details: { requestType: type, result },
     };
+  if (result === ResultCode.PROTECTED) return deviceProtected(name, { requestType: type, result });
   if (result === ResultCode.BUSY)
     return {
       code: 'PARTICLE_REQUEST_BUSY',

@@ -40,13 +40,25 @@ export const RequestType = {
   START_LISTENING: 70,
   STOP_LISTENING: 71,
   GET_DEVICE_MODE: 72,
+  SET_DEVICE_SETUP_DONE: 73,
+  IS_DEVICE_SETUP_DONE: 74,
+  GET_PROTECTED_STATE: 76,
+  SET_PROTECTED_STATE: 77,
   MODULE_INFO: 90,
+  START_FIRMWARE_UPDATE: 250,
+  FINISH_FIRMWARE_UPDATE: 251,
+  CANCEL_FIRMWARE_UPDATE: 252,
+  FIRMWARE_UPDATE_DATA: 253,
 } as const;
 
-/** Device OS system_error_t values a reply's `result` may carry (particle-usb src/result.js). */
+/**
+ * Device OS system_error_t values a reply's `result` may carry (Device OS services/inc/system_error.h;
+ * particle-usb src/result.js lists the generic ones and -1801..-1803). The -13xx block is what the
+ * firmware-update requests answer when the device refuses a module.
+ */
 export const ResultCode = {
   OK: 0,
-  ERROR: -100,
+  UNKNOWN: -100,
   BUSY: -110,
   NOT_SUPPORTED: -120,
   NOT_ALLOWED: -130,
@@ -56,14 +68,37 @@ export const ResultCode = {
   NOT_FOUND: -170,
   ALREADY_EXISTS: -180,
   TOO_LARGE: -190,
+  NOT_ENOUGH_DATA: -191,
   LIMIT_EXCEEDED: -200,
+  END_OF_STREAM: -201,
   INVALID_STATE: -210,
-  IO_ERROR: -220,
-  NETWORK_ERROR: -230,
-  INVALID_ARGUMENT: -260,
-  NO_MEMORY: -270,
-  INVALID_PARAMETER: -280,
-  INTERNAL: -290,
+  FLASH_IO: -219,
+  IO: -220,
+  WOULD_BLOCK: -221,
+  FILE: -225,
+  NETWORK: -230,
+  PROTOCOL: -240,
+  INTERNAL: -250,
+  NO_MEMORY: -260,
+  INVALID_ARGUMENT: -270,
+  BAD_DATA: -280,
+  OUT_OF_RANGE: -290,
+  DEPRECATED: -300,
+  OTA_MODULE_NOT_FOUND: -1300,
+  OTA_UNSUPPORTED_MODULE: -1310,
+  OTA_VALIDATION_FAILED: -1320,
+  OTA_INTEGRITY_CHECK_FAILED: -1330,
+  OTA_RESUMED_UPDATE_FAILED: -1331,
+  OTA_DEPENDENCY_CHECK_FAILED: -1340,
+  OTA_INVALID_ADDRESS: -1350,
+  OTA_INVALID_SIZE: -1351,
+  OTA_INVALID_PLATFORM: -1360,
+  OTA_INVALID_FORMAT: -1370,
+  OTA_UPDATES_DISABLED: -1380,
+  OTA: -1390,
+  PROTECTED: -1801,
+  KEY_MISMATCH: -1802,
+  INVALID_SIGNATURE: -1803,
 } as const;
 
 export const resultCodeName = (result: number): string => {

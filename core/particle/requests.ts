@@ -4,6 +4,7 @@ import type { UsbDeviceHandle } from '../usb/transport';
 import { type ControlErrorCode, type ControlRequestOptions, controlRequest } from './control-client';
 import { RequestType } from './control-protocol';
 import {
+  bytesField,
   ProtobufError,
   readFields,
   repeatedMessages,
@@ -21,7 +22,8 @@ import {
 
 export type ParticleRequestErrorCode = ControlErrorCode;
 
-const decode = <T>(
+/** Decodes a reply with `fn`, naming an unreadable one PARTICLE_PROTOCOL_ERROR instead of throwing. */
+export const decodeReply = <T>(
   name: string,
   bytes: Uint8Array,
   fn: (fields: WireField[]) => T,
@@ -62,7 +64,7 @@ export const getDeviceMode = async (
 ): Promise<Result<ReportedMode, ControlErrorCode>> => {
   const r = await controlRequest(handle, RequestType.GET_DEVICE_MODE, undefined, options);
   if (!r.ok) return r;
-  const mode = decode('GET_DEVICE_MODE', r.value, (f) => uintField(f, 1));
+  const mode = decodeReply('GET_DEVICE_MODE', r.value, (f) => uintField(f, 1));
   if (!mode.ok) return mode;
   if (mode.value === 0) return ok('normal');
   if (mode.value === 1) return ok('listening');
@@ -76,7 +78,7 @@ export const getDeviceId = async (
 ): Promise<Result<string, ControlErrorCode>> => {
   const r = await controlRequest(handle, RequestType.GET_DEVICE_ID, undefined, options);
   if (!r.ok) return r;
-  return decode('GET_DEVICE_ID', r.value, (f) => stringField(f, 1));
+  return decodeReply('GET_DEVICE_ID', r.value, (f) => stringField(f, 1));
 };
 
 /**
@@ -115,6 +117,16 @@ export interface DeviceModule {
   readonly valid: boolean;
   readonly store?: (typeof STORES)[number];
   readonly maxSize?: number;
+  /**
+   * Validity checks that were performed but did not pass (checked ^ passed), Device OS ≥ 5.6 only:
+   * INTEGRITY 0x02, DEPENDENCIES 0x04, RANGE 0x08, PLATFORM 0x10 (FirmwareModuleValidityFlag).
+   */
+  readonly failedFlags?: number;
+  /**
+   * The SHA-256 Device OS reports for the module (`FirmwareModule.hash = 8`, Device OS ≥ 5.6), 64
+   * lower-case hex characters: the hash stored in the module's suffix. Absent when not sent.
+   */
+  readonly hash?: string;
   readonly dependencies: readonly ModuleDependency[];
 }
 
@@ -137,28 +149,36 @@ const legacyModule = (f: WireField[]): DeviceModule => ({
   }),
 });
 
-const currentModule = (f: WireField[]): DeviceModule => ({
-  function: fnOf(FUNCTIONS, uintField(f, 1)),
-  index: uintField(f, 2),
-  version: uintField(f, 3),
-  store: STORES[uintField(f, 4)] ?? 'main',
-  maxSize: uintField(f, 5),
+const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
+const currentModule = (f: WireField[]): DeviceModule => {
   // A check failed when it was performed (6) but did not pass (7): particle-usb's checked ^ passed.
-  valid: (uintField(f, 6) ^ uintField(f, 7)) === 0,
-  size: uintField(f, 11),
-  dependencies: repeatedMessages(f, 9).map((d) => {
-    const df = readFields(d);
-    return {
-      function: fnOf(FUNCTIONS, uintField(df, 1)),
-      index: uintField(df, 2),
-      version: uintField(df, 3),
-    };
-  }),
-});
+  const failedFlags = (uintField(f, 6) ^ uintField(f, 7)) >>> 0;
+  const hash = bytesField(f, 8);
+  return {
+    function: fnOf(FUNCTIONS, uintField(f, 1)),
+    index: uintField(f, 2),
+    version: uintField(f, 3),
+    store: STORES[uintField(f, 4)] ?? 'main',
+    maxSize: uintField(f, 5),
+    valid: failedFlags === 0,
+    failedFlags,
+    ...(hash && hash.length > 0 ? { hash: hex(hash) } : {}),
+    size: uintField(f, 11),
+    dependencies: repeatedMessages(f, 9).map((d) => {
+      const df = readFields(d);
+      return {
+        function: fnOf(FUNCTIONS, uintField(df, 1)),
+        index: uintField(df, 2),
+        version: uintField(df, 3),
+      };
+    }),
+  };
+};
 
 /** Decodes GetModuleInfoReply: `modules_deprecated = 1` (before Device OS 5.6) or `modules = 2`. */
 export const decodeModuleInfo = (bytes: Uint8Array): Result<DeviceModule[], ControlErrorCode> =>
-  decode('MODULE_INFO', bytes, (f) => {
+  decodeReply('MODULE_INFO', bytes, (f) => {
     const legacy = repeatedMessages(f, 1);
     if (legacy.length > 0) return legacy.map((m) => legacyModule(readFields(m)));
     return repeatedMessages(f, 2).map((m) => currentModule(readFields(m)));

@@ -95,4 +95,12 @@ describe('controlRequest', () => {
     const c = await controlRequest(dev, 90, undefined, fast);
     expect(c.ok ? '' : c.error.message).toContain('INVALID_STATE');
   });
+
+  it('names a protected device (-1801) with what to do about it', async () => {
+    const dev = new FakeControlDevice({ replies: { 90: { result: -1801 } } });
+    const r = await controlRequest(dev, 90, undefined, fast);
+    expect(r.ok ? '' : r.error.code).toBe('DEVICE_PROTECTED');
+    expect(r.ok ? '' : r.error.message).toContain('MODULE_INFO');
+    expect(r.ok ? '' : r.error.remedy).toContain('Service Mode');
+  });
 });

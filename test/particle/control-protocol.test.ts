@@ -104,4 +104,15 @@ describe('resultCodeName', () => {
     expect(resultCodeName(-110)).toBe('BUSY');
     expect(resultCodeName(-999)).toBe('UNKNOWN(-999)');
   });
+
+  it('uses Device OS system_error.h numbering, firmware-update and protection codes included', () => {
+    expect(resultCodeName(-100)).toBe('UNKNOWN');
+    expect(resultCodeName(-260)).toBe('NO_MEMORY');
+    expect(resultCodeName(-270)).toBe('INVALID_ARGUMENT');
+    expect(resultCodeName(-290)).toBe('OUT_OF_RANGE');
+    expect(resultCodeName(-1330)).toBe('OTA_INTEGRITY_CHECK_FAILED');
+    expect(resultCodeName(-1351)).toBe('OTA_INVALID_SIZE');
+    expect(resultCodeName(-1380)).toBe('OTA_UPDATES_DISABLED');
+    expect(resultCodeName(-1801)).toBe('PROTECTED');
+  });
 });

@@ -95,6 +95,7 @@ describe('MODULE_INFO', () => {
         store: 'main',
         maxSize: 49152,
         valid: true,
+        failedFlags: 0,
         size: 40000,
         dependencies: [],
       },
@@ -105,6 +106,8 @@ describe('MODULE_INFO', () => {
         store: 'main',
         maxSize: 1_048_576,
         valid: false,
+        failedFlags: 0x04,
+        hash: '010203',
         size: 700_000,
         dependencies: [{ function: 'bootloader', index: 0, version: 1200 }],
       },
@@ -115,10 +118,25 @@ describe('MODULE_INFO', () => {
         store: 'factory',
         maxSize: 0,
         valid: true,
+        failedFlags: 0,
         size: 3000,
         dependencies: [],
       },
     ]);
+  });
+
+  it('reads the SHA-256 (field 8) as 64 lower-case hex characters, and leaves out an empty one', () => {
+    const sha = Buffer.from('ab'.repeat(32), 'hex');
+    const bytes = pb('GetModuleInfoReply', {
+      modules: [
+        { type: 2, index: 0, version: 1200, checkedFlags: 0x1e, passedFlags: 0x1e, hash: sha },
+        { type: 7, index: 0, version: 5, hash: Buffer.alloc(0) },
+      ],
+    });
+    const r = decodeModuleInfo(bytes);
+    expect(r.ok && r.value[0]?.hash).toBe('ab'.repeat(32));
+    expect(r.ok && r.value[1]).not.toHaveProperty('hash');
+    expect(r.ok && r.value[1]?.function).toBe('ncp');
   });
 
   it('decodes the pre-5.6 format (modules_deprecated = 1) with its own function enum', () => {
