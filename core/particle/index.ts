@@ -1,17 +1,40 @@
 /*
  * Particle-specific device control: USB control requests (DFU_MODE, RESET, GET_DEVICE_MODE,
- * GET_DEVICE_ID, MODULE_INFO), moving devices into DFU mode and confirming their return, and
- * listening-mode serial. Sees only the UsbTransport seam and the serialport package.
+ * GET_DEVICE_ID, MODULE_INFO, setup done, protection state), moving devices into DFU mode and
+ * confirming their return, normal-mode firmware updates, and listening-mode serial. Sees only the
+ * UsbTransport seam and the serialport package.
  */
 export {
   type ControlErrorCode,
   type ControlReply,
   type ControlRequestOptions,
   controlRequest,
+  deviceProtected,
   rawControlRequest,
   resultError,
 } from './control-client';
 export { RequestType, ResultCode, resultCodeName } from './control-protocol';
+export { Deadline } from './deadline';
+export {
+  cancelUpdate,
+  encodeDataRequest,
+  encodeFinishRequest,
+  encodeStartRequest,
+  finishUpdate,
+  MAX_DATA_CHUNK,
+  type SendFirmwareOptions,
+  type SentFirmware,
+  sendData,
+  sendFirmware,
+  startUpdate,
+  type UpdateRequestOptions,
+} from './firmware-update';
+export {
+  enterListeningMode,
+  type ListeningOptions,
+  type ListeningOutcome,
+  stopListening,
+} from './listening-mode';
 export {
   type CommandOptions,
   type Identification,
@@ -35,8 +58,34 @@ export {
   type ModeSwitchContext,
 } from './mode-switch';
 export {
+  type ExpectedModule,
+  failedCheckNames,
+  findModule,
+  type HashCheck,
+  type ModuleCheck,
+  verifyInstalledModule,
+} from './module-verify';
+export {
+  defaultUpdateTimeoutMs,
+  type NormalModeImage,
+  type NormalUpdateOptions,
+  normalModeImage,
+  updateModuleNormalMode,
+  type VerifiedModule,
+} from './normal-update';
+export {
+  getProtectedState,
+  type ProtectionMode,
+  type ProtectionState,
+  parseSecurityModeString,
+  protectedByLayout,
+  readDfuProtection,
+  SECURITY_MODE_STRING_INDEX,
+} from './protection';
+export {
   type DeviceModule,
   decodeModuleInfo,
+  decodeReply,
   getDeviceId,
   getDeviceMode,
   getModuleInfo,
@@ -53,4 +102,20 @@ export {
   type SerialTouch,
   serialTouch,
 } from './serial-trick';
+export { isSetupDone, setSetupDone } from './setup-done';
+export {
+  isTransientUpdateError,
+  type UpdateErrorCode,
+  type UpdateErrorContext,
+  type UpdateFormat,
+  type UpdateStep,
+  updateResultError,
+} from './update-errors';
+export {
+  expectedPhaseMs,
+  type NormalUpdateListener,
+  type NormalUpdatePhase,
+  type NormalUpdateProgress,
+  UpdateProgress,
+} from './update-progress';
 export { type Reappeared, type WaitErrorCode, type WaitTarget, waitForDevice } from './wait-device';
