@@ -16,6 +16,7 @@ export const PARTICLE_BREQUEST = 0x50;
 export const SERVICE_STATUS = { OK: 0, ERROR: 1, PENDING: 2, BUSY: 3, NO_MEMORY: 4, NOT_FOUND: 5 } as const;
 
 export const CTRL_REQUEST = {
+  APP_CUSTOM: 10,
   GET_DEVICE_ID: 20,
   SYSTEM_VERSION: 30,
   RESET: 40,
@@ -23,11 +24,40 @@ export const CTRL_REQUEST = {
   START_LISTENING: 70,
   STOP_LISTENING: 71,
   GET_DEVICE_MODE: 72,
+  SET_DEVICE_SETUP_DONE: 73,
+  IS_DEVICE_SETUP_DONE: 74,
+  GET_PROTECTED_STATE: 76,
+  SET_PROTECTED_STATE: 77,
   MODULE_INFO: 90,
+  START_FIRMWARE_UPDATE: 250,
+  FINISH_FIRMWARE_UPDATE: 251,
+  CANCEL_FIRMWARE_UPDATE: 252,
+  FIRMWARE_UPDATE_DATA: 253,
 } as const;
 
-/** Device OS system_error_t values the simulator returns. */
-export const SYSTEM_ERROR = { NONE: 0, NOT_SUPPORTED: -120 } as const;
+/** Device OS system_error_t values the simulator returns (services/inc/system_error.h). */
+export const SYSTEM_ERROR = {
+  NONE: 0,
+  NOT_SUPPORTED: -120,
+  TIMEOUT: -160,
+  INVALID_STATE: -210,
+  INVALID_ARGUMENT: -270,
+  BAD_DATA: -280,
+  OUT_OF_RANGE: -290,
+  PROTECTED: -1801,
+} as const;
+
+/**
+ * What a protected device still answers over USB (security_mode_check_control_request): the
+ * protection requests themselves, the device ID and the application's own requests. Everything
+ * else completes with -1801.
+ */
+const ALLOWED_WHEN_PROTECTED: ReadonlySet<number> = new Set([
+  CTRL_REQUEST.SET_PROTECTED_STATE,
+  CTRL_REQUEST.GET_PROTECTED_STATE,
+  CTRL_REQUEST.GET_DEVICE_ID,
+  CTRL_REQUEST.APP_CUSTOM,
+]);
 
 /** The largest payload the device will allocate for one request (particle-usb caps at 0xFFFF). */
 const MAX_PAYLOAD = 0xffff;
@@ -73,6 +103,16 @@ export const encodeServiceReply = (r: ReplyFields): Uint8Array => {
   return out;
 };
 
+/** How the device answered a request it handles itself (firmware update, setup done, protection). */
+export interface RequestOutcome {
+  readonly result: number;
+  readonly reply?: Uint8Array;
+  /** Unscaled device time beyond the usual processing (an erase, a flash write). */
+  readonly deviceMs?: number;
+  /** Runs once the host has seen the result (apply an update and reset). */
+  readonly after?: () => void;
+}
+
 /** What the control service needs from the device it lives in. */
 export interface ControlHost {
   readonly deviceId: string;
@@ -81,8 +121,15 @@ export interface ControlHost {
   readonly modules: readonly SimModule[];
   /** Device OS ≥ 5.6.0 reports modules in the new GetModuleInfoReply format. */
   readonly newModuleInfoFormat: boolean;
-  /** Modelled processing time of one request in wall-clock ms (scaled, and accounted by the device). */
-  processingDelay(): number;
+  /** Protected and not in Service Mode: only a few requests are answered. */
+  readonly protectedNow: boolean;
+  /**
+   * Modelled processing time of one request plus `extraMs` of device work, in wall-clock ms
+   * (scaled, and accounted by the device).
+   */
+  processingDelay(extraMs?: number): number;
+  /** The requests the device model handles; undefined = not supported (-120). */
+  handleRequest(type: number, payload: Uint8Array): RequestOutcome | undefined;
   /** Reset after the reply has gone out; `dfu` enters the bootloader. */
   requestReset(target: 'normal' | 'dfu'): void;
   setListening(on: boolean): void;
@@ -109,12 +156,28 @@ const STALL: ControlResult = { status: 'stall' };
 export class ControlService {
   private readonly pending = new Map<number, Pending>();
   private lastId = 0;
+  /**
+   * Device OS processes requests one at a time on the system thread: a request waits for the one
+   * before it (a START erasing the OTA area holds up everything behind it).
+   */
+  private systemBusyUntil = 0;
+  private held = false;
 
   constructor(private readonly host: ControlHost) {}
 
   /** Forget every request (the device reset). */
   clear(): void {
     this.pending.clear();
+    this.systemBusyUntil = 0;
+    this.held = false;
+  }
+
+  /**
+   * The system thread is busy until the device resets (applying an NCP update): requests are
+   * accepted but stay PENDING, and the reset loses them.
+   */
+  holdUntilReset(): void {
+    this.held = true;
   }
 
   handle(setup: SetupPacket, dataOut: Uint8Array | undefined, nowMs: number): ControlResult {
@@ -222,8 +285,19 @@ export class ControlService {
 
   /** Runs the request (all payload received); the result becomes visible after the processing delay. */
   private process(p: Pending, nowMs: number): void {
+    const extraMs = this.run(p);
+    const begin = Math.max(nowMs, this.systemBusyUntil);
+    p.doneAt = this.held ? Number.POSITIVE_INFINITY : begin + this.host.processingDelay(extraMs);
+    this.systemBusyUntil = p.doneAt;
+  }
+
+  /** Produces the result and reply; returns the extra device time it takes (unscaled ms). */
+  private run(p: Pending): number {
     const h = this.host;
-    p.doneAt = nowMs + h.processingDelay();
+    if (h.protectedNow && !ALLOWED_WHEN_PROTECTED.has(p.type)) {
+      p.result = SYSTEM_ERROR.PROTECTED;
+      return 0;
+    }
     switch (p.type) {
       case CTRL_REQUEST.GET_DEVICE_ID:
         p.reply = encodeDeviceIdReply(h.deviceId);
@@ -246,8 +320,18 @@ export class ControlService {
       case CTRL_REQUEST.STOP_LISTENING:
         h.setListening(false);
         break;
-      default:
-        p.result = SYSTEM_ERROR.NOT_SUPPORTED;
+      default: {
+        const o = h.handleRequest(p.type, p.payload);
+        if (!o) {
+          p.result = SYSTEM_ERROR.NOT_SUPPORTED;
+          break;
+        }
+        p.result = o.result;
+        if (o.reply) p.reply = o.reply;
+        p.after = o.after;
+        return o.deviceMs ?? 0;
+      }
     }
+    return 0;
   }
 }

@@ -83,8 +83,28 @@ export const dfuAttributes = (platform: Platform): number =>
 
 export const DFU_DETACH_TIMEOUT_MS = 255;
 
-export const dfuDescriptors = (platform: Platform, deviceId: string): SimDescriptors => {
-  const alts = platform.dfu.altSettings;
+/** Device OS 6.1.2+ (bootloader usbd_device.cpp): string 0xFA holds the protection state. */
+export const STRING_DEVICE_STATE = 0xfa;
+
+/** How the bootloader presents Device Protection (Device OS ≥ 6.0). */
+export interface DfuSecurityView {
+  /** Protected: every segment is reported erasable only (the `_PROT` layout strings, all 'b'). */
+  readonly protectedLayout: boolean;
+  /** `sm=o` open, `sm=p` protected, `sm=s` Service Mode; undefined before 6.1.2 (no string 0xFA). */
+  readonly deviceState?: 'o' | 'p' | 's';
+}
+
+/** usbd_dfu_mal.h INTERNAL_FLASH_IF_STRING_PROT etc.: the same sectors, attribute letter 'b'. */
+const protectedLayout = (layout: string): string => layout.replace(/(\d+\s*[ BKM])[a-g]/g, '$1b');
+
+export const dfuDescriptors = (
+  platform: Platform,
+  deviceId: string,
+  security: DfuSecurityView = { protectedLayout: false },
+): SimDescriptors => {
+  const alts = platform.dfu.altSettings.map((a) =>
+    security.protectedLayout ? { ...a, layout: protectedLayout(a.layout) } : a,
+  );
   const body: number[] = [];
   for (const a of alts) {
     // Interface 0, one alternate setting per memory, no endpoints; class 0xFE/1/2 = DFU mode.
@@ -105,6 +125,7 @@ export const dfuDescriptors = (platform: Platform, deviceId: string): SimDescrip
   strings.set(STRING_PRODUCT, product);
   strings.set(STRING_SERIAL, deviceId);
   for (const a of alts) strings.set(STRING_FIRST_ALT + a.alt, a.layout);
+  if (security.deviceState) strings.set(STRING_DEVICE_STATE, `sm=${security.deviceState}`);
   return {
     vendorId: platform.usb.dfuVendorId,
     productId: platform.usb.dfuProductId,

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { type Platform, platformByName } from '../platforms';
 import { now, scheduleAfter, sleepUntil } from './clock';
-import { ControlService } from './control-service';
+import { ControlService, CTRL_REQUEST, type RequestOutcome, SYSTEM_ERROR } from './control-service';
 import {
   CDC_COMM_INTERFACE,
   dfuDescriptors,
@@ -10,13 +10,33 @@ import {
   type SimDescriptors,
   stringDescriptor,
 } from './descriptors';
+import { type DeviceOsFeatures, deviceOsFeatures } from './device-os';
+import { DFUSE_COMMAND } from './dfu-constants';
 import { DfuFunction } from './dfu-function';
+import { FirmwareUpdate, stageOf, type UpdateContext, type ValidatedModule } from './firmware-update';
 import { type ProgramCheck, SimFlash } from './flash';
-import { mergeModules, readModuleAt } from './modules';
-import { type ResetKind, reenumerateMs, type TimingProfile, timingFor, transferMs } from './timing';
+import { type UpdateLayout, updateLayoutFor } from './module-bounds';
+import { MODULE_FLAG, MODULE_FUNCTION, mergeModules, readModuleAt, toSimModule } from './modules';
+import { type KeyPair, SecurityState, simCloudKeys, simDeviceKeys } from './protection';
+import {
+  decodeSetDeviceSetupDone,
+  encodeGetProtectedStateReply,
+  encodeIsDeviceSetupDoneReply,
+} from './protobuf';
+import {
+  eraseMs,
+  ncpUpdateMs,
+  programMs,
+  type ResetKind,
+  reenumerateMs,
+  type TimingProfile,
+  timingFor,
+  transferMs,
+} from './timing';
 import type {
   ControlResult,
   DeviceOsInfo,
+  ProtectionState,
   SetupPacket,
   SimDeviceEvent,
   SimDeviceOptions,
@@ -37,11 +57,6 @@ const DEFAULT_OS: DeviceOsInfo = { version: '6.2.1', systemModuleVersion: 6201, 
 /** Baud rates of the serial trick (Device OS USB CDC line-coding hooks). */
 export const DFU_BAUD = 14400;
 export const LISTENING_BAUD = 28800;
-
-const versionAtLeast = (v: string, major: number, minor: number): boolean => {
-  const [a = 0, b = 0] = v.split('.').map((x) => Number.parseInt(x, 10));
-  return a > major || (a === major && b >= minor);
-};
 
 const defaultModules = (platform: Platform, os: DeviceOsInfo): SimModule[] => {
   const bootloaderVersion = platform.generation <= 2 ? 1200 : 3000;
@@ -93,6 +108,10 @@ export class SimDevice {
   /** Flash per DFU alt setting; it survives mode changes (it is the device's memory). */
   readonly flash: ReadonlyMap<number, SimFlash>;
   modules: readonly SimModule[];
+  /** What this Device OS release does (thresholds in device-os.ts). */
+  readonly features: DeviceOsFeatures;
+  /** Assets stored by normal-mode updates (Device OS ≥ 5.5): size and the suffix SHA-256. */
+  readonly assets: { readonly size: number; readonly hash: Uint8Array }[] = [];
 
   private _deviceId: string;
   private _mode: SimMode;
@@ -115,6 +134,22 @@ export class SimDevice {
   private cancelScheduled: (() => void)[] = [];
   private lineCoding = Uint8Array.of(0x80, 0x25, 0, 0, 0, 0, 8); // 9600 8N1
   private resetFaultsSpent = false;
+  private readonly layout: UpdateLayout;
+  private readonly update: FirmwareUpdate;
+  private readonly security: SecurityState;
+  private readonly deviceKeys: KeyPair;
+  private readonly serverPublicKey: KeyObject;
+  private readonly updatesEnabled: boolean;
+  /** Gen 3 / Device OS < 4: the DCT byte (persistent: survives resets and power loss). */
+  private setupDoneFlag: boolean;
+  private refusalsLeft: number;
+  /** Modules accepted by FINISH that the bootloader writes on the next boot (an OTA flag in the DCT). */
+  private pendingBoot: { readonly modules: readonly ValidatedModule[]; readonly ms: number } | undefined;
+  private poweredBefore = false;
+  private resets = 0;
+  /** The device's own clock (Service Mode's 24 h, PREPARE's 60 s) in model ms: see `modelNow`. */
+  private readonly clockEpoch = now();
+  private clockAdvanceMs = 0;
 
   constructor(options: SimDeviceOptions) {
     const platform =
@@ -131,12 +166,40 @@ export class SimDevice {
     this.timing = { ...timingFor(platform), ...options.timing };
     this.busyRepliesLeft = this.faults.busyReplies ?? 0;
     this.modules = options.modules ?? defaultModules(platform, this.deviceOs);
-    this._mode = options.mode ?? 'normal';
+    this.features = deviceOsFeatures(this.deviceOs.version, platform);
+    this.layout = updateLayoutFor(platform);
+    this.update = new FirmwareUpdate(this.timing);
+    this.updatesEnabled = options.updatesEnabled ?? true;
+    this.setupDoneFlag = options.setupDone ?? true;
+    this.refusalsLeft = this.faults.refuseUpdate?.times ?? 1;
+    this.deviceKeys = simDeviceKeys(id);
+    this.serverPublicKey = options.serverPublicKey ?? simCloudKeys().publicKey;
+    const self = this;
+    this.security = new SecurityState({
+      get deviceId() {
+        return self._deviceId;
+      },
+      get bootloaderProtected() {
+        return self.bootloaderProtected;
+      },
+      modelNow: () => this.modelNow(),
+      deviceKeys: this.deviceKeys,
+      serverPublicKey: this.serverPublicKey,
+    });
+    const protection = options.protection ?? 'open';
+    if (protection !== 'open') {
+      if (!this.features.protection || (protection === 'service' && !this.features.serviceMode))
+        throw new Error(`Device OS ${this.deviceOs.version} has no ${protection} state`);
+      this.setBootloaderProtected();
+      if (protection === 'service') this.security.enterServiceMode();
+    }
+    // A Gen 3 device on Device OS < 4 without the setup-done flag boots into listening mode.
+    this._mode =
+      options.mode ?? (this.features.setupDoneFlag && !this.setupDoneFlag ? 'listening' : 'normal');
     const flash = new Map<number, SimFlash>();
     for (const a of platform.dfu.altSettings) flash.set(a.alt, new SimFlash(a.layout));
     this.flash = flash;
 
-    const self = this;
     this.dfu = new DfuFunction({
       platform,
       timing: this.timing,
@@ -152,6 +215,18 @@ export class SimDevice {
       dropOff: (reason, afterMs) => {
         this.cancelScheduled.push(scheduleAfter(afterMs, () => this.dropOff(reason)));
       },
+      protectedNow: () => this.security.protectedNow,
+      clearSecurityOverride: () => {
+        this.security.clearOverride();
+        this._descriptors = this.buildDescriptors();
+      },
+      particleCommands:
+        platform.generation >= 3 && this.features.serviceMode
+          ? [
+              DFUSE_COMMAND.ENTER_SAFE_MODE,
+              ...(this.features.dfuDeviceState ? [DFUSE_COMMAND.CLEAR_SECURITY_MODE_OVERRIDE] : []),
+            ]
+          : [],
     });
     this.control = new ControlService({
       get deviceId() {
@@ -167,12 +242,17 @@ export class SimDevice {
         return self.modules;
       },
       get newModuleInfoFormat() {
-        return versionAtLeast(self.deviceOs.version, 5, 6);
+        return self.features.newModuleInfo;
       },
-      processingDelay: () => {
-        this.stats.inherentMs += this.timing.controlRequestMs * this.slow;
-        return this.scale(this.timing.controlRequestMs);
+      get protectedNow() {
+        return self.security.protectedNow;
       },
+      processingDelay: (extraMs = 0) => {
+        const ms = this.timing.controlRequestMs + extraMs;
+        this.stats.inherentMs += ms * this.slow;
+        return this.scale(ms);
+      },
+      handleRequest: (type, payload) => this.handleRequest(type, payload),
       requestReset: (target) =>
         target === 'dfu'
           ? this.reset('dfu', 'DFU_MODE request', 'dfu-mode')
@@ -234,14 +314,64 @@ export class SimDevice {
   }
 
   private buildDescriptors(): SimDescriptors {
-    return this._mode === 'dfu'
-      ? dfuDescriptors(this.platform, this.faults.dfuSerialNumber ?? this._deviceId)
-      : normalDescriptors(this.platform, this._deviceId);
+    if (this._mode !== 'dfu') return normalDescriptors(this.platform, this._deviceId);
+    const state = this.security.state;
+    return dfuDescriptors(this.platform, this.faults.dfuSerialNumber ?? this._deviceId, {
+      protectedLayout: this.security.protectedNow,
+      ...(this.features.dfuDeviceState
+        ? { deviceState: state === 'open' ? 'o' : state === 'protected' ? 'p' : 's' }
+        : {}),
+    });
+  }
+
+  /** Device Protection as the host sees it (`open` on Device OS before 6.0). */
+  get protection(): ProtectionState {
+    return this.security.state;
+  }
+
+  /** The setup-done flag as IS_DEVICE_SETUP_DONE reports it where it exists (Gen 3, Device OS < 4). */
+  get setupDone(): boolean {
+    return this.features.setupDoneFlag ? this.setupDoneFlag : true;
+  }
+
+  /** A normal-mode firmware update is open (START accepted, FINISH not yet). */
+  get updateInProgress(): boolean {
+    return this.update.active;
+  }
+
+  /**
+   * The device's own clock, in model milliseconds: wall time since construction divided by
+   * `timeScale`, plus whatever `advanceClock` added. With `timeScale: 0` it only moves by
+   * `advanceClock` (time does not pass for a device that never waits).
+   */
+  modelNow(): number {
+    const wall = this.timeScale > 0 ? (now() - this.clockEpoch) / this.timeScale : 0;
+    return wall + this.clockAdvanceMs;
+  }
+
+  /** Test hook: let `ms` of model time pass on the device's clock (Service Mode's 24 h, PREPARE's 60 s). */
+  advanceClock(ms: number): void {
+    this.clockAdvanceMs += ms;
+  }
+
+  private get bootloaderProtected(): boolean {
+    return (
+      this.features.protection &&
+      this.modules.some((m) => m.func === 2 && m.index === 0 && m.protected === true)
+    );
+  }
+
+  /** As if a bootloader with the PROTECTED security extension had been installed. */
+  private setBootloaderProtected(): void {
+    this.modules = this.modules.map((m) => (m.func === 2 && m.index === 0 ? { ...m, protected: true } : m));
   }
 
   /** Power on (cable in): the device enumerates in its current mode. */
   powerOn(): void {
     if (this._connected) return;
+    // A power-on after a power loss is a boot like any reset (the first one is the device's start).
+    if (this.poweredBefore) this._mode = this.boot(this._mode);
+    this.poweredBefore = true;
     this.dfu.reset();
     this.control.clear();
     this.configuration = 0;
@@ -305,14 +435,17 @@ export class SimDevice {
     const firstReset = !this.resetFaultsSpent;
     this.resetFaultsSpent = true;
     if (f.neverComesBack) return;
-    const offBus = reenumerateMs(this.timing, kind);
+    // The bootloader copies a pending update into place before anything enumerates.
+    const offBus = reenumerateMs(this.timing, kind) + (kind === 'fault' ? 0 : (this.pendingBoot?.ms ?? 0));
     this.stats.inherentMs += offBus * this.slow;
     this.cancelScheduled.push(
       scheduleAfter(this.scale(offBus), () => {
         if (this._connected) return;
         if (firstReset && f.comesBackWithId) this._deviceId = f.comesBackWithId.toLowerCase();
-        if (target !== 'dfu') this.scanModules();
-        this._mode = target;
+        // A USB drop-off (fault) is no reset: the firmware keeps running.
+        const mode = kind === 'fault' ? target : this.boot(target);
+        if (mode !== 'dfu') this.scanModules();
+        this._mode = mode;
         this.dfu.reset();
         this.control.clear();
         this.configuration = 0;
@@ -320,9 +453,177 @@ export class SimDevice {
         this._connected = true;
         this.stats.reenumerations++;
         const movedTo = firstReset ? f.comesBackOnPort : undefined;
-        this.emit(movedTo ? { type: 'connect', mode: target, movedTo } : { type: 'connect', mode: target });
+        this.emit(movedTo ? { type: 'connect', mode, movedTo } : { type: 'connect', mode });
       }),
     );
+  }
+
+  /**
+   * One boot (a reset or a power-on after power loss), in the order firmware does it: the
+   * bootloader applies a pending update and counts the boot against Service Mode; RAM state (an
+   * open update transfer) is gone; Device OS on a Gen 3 device without the setup-done flag comes
+   * up in listening mode. Returns the mode the device enumerates in.
+   */
+  private boot(target: SimMode): SimMode {
+    this.resets++;
+    const pending = this.pendingBoot;
+    this.pendingBoot = undefined;
+    if (pending) for (const m of pending.modules) this.install(m);
+    const k = this.faults.protectAfterResets;
+    if (k !== undefined && this.resets >= k && this.features.protection) this.setBootloaderProtected();
+    this.security.onBoot();
+    this.update.cancel();
+    if (this.faults.setupDoneLost) this.setupDoneFlag = false;
+    if (target === 'normal' && this.features.setupDoneFlag && !this.setupDoneFlag) return 'listening';
+    return target;
+  }
+
+  /** Puts a validated module in place: into the internal flash, or the NCP / asset store. */
+  private install(v: ValidatedModule): void {
+    const m = v.image;
+    if (m.func === MODULE_FUNCTION.ASSET) {
+      this.assets.push({ size: m.length + 4, hash: m.sha });
+      return;
+    }
+    if (m.func !== MODULE_FUNCTION.NCP) {
+      const flash = this.flash.get(0);
+      // DROP_MODULE_INFO (a SoftDevice): the prefix is not part of the image in flash.
+      const skip = (m.flags & MODULE_FLAG.DROP_MODULE_INFO) !== 0 ? 24 : 0;
+      // The bootloader writes wherever the module says, read-only-to-DFU regions included.
+      flash?.preload(m.start + skip, v.bytes.subarray(skip, skip === 0 ? v.bytes.length : m.length));
+    }
+    const b = this.layout.bounds.find((x) => x.func === m.func && x.index === m.index);
+    const maxSize = b ? (b.maxSize ?? b.end - b.start) : undefined;
+    const mod = toSimModule(m);
+    this.modules = mergeModules(this.modules, [maxSize === undefined ? mod : { ...mod, maxSize }]);
+  }
+
+  /** Modelled time for the bootloader to copy a module into the internal flash (erase, program). */
+  private installMs(v: ValidatedModule): number {
+    const flash = this.flash.get(0);
+    const { start, length } = v.image;
+    if (!flash) return 0;
+    let ms = programMs(this.timing, length);
+    for (let a = start; a < start + length; ) {
+      const seg = flash.segmentAt(a);
+      if (!seg) break;
+      ms += eraseMs(this.timing, seg.sectorSize);
+      a = (flash.sectorStart(a) ?? a) + seg.sectorSize;
+    }
+    return ms;
+  }
+
+  /**
+   * After a successful FINISH reached the host: NCP images and assets are applied now (the system
+   * thread is busy meanwhile, so requests stay pending), the rest waits for the bootloader; then
+   * the device resets, applied or not (system_update.cpp: "reset the device regardless").
+   */
+  private applyUpdate(modules: readonly ValidatedModule[]): void {
+    const before = modules.filter(
+      (v) => v.image.func === MODULE_FUNCTION.NCP || v.image.func === MODULE_FUNCTION.ASSET,
+    );
+    const onBoot = modules.filter((v) => !before.includes(v));
+    const notApplied = this.faults.updateNotApplied === true;
+    const beforeMs = before.reduce(
+      (sum, v) =>
+        sum +
+        (v.image.func === MODULE_FUNCTION.NCP
+          ? ncpUpdateMs(this.timing, v.bytes.length)
+          : (v.bytes.length / 1024) * this.timing.assetStoreMsPerKb),
+      0,
+    );
+    this.pendingBoot =
+      notApplied || onBoot.length === 0
+        ? undefined
+        : { modules: onBoot, ms: onBoot.reduce((sum, v) => sum + this.installMs(v), 0) };
+    if (beforeMs === 0) {
+      this.reset('normal', 'firmware update', 'update');
+      return;
+    }
+    this.control.holdUntilReset();
+    const session = this.session;
+    const ncp = before.some((v) => v.image.func === MODULE_FUNCTION.NCP);
+    if (this.faults.resetDuringNcpUpdate && ncp) {
+      // Half-way through, the device resets: the NCP keeps its old image and nothing else is applied.
+      this.stats.inherentMs += (beforeMs / 2) * this.slow;
+      this.pendingBoot = undefined;
+      this.cancelScheduled.push(
+        scheduleAfter(this.scale(beforeMs / 2), () => {
+          if (session === this.session) this.reset('normal', 'fault: reset during the NCP update', 'update');
+        }),
+      );
+      return;
+    }
+    this.stats.inherentMs += beforeMs * this.slow;
+    this.cancelScheduled.push(
+      scheduleAfter(this.scale(beforeMs), () => {
+        if (session !== this.session) return;
+        if (!notApplied) for (const v of before) this.install(v);
+        this.reset('normal', 'firmware update', 'update');
+      }),
+    );
+  }
+
+  private updateContext(): UpdateContext {
+    return {
+      platform: this.platform,
+      layout: this.layout,
+      features: this.features,
+      modules: this.modules,
+      protectedOrService: this.security.state !== 'open',
+      updatesEnabled: this.updatesEnabled,
+      refusal: (stage) => {
+        const r = this.faults.refuseUpdate;
+        if (!r || this.refusalsLeft <= 0 || stageOf(r.result) !== stage) return undefined;
+        this.refusalsLeft--;
+        return r.result;
+      },
+    };
+  }
+
+  /** The control requests the device model answers beyond the basic ones (see ControlService). */
+  private handleRequest(type: number, payload: Uint8Array): RequestOutcome | undefined {
+    const f = this.features;
+    switch (type) {
+      case CTRL_REQUEST.START_FIRMWARE_UPDATE:
+        return this.update.start(payload, this.updateContext());
+      case CTRL_REQUEST.FIRMWARE_UPDATE_DATA:
+        return this.update.data(payload, this.updateContext());
+      case CTRL_REQUEST.FINISH_FIRMWARE_UPDATE: {
+        const r = this.update.finish(payload, this.updateContext());
+        const apply = r.apply;
+        return apply ? { ...r, after: () => this.applyUpdate(apply) } : r;
+      }
+      case CTRL_REQUEST.CANCEL_FIRMWARE_UPDATE:
+        this.update.cancel();
+        return { result: 0 };
+      case CTRL_REQUEST.SET_DEVICE_SETUP_DONE: {
+        if (!f.setupDoneNoOp && !f.setupDoneFlag) return { result: SYSTEM_ERROR.NOT_SUPPORTED };
+        const req = decodeSetDeviceSetupDone(payload);
+        if (!req) return { result: SYSTEM_ERROR.BAD_DATA };
+        // 4.0+: deprecated; "done" is accepted and changes nothing, "not done" is refused.
+        if (f.setupDoneNoOp) return { result: req.done ? 0 : SYSTEM_ERROR.NOT_SUPPORTED };
+        this.setupDoneFlag = req.done;
+        return { result: 0 };
+      }
+      case CTRL_REQUEST.IS_DEVICE_SETUP_DONE:
+        if (!f.setupDoneNoOp && !f.setupDoneFlag) return { result: SYSTEM_ERROR.NOT_SUPPORTED };
+        return { result: 0, reply: encodeIsDeviceSetupDoneReply(this.setupDone) };
+      case CTRL_REQUEST.GET_PROTECTED_STATE:
+        if (!f.protection) return undefined;
+        return {
+          result: 0,
+          reply: encodeGetProtectedStateReply(
+            this.security.protectedNow,
+            f.serviceMode && this.security.overridden,
+          ),
+        };
+      case CTRL_REQUEST.SET_PROTECTED_STATE:
+        if (!f.serviceMode) return undefined;
+        return this.security.handleSetProtectedState(payload);
+      default:
+        return undefined;
+    }
   }
 
   /** Device OS boots and validates what was written: MODULE_INFO then reports it. */
@@ -464,7 +765,10 @@ export class SimDevice {
         if (kind === 0x02) return index === 0 ? cut(d.configuration) : STALL;
         if (kind === 0x03) {
           if (index === 0) return cut(langIdDescriptor());
-          const s = d.strings.get(index);
+          // The bootloader computes its layout and state strings on each request.
+          if (this._mode === 'dfu') this._descriptors = this.buildDescriptors();
+          const fresh = this._descriptors;
+          const s = fresh.strings.get(index);
           return s === undefined ? STALL : cut(stringDescriptor(s));
         }
         // A full-speed-only device STALLs DEVICE_QUALIFIER (USB 2.0 §9.6.2), and anything else unknown.

@@ -50,6 +50,9 @@ export const DFUSE_COMMAND = {
   SET_ADDRESS_POINTER: 0x21,
   ERASE: 0x41,
   READ_UNPROTECT: 0x92,
+  /** Particle's extensions (Device OS bootloader usbd_dfu.h, listed from 6.1.1 / 6.1.2). */
+  ENTER_SAFE_MODE: 0xfa,
+  CLEAR_SECURITY_MODE_OVERRIDE: 0xfb,
 } as const;
 
 /** bmAttributes bits of the DFU functional descriptor (DFU 1.1 §4.1.3). */

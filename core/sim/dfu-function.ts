@@ -44,6 +44,12 @@ export interface DfuHost {
   /** Drop off the bus after `afterMs` wall-clock ms (fault); it comes back after its re-enumeration delay. */
   dropOff(reason: string, afterMs: number): void;
   readonly stats: { sectorsErased: number; bytesProgrammed: number };
+  /** Device Protection (Device OS ≥ 6.0): protected and not in Service Mode. */
+  protectedNow(): boolean;
+  /** DfuSe 0xFB: leave Service Mode. */
+  clearSecurityOverride(): void;
+  /** Particle's DfuSe extensions this bootloader lists and accepts (0xFA, 0xFB). */
+  readonly particleCommands: readonly number[];
 }
 
 interface Outcome {
@@ -245,9 +251,17 @@ export class DfuFunction {
         DFUSE_COMMAND.ERASE,
       ];
       if (gen2) cmds.push(DFUSE_COMMAND.READ_UNPROTECT);
+      cmds.push(...this.host.particleCommands);
       return { status: 'ok', data: Uint8Array.from(cmds).subarray(0, setup.wLength) };
     }
     if (setup.wValue === 1) return this.fail(DFU_STATUS.errSTALLEDPKT);
+    if (this.host.protectedNow()) {
+      // usbd_dfu.cpp: a protected device answers the upload with no data and enters dfuERROR
+      // with errVENDOR, without stalling.
+      this.state = DFU_STATE.dfuERROR;
+      this.status = DFU_STATUS.errVENDOR;
+      return { status: 'ok', data: new Uint8Array(0) };
+    }
     const flash = this.host.flashFor(this.alt);
     if (!flash) return this.fail(DFU_STATUS.errTARGET);
     const transferSize = this.host.platform.dfu.transferSize;
@@ -313,6 +327,12 @@ export class DfuFunction {
     }
     this.operations++;
     const faults = this.host.faults;
+    if (this.host.protectedNow() && !this.allowedWhenProtected(block)) {
+      // usbd_dfu.cpp handleDfuGetStatus: nothing but 0xFA / 0xFB runs on a protected device.
+      this.state = DFU_STATE.dfuERROR;
+      this.status = DFU_STATUS.errVENDOR;
+      return this.statusReply(DFU_STATE.dfuERROR, 0);
+    }
     const { ms, outcome, dropAfterMs } = this.execute(block);
     const poll = this.pollFor(ms);
     this.host.account(Math.max(ms, this.modelPoll(ms)));
@@ -326,6 +346,15 @@ export class DfuFunction {
       this.host.dropOff('fault: disconnected during a DFU operation', this.host.scale(dropAfterMs));
     }
     return this.statusReply(DFU_STATE.dfuDNBUSY, poll, DFU_STATUS.OK);
+  }
+
+  private allowedWhenProtected(block: { wValue: number; data: Uint8Array }): boolean {
+    const cmd = block.data[0];
+    return (
+      block.wValue === 0 &&
+      (cmd === DFUSE_COMMAND.ENTER_SAFE_MODE || cmd === DFUSE_COMMAND.CLEAR_SECURITY_MODE_OVERRIDE) &&
+      this.host.particleCommands.includes(cmd)
+    );
   }
 
   private execute(block: { wValue: number; data: Uint8Array }): {
@@ -377,6 +406,17 @@ export class DfuFunction {
           this.host.requestReset('dfu', 'read unprotect', 'reset');
           return { ms: sizes.reduce((a, s) => a + eraseMs(t, s), 0), outcome: okOutcome };
         }
+        case DFUSE_COMMAND.ENTER_SAFE_MODE:
+          if (!this.host.particleCommands.includes(cmd))
+            return { ms: 0, outcome: error(DFU_STATUS.errSTALLEDPKT) };
+          // The bootloader notes "safe mode" and leaves through dfuMANIFEST-SYNC like a zero-length
+          // DNLOAD; the simulator has no safe mode, so the device comes back in normal mode.
+          return { ms: 0, outcome: { state: DFU_STATE.dfuMANIFEST_SYNC, status: DFU_STATUS.OK } };
+        case DFUSE_COMMAND.CLEAR_SECURITY_MODE_OVERRIDE:
+          if (!this.host.particleCommands.includes(cmd))
+            return { ms: 0, outcome: error(DFU_STATUS.errSTALLEDPKT) };
+          this.host.clearSecurityOverride();
+          return { ms: 0, outcome: okOutcome };
         default:
           return { ms: 0, outcome: error(DFU_STATUS.errSTALLEDPKT) };
       }

@@ -25,7 +25,7 @@ import type { Platform } from '../platforms';
 export type BusyPolicy = 'hold' | 'answer-busy' | 'strict';
 
 /** What made the device re-enumerate; each may take its own time (see `reenumerateAfter`). */
-export type ResetKind = 'leave' | 'dfu-mode' | 'reset' | 'serial' | 'fault';
+export type ResetKind = 'leave' | 'dfu-mode' | 'reset' | 'serial' | 'fault' | 'update';
 
 export interface TimingProfile {
   /** Erase time per sector, keyed by sector size in bytes. Sizes not listed use `eraseMsPerKb`. */
@@ -58,6 +58,22 @@ export interface TimingProfile {
   readonly manifestMs: number;
   /** Device OS processing time for a control service request before CHECK reports it done. */
   readonly controlRequestMs: number;
+  /**
+   * The OTA area a normal-mode update is staged in (Device OS HAL_FLASH_Begin erases the sectors
+   * covering the announced size before START answers): sector size and erase time per sector.
+   */
+  readonly otaSectorSize: number;
+  readonly otaEraseMsPerSector: number;
+  /** Writing firmware data into the OTA area, per KB (FIRMWARE_UPDATE_DATA). */
+  readonly otaProgramMsPerKb: number;
+  /**
+   * Applying an NCP image after FINISH, before the reset (the system talks the NCP through its own
+   * update over UART): a fixed part (NCP reset, handshake, verify) plus a per-KB transfer.
+   */
+  readonly ncpUpdateMs: number;
+  readonly ncpUpdateMsPerKb: number;
+  /** Storing an asset into the file system after FINISH, per KB. */
+  readonly assetStoreMsPerKb: number;
 }
 
 const USB_FULL_SPEED = { usbMsPerByte: 0.001, usbMsPerStage: 1 } as const;
@@ -72,25 +88,48 @@ const COMMON = {
   controlRequestMs: 5,
 } as const;
 
+/*
+ * Normal-mode update figures. NCP: an ESP32 image (≈ 800 KB) takes about a minute: 10 s fixed plus
+ * ≈ 12.5 KB/s over the UART (particle-cli allows 240 s for the whole module because of it). Assets
+ * go into LittleFS on the external flash (erase + program ≈ 15 ms per KB).
+ */
+const UPDATE_COMMON = { ncpUpdateMs: 10_000, ncpUpdateMsPerKb: 80, assetStoreMsPerKb: 15 } as const;
+
 export const STM32F2_TIMING: TimingProfile = {
   ...COMMON,
+  ...UPDATE_COMMON,
   eraseMsBySectorSize: { [16 * 1024]: 250, [64 * 1024]: 550, [128 * 1024]: 1250 },
   eraseMsPerKb: 10,
   programMsPerWord: 0.016,
+  // Gen 2 stages updates in internal flash at 0x080C0000: 128 KB sectors.
+  otaSectorSize: 128 * 1024,
+  otaEraseMsPerSector: 1250,
+  otaProgramMsPerKb: 256 * 0.016,
 };
 
 export const NRF52840_TIMING: TimingProfile = {
   ...COMMON,
+  ...UPDATE_COMMON,
   eraseMsBySectorSize: { [4 * 1024]: 85 },
   eraseMsPerKb: 21.25,
   programMsPerWord: 0.041,
+  // Gen 3 stages updates in the external QSPI NOR (MX25R-class: 4 KB sector erase ≈ 40 ms typ.,
+  // 256-byte page program ≈ 0.85 ms typ.).
+  otaSectorSize: 4 * 1024,
+  otaEraseMsPerSector: 40,
+  otaProgramMsPerKb: 3.4,
 };
 
 export const RTL872X_TIMING: TimingProfile = {
   ...COMMON,
+  ...UPDATE_COMMON,
   eraseMsBySectorSize: { [4 * 1024]: 45 },
   eraseMsPerKb: 11.25,
   programMsPerWord: 0.011,
+  // The OTA area (0x08260000, 1.5 MB) is in the same QSPI NOR as everything else.
+  otaSectorSize: 4 * 1024,
+  otaEraseMsPerSector: 45,
+  otaProgramMsPerKb: 2.8,
 };
 
 export const timingFor = (platform: Platform): TimingProfile => {
@@ -116,3 +155,12 @@ export const transferMs = (t: TimingProfile, dataBytes: number): number =>
 
 export const reenumerateMs = (t: TimingProfile, kind: ResetKind): number =>
   t.reenumerateAfter?.[kind] ?? t.reenumerateMs;
+
+/** Erasing the OTA sectors that cover `bytes` (HAL_FLASH_Begin erases only what the update needs). */
+export const otaEraseMs = (t: TimingProfile, bytes: number): number =>
+  Math.ceil(bytes / t.otaSectorSize) * t.otaEraseMsPerSector;
+
+export const otaProgramMs = (t: TimingProfile, bytes: number): number => (bytes / 1024) * t.otaProgramMsPerKb;
+
+export const ncpUpdateMs = (t: TimingProfile, bytes: number): number =>
+  t.ncpUpdateMs + (bytes / 1024) * t.ncpUpdateMsPerKb;

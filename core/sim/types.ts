@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { Platform } from '../platforms';
 import type { DfuStatusName } from './dfu-constants';
 import type { TimingProfile } from './timing';
@@ -51,9 +52,17 @@ export interface SimModule {
   }[];
   /** Validation flags that failed (integrity 0x02, dependencies 0x04, range 0x08, platform 0x10). */
   readonly failedFlags?: number;
-  /** SHA-256 of the module as Device OS ≥ 5.6 reports it; default derived from type/index/version. */
+  /**
+   * The 32 bytes Device OS ≥ 5.6 reports as the module's SHA-256: the SHA field of the module
+   * suffix (zeros for an NCP module). Default: derived from type/index/version.
+   */
   readonly hash?: Uint8Array;
+  /** A bootloader with the SECURITY_MODE suffix extension, mode 1: the device is protected. */
+  readonly protected?: boolean;
 }
+
+/** The Device Protection state as the host sees it (Device OS ≥ 6.0). */
+export type ProtectionState = 'open' | 'protected' | 'service';
 
 /**
  * Faults are chosen per device. Counters are 1-based ("the 3rd request"). Each fires as described
@@ -89,6 +98,25 @@ export interface SimFaults {
    * a short serial; the ID must then be confirmed in normal mode).
    */
   readonly dfuSerialNumber?: string;
+  /**
+   * Normal-mode firmware update refused with this Device OS result code, `times` times (default
+   * 1), at the step where Device OS produces it: START for -210 (another update running), -1380
+   * (updates disabled), -120 (format), -1351 (size); DATA for -290; FINISH for the validation
+   * codes (-1300, -1310, -1330, -1340, -1350, -1360, -1370, -1801) and anything else. A refused
+   * START or DATA cancels the transfer, as Device OS does.
+   */
+  readonly refuseUpdate?: { readonly result: number; readonly times?: number };
+  /** The device resets halfway through applying an NCP update (after FINISH): the NCP keeps its old version. */
+  readonly resetDuringNcpUpdate?: boolean;
+  /** FINISH is accepted and the device resets, but the module is not applied: it comes back with the old version. */
+  readonly updateNotApplied?: boolean;
+  /** The setup-done flag (Gen 3, Device OS < 4) is lost at the next reset: the device boots into listening mode. */
+  readonly setupDoneLost?: boolean;
+  /**
+   * From the k-th boot (reset or power-on) on, the device is protected, as if the cloud had turned
+   * on Device Protection and installed a protected bootloader (Device OS ≥ 6.0).
+   */
+  readonly protectAfterResets?: number;
 }
 
 export interface DeviceOsInfo {
@@ -117,6 +145,24 @@ export interface SimDeviceOptions {
   readonly faults?: SimFaults;
   /** Modules reported by MODULE_INFO; default: a bootloader, system part and user part. */
   readonly modules?: readonly SimModule[];
+  /**
+   * Gen 3 on Device OS < 4.0: the persistent setup-done flag (DCT). Default true; a device without
+   * it boots into listening mode. Ignored elsewhere (Device OS ≥ 4 always reports done).
+   */
+  readonly setupDone?: boolean;
+  /**
+   * Device Protection at power-up (Device OS ≥ 6.0; `service` needs ≥ 6.1.1). `protected` marks the
+   * bootloader as carrying the SECURITY_MODE extension; `service` is protected with the override on
+   * (20 resets / 24 h). Default `open`.
+   */
+  readonly protection?: ProtectionState;
+  /**
+   * The Particle Cloud public key the device holds (DCT), against which Service Mode CONFIRM
+   * signatures are checked. Default: the simulator's own cloud key (`simCloudKeys()`).
+   */
+  readonly serverPublicKey?: KeyObject;
+  /** false: the application disabled updates (System.disableUpdates): START answers -1380. Default true. */
+  readonly updatesEnabled?: boolean;
 }
 
 /** The device's own accounting, for benchmarks (unscaled milliseconds). */

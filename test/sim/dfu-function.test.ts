@@ -46,11 +46,16 @@ describe('DFU state machine (DFU 1.1 + DfuSe)', () => {
     expect(await h.getState()).toBe(S.dfuUPLOAD_IDLE);
   });
 
-  it('UPLOAD wValue 0 lists the DfuSe commands (Gen 2 adds read-unprotect)', async () => {
-    const g3 = await dfu(fastDevice('argon', { mode: 'dfu' })).upload(0, 64);
-    const g2 = await dfu(fastDevice('photon', { mode: 'dfu' })).upload(0, 64);
-    expect(g3.status === 'ok' && [...(g3.data ?? [])]).toEqual([0x00, 0x21, 0x41]);
-    expect(g2.status === 'ok' && [...(g2.data ?? [])]).toEqual([0x00, 0x21, 0x41, 0x92]);
+  it('UPLOAD wValue 0 lists the DfuSe commands (Gen 2 adds read-unprotect, Device OS 6.1.1+ 0xFA/0xFB)', async () => {
+    const list = async (platform: string, version?: string) => {
+      const d = fastDevice(platform, { mode: 'dfu', ...(version ? { deviceOs: { version } } : {}) });
+      const r = await dfu(d).upload(0, 64);
+      return r.status === 'ok' ? [...(r.data ?? [])] : [];
+    };
+    expect(await list('argon', '5.9.0')).toEqual([0x00, 0x21, 0x41]);
+    expect(await list('argon', '6.1.1')).toEqual([0x00, 0x21, 0x41, 0xfa]);
+    expect(await list('argon')).toEqual([0x00, 0x21, 0x41, 0xfa, 0xfb]);
+    expect(await list('photon', '2.3.1')).toEqual([0x00, 0x21, 0x41, 0x92]);
   });
 
   it('a short UPLOAD frame at the end of the memory returns the device to dfuIDLE', async () => {

@@ -25,6 +25,12 @@ describe.skipIf(!existsSync(FIXTURES))(
   'MODULE_INFO after a DFU session (real binaries from ../shared)',
   () => {
     const load = (name: string) => new Uint8Array(readFileSync(join(FIXTURES, name)));
+    /** binary-version-reader's reading of each file: `fwUniqueId` is the suffix SHA-256. */
+    const expected = JSON.parse(readFileSync(join(FIXTURES, 'expected.json'), 'utf8')) as Record<
+      string,
+      { fwUniqueId: string }
+    >;
+    const suffixSha = (name: string) => Buffer.from(expected[name]?.fwUniqueId ?? '', 'hex');
 
     it('a Tracker comes back reporting the user part just written', async () => {
       const d = fastDevice('tracker', { mode: 'dfu' });
@@ -38,6 +44,8 @@ describe.skipIf(!existsSync(FIXTURES))(
           size: 0xb5ad6 - 0xb4000 + 4,
           maxSize: 256 * 1024,
           dependencies: [{ func: 4, index: 1, version: 5301 }],
+          // Device OS ≥ 5.6 reports the SHA-256 stored in the module suffix.
+          hash: new Uint8Array(suffixSha('tracker-tinker@5.3.1.bin')),
         },
       ]);
     });
