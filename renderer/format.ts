@@ -31,10 +31,12 @@ export const dateTime = (iso: string | null): string => {
 
 export const STEP_WORDS: Readonly<Record<string, string>> = {
   identify: 'Identifying',
+  'normal-update': 'Updating (normal mode)',
   'ensure-dfu': 'Entering DFU',
   flash: 'Flashing',
   leave: 'Restarting',
   confirm: 'Confirming',
+  'setup-done': 'Marking set up',
   register: 'Registering',
 };
 

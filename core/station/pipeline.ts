@@ -4,8 +4,10 @@ import { platformById } from '../platforms/lookup';
 import type {
   AttemptRecord,
   BatchRecord,
+  ModuleStep,
   ProvisioningMode,
   RegistrationState,
+  SetupDoneState,
   StepName,
 } from '../store/records';
 import type { StationLog } from '../store/station-log';
@@ -48,29 +50,53 @@ export interface SlotDriver {
   identify(ctx: StepContext): Promise<DeviceIdentity>;
   /** Puts the device in DFU mode (no-op if it already is) and waits for it on the same port path. */
   ensureDfu(id: DeviceIdentity, ctx: StepContext): Promise<void>;
+  /**
+   * Writes the modules Device OS takes only in normal mode (bootloader, NCP, assets), each
+   * verified over MODULE_INFO after the device comes back. Absent or returning [] when the set
+   * has none.
+   */
+  normalUpdate?(id: DeviceIdentity, ctx: StepContext): Promise<readonly ModuleStep[]>;
   /** Writes the whole locked module set, each image verified by readback. */
-  flash(id: DeviceIdentity, ctx: StepContext): Promise<void>;
+  flash(id: DeviceIdentity, ctx: StepContext): Promise<undefined | readonly ModuleStep[]>;
   leave(id: DeviceIdentity, ctx: StepContext): Promise<void>;
   /** Waits for the device to come back in normal mode on the same port path and reads its ID. */
   confirm(
     id: DeviceIdentity,
     ctx: StepContext,
   ): Promise<{ deviceId: string; moduleVersions?: readonly number[] | undefined }>;
+  /**
+   * Marks the device as set up where Device OS needs it (Gen 3 before 4.0: without it the device
+   * boots into listening mode at the customer's), and says why it was skipped elsewhere.
+   */
+  setupDone?(id: DeviceIdentity, ctx: StepContext): Promise<SetupDoneState>;
   /** Registers to the product (or queues in the outbox when offline or the cloud is down). */
   register(id: DeviceIdentity, ctx: StepContext): Promise<{ state: 'registered' | 'queued' }>;
 }
 
 export const STEP_TIMEOUTS_MS: Readonly<Record<StepName, number>> = {
   identify: 15_000,
+  // A bootloader, an NCP image (minutes on its own: particle-cli allows 240 s) and assets, each
+  // with a reset and a re-enumeration.
+  'normal-update': 900_000,
   'ensure-dfu': 60_000,
   flash: 600_000,
   leave: 30_000,
   confirm: 90_000,
+  'setup-done': 30_000,
   register: 60_000,
 };
 
 export const STEPS_FOR_MODE: Readonly<Record<ProvisioningMode, readonly StepName[]>> = {
-  'flash-on-line': ['identify', 'ensure-dfu', 'flash', 'leave', 'confirm', 'register'],
+  'flash-on-line': [
+    'identify',
+    'normal-update',
+    'ensure-dfu',
+    'flash',
+    'leave',
+    'confirm',
+    'setup-done',
+    'register',
+  ],
   'ota-on-setup': ['identify', 'register'],
 };
 
@@ -215,11 +241,8 @@ export const runAttempt = async (req: AttemptRequest): Promise<AttemptRecord> =>
   const flushDeferred = () => {
     for (const write of deferred.splice(0)) write();
   };
-  const stepDone = (
-    name: StepName,
-    ms: number,
-    extra: { moduleVersions?: readonly number[] | undefined } = {},
-  ) => deferred.push(() => log.finishStep(attemptId, name, ms, extra));
+  const stepDone = (name: StepName, ms: number, extra: Parameters<StationLog['finishStep']>[3] = {}) =>
+    deferred.push(() => log.finishStep(attemptId, name, ms, extra));
 
   /** Runs a step under its timeout and returns its value with its duration. */
   const timed = async <T>(
@@ -282,8 +305,19 @@ export const runAttempt = async (req: AttemptRequest): Promise<AttemptRecord> =>
       return finish({ result: 'skipped', step: 'identify', alreadyProvisioned: true }, 'Already provisioned');
 
     if (batch.mode === 'flash-on-line') {
+      const normalUpdate = async () => {
+        const run = driver.normalUpdate;
+        if (!run) return;
+        const normal = await timed('normal-update', (ctx) => run.call(driver, id, ctx));
+        stepDone('normal-update', normal.ms, { moduleSteps: normal.value });
+      };
+      // Particle's order: normal-mode modules first; but a device found already in DFU gets its
+      // DFU modules first, so a device whose Device OS is broken can be repaired.
+      const dfuFirst = id.mode === 'dfu';
+      if (!dfuFirst) await normalUpdate();
       stepDone('ensure-dfu', (await timed('ensure-dfu', (ctx) => driver.ensureDfu(id, ctx))).ms);
-      stepDone('flash', (await timed('flash', (ctx) => driver.flash(id, ctx))).ms);
+      const flashed = await timed('flash', (ctx) => driver.flash(id, ctx));
+      stepDone('flash', flashed.ms, { moduleSteps: flashed.value ?? undefined });
       stepDone('leave', (await timed('leave', (ctx) => driver.leave(id, ctx))).ms);
       const back = await timed('confirm', (ctx) => driver.confirm(id, ctx));
       if (back.value.deviceId.toLowerCase() !== id.deviceId)
@@ -292,6 +326,12 @@ export const runAttempt = async (req: AttemptRequest): Promise<AttemptRecord> =>
           `Device ${back.value.deviceId} came back on ${req.device.portPath} instead of ${id.deviceId}.`,
         );
       stepDone('confirm', back.ms, { moduleVersions: back.value.moduleVersions });
+      if (dfuFirst) await normalUpdate();
+      const markSetUp = driver.setupDone;
+      if (markSetUp) {
+        const setUp = await timed('setup-done', (ctx) => markSetUp.call(driver, id, ctx));
+        stepDone('setup-done', setUp.ms, { setupDone: setUp.value });
+      }
     }
     const reg = await timed('register', (ctx) => driver.register(id, ctx));
     registration = reg.value.state;

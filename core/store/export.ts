@@ -1,6 +1,6 @@
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { fail } from '../errors/result';
-import type { BatchRecord } from './records';
+import type { BatchRecord, ModuleStep } from './records';
 import type { StationLog } from './station-log';
 
 export type ExportFormat = 'csv' | 'json';
@@ -34,6 +34,11 @@ export const EXPORT_COLUMNS = [
   'confirm_ms',
   'register_ms',
   'registration_state',
+  // Added with the whole Device OS set; appended so positional readers of older exports still work.
+  'normal_update_ms',
+  'setup_done_ms',
+  'setup_done',
+  'module_steps',
 ] as const;
 export type ExportColumn = (typeof EXPORT_COLUMNS)[number];
 export type ExportRow = Record<ExportColumn, string | number | boolean | null>;
@@ -52,6 +57,16 @@ export const csvCell = (v: string | number | boolean | null): string => {
 /** Module hashes as `name=sha256` joined by ';' (only flash-on-line batches write modules). */
 export const moduleHashesCell = (batch: BatchRecord): string =>
   batch.mode === 'flash-on-line' ? batch.firmware.map((f) => `${f.name}=${f.sha256}`).join(';') : '';
+
+/**
+ * Each module's path and outcome, in the order they ran, as `name@path:outcome:ms` joined by ';'
+ * (e.g. `bootloader.bin@normal:written:4120;user.bin@dfu:written:310`). Empty when nothing ran.
+ */
+export const moduleStepsCell = (json: string | number | null): string | null => {
+  if (typeof json !== 'string') return null;
+  const steps = JSON.parse(json) as ModuleStep[];
+  return steps.length === 0 ? null : steps.map((m) => `${m.name}@${m.path}:${m.outcome}:${m.ms}`).join(';');
+};
 
 /**
  * The registration state of every device of a product as the outbox holds it now: a PASS logged
@@ -102,7 +117,8 @@ export const writeExport = (
   const stmt = log.db.prepare(
     `SELECT id, device_id, platform, slot, port_path, label_serial, try_number, result, already_provisioned,
        error_code, error_message, started_at, finished_at, duration_ms, identify_ms, ensure_dfu_ms, flash_ms,
-       leave_ms, confirm_ms, register_ms, registration_state
+       leave_ms, confirm_ms, register_ms, registration_state, normal_update_ms, setup_done_ms, setup_done,
+       module_steps
      FROM attempts WHERE batch_id = ? ORDER BY id`,
   );
   stmt.setReturnArrays(true);
@@ -143,6 +159,10 @@ export const writeExport = (
       r[18] ?? null,
       r[19] ?? null,
       registration,
+      r[21] ?? null,
+      r[22] ?? null,
+      r[23] ?? null,
+      moduleStepsCell(r[24] ?? null),
     ];
     if (format === 'csv') {
       let line = '';

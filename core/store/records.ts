@@ -10,19 +10,47 @@ export type AttemptResult = 'running' | 'pass' | 'fail' | 'interrupted' | 'skipp
 /** Registration outcome as the station saw it when the attempt ended. */
 export type RegistrationState = 'registered' | 'queued' | 'failed' | 'not-attempted';
 
-/** The steps of one slot's pipeline, in order (ota-on-setup runs only identify and register). */
-export const STEPS = ['identify', 'ensure-dfu', 'flash', 'leave', 'confirm', 'register'] as const;
+/**
+ * The steps of one slot's pipeline, in order (ota-on-setup runs only identify and register).
+ * `normal-update` writes the modules Device OS takes only in normal mode (bootloader, NCP,
+ * assets); `setup-done` marks a Gen 3 device on Device OS < 4 as set up.
+ */
+export const STEPS = [
+  'identify',
+  'normal-update',
+  'ensure-dfu',
+  'flash',
+  'leave',
+  'confirm',
+  'setup-done',
+  'register',
+] as const;
 export type StepName = (typeof STEPS)[number];
 
 /** Column holding each step's duration. */
 export const STEP_COLUMN: Readonly<Record<StepName, string>> = {
   identify: 'identify_ms',
+  'normal-update': 'normal_update_ms',
   'ensure-dfu': 'ensure_dfu_ms',
   flash: 'flash_ms',
   leave: 'leave_ms',
   confirm: 'confirm_ms',
+  'setup-done': 'setup_done_ms',
   register: 'register_ms',
 };
+
+/** What happened to one module of the set on one device (the export's `module_steps`). */
+export interface ModuleStep {
+  /** File name (or module label) as the profile lists it. */
+  readonly name: string;
+  readonly path: 'normal' | 'dfu';
+  /** `current`: the device already ran this exact module, nothing was written (still verified). */
+  readonly outcome: 'written' | 'current' | 'skipped';
+  readonly ms: number;
+}
+
+/** The setup-done step's outcome: set, or skipped with why (Device OS ≥ 4, P2 family, ...). */
+export type SetupDoneState = 'set' | `skipped: ${string}`;
 
 export interface FirmwareHash {
   /** File name (or module label) as it appears in the profile. */
@@ -92,6 +120,8 @@ export interface AttemptRecord {
   readonly finishedAt: string | null;
   readonly durationMs: number | null;
   readonly stepMs: Readonly<Partial<Record<StepName, number>>>;
+  readonly moduleSteps: readonly ModuleStep[];
+  readonly setupDone: SetupDoneState | null;
 }
 
 export interface AttemptOutcome {

@@ -12,10 +12,12 @@ import {
   type BatchState,
   type EventRecord,
   type FirmwareHash,
+  type ModuleStep,
   type NewAttempt,
   type NewBatch,
   type ProvisioningMode,
   type RegistrationState,
+  type SetupDoneState,
   STEP_COLUMN,
   STEPS,
   type StepName,
@@ -95,6 +97,8 @@ export const toAttempt = (r: Row): AttemptRecord => {
     errorRemedy: str(r.error_remedy),
     alreadyProvisioned: Number(r.already_provisioned) === 1,
     moduleVersions: parseJson<number[] | null>(r.module_versions, null),
+    moduleSteps: parseJson<ModuleStep[]>(r.module_steps, []),
+    setupDone: str(r.setup_done) as SetupDoneState | null,
     registrationState: str(r.registration_state) as RegistrationState | null,
     startedAt: String(r.started_at),
     finishedAt: str(r.finished_at),
@@ -407,7 +411,12 @@ export class StationLog {
     attemptId: number,
     step: StepName,
     durationMs: number,
-    extra: { moduleVersions?: readonly number[] | undefined } = {},
+    extra: {
+      moduleVersions?: readonly number[] | undefined;
+      /** Appended to the attempt's module steps (normal-mode modules, then DFU modules). */
+      moduleSteps?: readonly ModuleStep[] | undefined;
+      setupDone?: SetupDoneState | undefined;
+    } = {},
   ): void {
     this.write(() => {
       const a = this.requireAttempt(attemptId);
@@ -420,6 +429,13 @@ export class StationLog {
           JSON.stringify(extra.moduleVersions),
           attemptId,
         );
+      if (extra.moduleSteps && extra.moduleSteps.length > 0)
+        this.sql('UPDATE attempts SET module_steps = ? WHERE id = ?').run(
+          JSON.stringify([...a.moduleSteps, ...extra.moduleSteps]),
+          attemptId,
+        );
+      if (extra.setupDone)
+        this.sql('UPDATE attempts SET setup_done = ? WHERE id = ?').run(extra.setupDone, attemptId);
       this.insertEvent(a.batchId, attemptId, 'step-finished', { step, ms: Math.round(durationMs) });
     });
   }

@@ -180,3 +180,67 @@ describe('runAttempt', () => {
     expect(rec.errorRemedy).toMatch(/set the device aside/);
   });
 });
+
+describe('runAttempt with a whole Device OS set', () => {
+  const run = async (mode: 'normal' | 'dfu') => {
+    const { log, batch } = setup();
+    const order: string[] = [];
+    const driver = okDriver({
+      identify: async () => ({ deviceId: deviceId(1), platformId: 13, mode, portPath: '1-1' }),
+      normalUpdate: async () => {
+        order.push('normal-update');
+        return [{ name: 'bootloader.bin', path: 'normal', outcome: 'written', ms: 40 }];
+      },
+      ensureDfu: async () => {
+        order.push('ensure-dfu');
+      },
+      flash: async () => {
+        order.push('flash');
+        return [
+          { name: 'softdevice.bin', path: 'dfu', outcome: 'current', ms: 0 },
+          { name: 'user.bin', path: 'dfu', outcome: 'written', ms: 12 },
+        ];
+      },
+      confirm: async () => {
+        order.push('confirm');
+        return { deviceId: deviceId(1) };
+      },
+      setupDone: async () => {
+        order.push('setup-done');
+        return 'set';
+      },
+    });
+    const rec = await runAttempt({
+      log,
+      batch,
+      driver,
+      slot: 1,
+      device,
+      platformId: 13,
+      reflashAlreadyProvisioned: false,
+      signal: new AbortController().signal,
+      emit: () => undefined,
+    });
+    return { rec: log.requireAttempt(rec.id), order };
+  };
+
+  it('writes normal-mode modules first, then DFU, then marks the device set up; the log keeps each module', async () => {
+    const { rec, order } = await run('normal');
+    expect(rec.result).toBe('pass');
+    expect(order).toEqual(['normal-update', 'ensure-dfu', 'flash', 'confirm', 'setup-done']);
+    expect(rec.moduleSteps.map((m) => `${m.name}@${m.path}:${m.outcome}`)).toEqual([
+      'bootloader.bin@normal:written',
+      'softdevice.bin@dfu:current',
+      'user.bin@dfu:written',
+    ]);
+    expect(rec.setupDone).toBe('set');
+    expect(rec.stepMs['normal-update']).toBeTypeOf('number');
+    expect(rec.stepMs['setup-done']).toBeTypeOf('number');
+  });
+
+  it('repairs a device found in DFU mode: DFU modules first, normal-mode modules after it is back', async () => {
+    const { rec, order } = await run('dfu');
+    expect(rec.result).toBe('pass');
+    expect(order).toEqual(['ensure-dfu', 'flash', 'confirm', 'normal-update', 'setup-done']);
+  });
+});

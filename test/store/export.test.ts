@@ -40,6 +40,34 @@ describe('export', () => {
     expect(second[EXPORT_COLUMNS.indexOf('registration_state')]).toBe('registered');
   });
 
+  it('has a duration column for the normal-mode and setup-done steps, and each module’s path and outcome', () => {
+    const { log, b } = seed();
+    const a = log.startAttempt({ batchId: b.id, slot: 1, portPath: '1-1' });
+    log.finishStep(a.id, 'normal-update', 4120, {
+      moduleSteps: [{ name: 'bootloader.bin', path: 'normal', outcome: 'written', ms: 4120 }],
+    });
+    log.finishStep(a.id, 'flash', 310, {
+      moduleSteps: [
+        { name: 'softdevice.bin', path: 'dfu', outcome: 'current', ms: 0 },
+        { name: 'user.bin', path: 'dfu', outcome: 'written', ms: 310 },
+      ],
+    });
+    log.finishStep(a.id, 'setup-done', 20, { setupDone: 'set' });
+    log.finishAttempt(a.id, { result: 'pass', registrationState: 'queued' });
+    let csv = '';
+    writeExport(log, b, 'csv', (c) => {
+      csv += c;
+    });
+    const lines = csv.trimEnd().split('\r\n');
+    const row = Object.fromEntries(EXPORT_COLUMNS.map((c, i) => [c, parseCsvLine(lines[3] ?? '')[i]]));
+    expect(row.normal_update_ms).toBe('4120');
+    expect(row.setup_done_ms).toBe('20');
+    expect(row.setup_done).toBe('set');
+    expect(row.module_steps).toBe(
+      'bootloader.bin@normal:written:4120;softdevice.bin@dfu:current:0;user.bin@dfu:written:310',
+    );
+  });
+
   it('writes JSON that parses back to the same rows', () => {
     const { log, b } = seed();
     let text = '';

@@ -77,3 +77,20 @@ export const stationLogV1: Migration = {
     `);
   },
 };
+
+/**
+ * The whole Device OS set: the normal-mode update and setup-done steps get their own duration
+ * columns, each module's path and outcome is kept (`module_steps`, JSON), and so is what the
+ * setup-done step did (`setup_done`).
+ */
+export const stationLogV2: Migration = {
+  name: 'station-log-v2-device-os-set',
+  up(db) {
+    db.exec(`
+      ALTER TABLE attempts ADD COLUMN normal_update_ms INTEGER;
+      ALTER TABLE attempts ADD COLUMN setup_done_ms INTEGER;
+      ALTER TABLE attempts ADD COLUMN setup_done TEXT;
+      ALTER TABLE attempts ADD COLUMN module_steps TEXT NOT NULL DEFAULT '[]';
+    `);
+  },
+};
