@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CTRL_REQUEST, DFU_STATE, makeDeviceId, SERVICE, SimDevice } from '../../core/sim';
 import { transferMs } from '../../core/sim/timing';
+import { call, decode, encode, REQ } from './control';
 import { dfu, erase, fastDevice, getDescriptor, nextConnect, writeBlock } from './helpers';
 
 describe('SimDevice', () => {
@@ -161,5 +162,53 @@ describe('one re-enumeration at a time', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(events).toEqual(['disconnect', 'connect']);
     expect(d.mode).toBe('dfu');
+  });
+});
+
+describe('setup done (SET_DEVICE_SETUP_DONE 73, IS_DEVICE_SETUP_DONE 74)', () => {
+  const setDone = (d: SimDevice, done: boolean) =>
+    call(d, REQ.SET_SETUP_DONE, encode('SetDeviceSetupDoneRequest', { done }));
+  const isDone = async (d: SimDevice) => {
+    const r = await call(d, REQ.IS_SETUP_DONE);
+    return { result: r.result, done: Boolean(decode('IsDeviceSetupDoneReply', r.data).done) };
+  };
+  const reset = async (d: SimDevice) => {
+    const back = nextConnect(d);
+    await call(d, CTRL_REQUEST.RESET);
+    return back;
+  };
+  const os3 = { deviceOs: { version: '3.3.1', systemModuleVersion: 3301 } };
+
+  it('Gen 3 on Device OS 3.x keeps a flag that survives resets and power loss; without it the device boots listening', async () => {
+    const d = fastDevice('boron', os3);
+    expect(await isDone(d)).toEqual({ result: 0, done: true });
+    expect((await setDone(d, false)).result).toBe(0);
+    expect(await isDone(d)).toEqual({ result: 0, done: false });
+    expect(await reset(d)).toEqual({ mode: 'listening' });
+    d.powerOff();
+    d.powerOn();
+    expect(d.mode).toBe('listening');
+    expect((await setDone(d, true)).result).toBe(0);
+    expect(await reset(d)).toEqual({ mode: 'normal' });
+    expect(d.setupDone).toBe(true);
+  });
+
+  it('a factory-fresh Gen 3 on 3.x without the flag powers up in listening mode', () => {
+    expect(fastDevice('argon', { ...os3, setupDone: false }).mode).toBe('listening');
+  });
+
+  it('Device OS 4.0 and later: done is a no-op, not-done is -120, IS is always true (P2 included)', async () => {
+    for (const d of [fastDevice('boron', { deviceOs: { version: '4.0.0' } }), fastDevice('p2')]) {
+      expect((await setDone(d, true)).result).toBe(0);
+      expect((await setDone(d, false)).result).toBe(-120);
+      expect(await isDone(d)).toEqual({ result: 0, done: true });
+      expect(await reset(d)).toEqual({ mode: 'normal' });
+    }
+  });
+
+  it('Gen 2 before 4.0 has no flag: both requests are -120', async () => {
+    const d = fastDevice('photon', { deviceOs: { version: '2.3.1', systemModuleVersion: 2301 } });
+    expect((await setDone(d, true)).result).toBe(-120);
+    expect((await call(d, REQ.IS_SETUP_DONE)).result).toBe(-120);
   });
 });
