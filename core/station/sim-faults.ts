@@ -12,6 +12,11 @@ import type { SimFaults } from '../sim/types';
  *   never-back     never re-enumerates            wrong-id     comes back with another ID
  *   slow           3x slower device               busy         answers BUSY twice at first
  *   wrong-platform an argon on a boron line (or the reverse)
+ *   update-refused a normal-mode update is refused once with a Device OS result code
+ *   ncp-reset      resets half-way through an NCP update (keeps the old NCP)
+ *   old-version    accepts an update but comes back with the old version
+ *   setup-lost     the setup-done flag (Gen 3, Device OS < 4) is lost at each reset
+ *   protected      Device Protection turns on after the 1st or 2nd reset
  */
 export const SIM_FAULT_KINDS = [
   'unplug',
@@ -23,8 +28,17 @@ export const SIM_FAULT_KINDS = [
   'slow',
   'busy',
   'wrong-platform',
+  'update-refused',
+  'ncp-reset',
+  'old-version',
+  'setup-lost',
+  'protected',
 ] as const;
 export type SimFaultKind = (typeof SIM_FAULT_KINDS)[number];
+const FIRST_LATER_KIND = SIM_FAULT_KINDS.indexOf('update-refused');
+
+/** Device OS result codes a refused normal-mode update answers (START, DATA or FINISH). */
+const UPDATE_REFUSALS = [-210, -1380, -1351, -290, -1330, -1340, -1360, -1370, -1310, -1801] as const;
 
 export interface SimFaultPlan {
   readonly rates: Readonly<Partial<Record<SimFaultKind, number>>>;
@@ -76,7 +90,12 @@ export const faultsFor = (
   image: { address: number; size: number },
 ): SimDeviceChoice => {
   const rnd = seeded(plan.seed * 1_000_003 + index);
-  const kinds = SIM_FAULT_KINDS.filter((k) => rnd() < (plan.rates[k] ?? 0));
+  // Kinds added after the first nine draw from their own stream, so a seed replays the faults it
+  // gave before they existed.
+  const rnd2 = seeded(plan.seed * 1_000_003 + index + 0x5eed);
+  const kinds = SIM_FAULT_KINDS.filter(
+    (k, i) => (i < FIRST_LATER_KIND ? rnd : rnd2)() < (plan.rates[k] ?? 0),
+  );
   const f: { -readonly [K in keyof SimFaults]: SimFaults[K] } = {};
   for (const k of kinds) {
     if (k === 'unplug') f.disconnectAfterBytes = 1 + Math.floor(rnd() * Math.max(1, image.size - 1));
@@ -91,6 +110,12 @@ export const faultsFor = (
     if (k === 'wrong-id') f.comesBackWithId = 'ffffffffffffffffffffffff';
     if (k === 'slow') f.slowFactor = 3;
     if (k === 'busy') f.busyReplies = 2;
+    if (k === 'update-refused')
+      f.refuseUpdate = { result: UPDATE_REFUSALS[Math.floor(rnd2() * UPDATE_REFUSALS.length)] ?? -1330 };
+    if (k === 'ncp-reset') f.resetDuringNcpUpdate = true;
+    if (k === 'old-version') f.updateNotApplied = true;
+    if (k === 'setup-lost') f.setupDoneLost = true;
+    if (k === 'protected') f.protectAfterResets = 1 + Math.floor(rnd2() * 2);
   }
   return { faults: f, wrongPlatform: kinds.includes('wrong-platform'), kinds };
 };

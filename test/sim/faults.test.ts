@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { CTRL_REQUEST, DFU_STATE, DFU_STATUS, DFUSE_COMMAND, SERVICE, SERVICE_STATUS } from '../../core/sim';
+import {
+  CTRL_REQUEST,
+  DFU_STATE,
+  DFU_STATUS,
+  DFUSE_COMMAND,
+  SERVICE,
+  SERVICE_STATUS,
+  type SimDevice,
+} from '../../core/sim';
+import { call, encode, makeModule, updateFirmware } from './control';
 import {
   dataOf,
   dfu,
@@ -169,5 +178,84 @@ describe('identity faults', () => {
     await dfu(d).getStatus();
     await back;
     expect(d.descriptors.serialNumber).toBe(d.deviceId);
+  });
+});
+
+describe('faults of the normal-mode update, setup done and protection', () => {
+  const user = () =>
+    makeModule({
+      platformId: 13,
+      func: 5,
+      index: 2,
+      version: 7,
+      start: 0xb4000,
+      size: 3000,
+      deps: [{ func: 4, index: 1, version: 6201 }],
+    });
+  const ncp = () =>
+    makeModule({ platformId: 12, func: 7, version: 5, start: 0, size: 4096, mcuTarget: 0x21 });
+  const resetAndWait = async (d: SimDevice) => {
+    const back = nextConnect(d);
+    await call(d, CTRL_REQUEST.RESET);
+    return back;
+  };
+
+  it.each([
+    [-1380, 'start'],
+    [-210, 'start'],
+    [-290, 'data'],
+    [-1340, 'finish'],
+    [-1801, 'finish'],
+  ] as const)('refuseUpdate %i arrives at %s, once by default', async (result, step) => {
+    const d = fastDevice('boron', { faults: { refuseUpdate: { result } } });
+    expect(await updateFirmware(d, user())).toEqual({ step, result });
+    expect(d.updateInProgress).toBe(false);
+    const back = nextConnect(d);
+    expect(await updateFirmware(d, user())).toEqual({ step: 'finish', result: 0 });
+    await back;
+  });
+
+  it('refuseUpdate with times refuses that many attempts', async () => {
+    const d = fastDevice('boron', { faults: { refuseUpdate: { result: -1330, times: 2 } } });
+    expect((await updateFirmware(d, user())).result).toBe(-1330);
+    expect((await updateFirmware(d, user())).result).toBe(-1330);
+    expect((await updateFirmware(d, user(), { validateOnly: true })).result).toBe(0);
+  });
+
+  it('resetDuringNcpUpdate: FINISH is accepted, the device resets mid-update and keeps its old NCP', async () => {
+    const d = fastDevice('argon', { faults: { resetDuringNcpUpdate: true } });
+    const gone = nextDisconnect(d);
+    const back = nextConnect(d);
+    expect((await updateFirmware(d, ncp())).result).toBe(0);
+    expect(await gone).toMatch(/NCP/);
+    await back;
+    expect(d.modules.some((m) => m.func === 7)).toBe(false);
+  });
+
+  it('updateNotApplied: FINISH accepted and the device resets, but comes back with the old version', async () => {
+    const d = fastDevice('boron', { faults: { updateNotApplied: true } });
+    const back = nextConnect(d);
+    expect((await updateFirmware(d, user())).result).toBe(0);
+    await back;
+    expect(d.modules.find((m) => m.func === 5)?.version).toBe(6);
+  });
+
+  it('setupDoneLost: the flag does not survive the reset, so the device boots listening', async () => {
+    const d = fastDevice('boron', {
+      deviceOs: { version: '3.3.1', systemModuleVersion: 3301 },
+      faults: { setupDoneLost: true },
+    });
+    expect((await call(d, 73, encode('SetDeviceSetupDoneRequest', { done: true }))).result).toBe(0);
+    expect(await resetAndWait(d)).toEqual({ mode: 'listening' });
+    expect(d.setupDone).toBe(false);
+  });
+
+  it('protectAfterResets: open at first, protected from the k-th reset on', async () => {
+    const d = fastDevice('boron', { faults: { protectAfterResets: 2 } });
+    await resetAndWait(d);
+    expect(d.protection).toBe('open');
+    await resetAndWait(d);
+    expect(d.protection).toBe('protected');
+    expect((await call(d, CTRL_REQUEST.MODULE_INFO)).result).toBe(-1801);
   });
 });

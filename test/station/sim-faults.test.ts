@@ -45,4 +45,19 @@ describe('faultsFor', () => {
       expect(x >= 0 && x < 1).toBe(true);
     }
   });
+
+  it('the update/setup/protection kinds map to their device faults and leave the older kinds’ draws alone', () => {
+    const later = { 'update-refused': 1, 'ncp-reset': 1, 'old-version': 1, 'setup-lost': 1, protected: 1 };
+    const c = faultsFor({ rates: later, seed: 2 }, 3, image);
+    expect(c.faults).toMatchObject({
+      resetDuringNcpUpdate: true,
+      updateNotApplied: true,
+      setupDoneLost: true,
+    });
+    expect(c.faults.refuseUpdate?.result).toBeLessThan(0);
+    expect([1, 2]).toContain(c.faults.protectAfterResets);
+    const before = faultsFor({ rates: { unplug: 1, stall: 1 }, seed: 9 }, 5, image);
+    const after = faultsFor({ rates: { unplug: 1, stall: 1, ...later }, seed: 9 }, 5, image);
+    expect(after.faults).toMatchObject(before.faults);
+  });
 });
