@@ -104,6 +104,11 @@ export const FIRMWARE_ERRORS = {
     title: 'No firmware',
     remedy: 'Add the firmware files to flash, or use the OTA-on-setup mode.',
   },
+  FIRMWARE_CANNOT_PROTECT: {
+    title: 'Cannot be sealed as protected',
+    remedy:
+      "Use the product's unmodified, uncompressed bootloader binary (Device OS release or Particle's download), or a bootloader built as protected.",
+  },
   DFUSE_BAD_PREFIX: {
     title: 'Not a DfuSe file',
     remedy: 'The .dfu file is damaged; build it again (for example with dfu-suffix / dfuse-pack).',

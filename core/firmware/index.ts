@@ -8,6 +8,13 @@ export { parseDfuse } from './dfuse-file';
 export { FIRMWARE_ERRORS, type FirmwareErrorCode } from './errors';
 export { type InspectOptions, inspectBytes, inspectFile } from './inspect';
 export { parseModule } from './module-parser';
+export {
+  isProtectedModule,
+  protectModule,
+  SECURITY_MODE_EXTENSION,
+  SECURITY_MODE_OPEN,
+  SECURITY_MODE_PROTECTED,
+} from './protect';
 export { type FileArgument, parseFileArgument } from './raw-file';
 export type {
   DfuseElement,

@@ -1,9 +1,11 @@
 import type { LsError } from '../errors/result';
 import { platformById } from '../platforms';
-import { sha256Hex, u32be } from './bytes';
+import { sha256Hex, toHex, u8, u32be } from './bytes';
 import { crc32, crcHex } from './crc32';
 import { firmwareError } from './errors';
 import {
+  EXTENSION_HASH,
+  EXTENSION_SECURITY_MODE,
   FLAG_NAMES,
   FLAG_PREFIX_EXTENSIONS,
   findPrefix,
@@ -16,7 +18,13 @@ import {
   readPrefixExtensions,
 } from './module-prefix';
 import { readSuffix } from './module-suffix';
-import { MODULE_FUNCTIONS, type ModuleDependency, type ModuleFunctionName, type ModuleInfo } from './types';
+import {
+  MODULE_FUNCTIONS,
+  type ModuleDependency,
+  type ModuleExtension,
+  type ModuleFunctionName,
+  type ModuleInfo,
+} from './types';
 
 export const functionName = (code: number): ModuleFunctionName | number => MODULE_FUNCTIONS[code] ?? code;
 
@@ -49,6 +57,25 @@ const hashMatches = (b: Uint8Array, fn: number, prefixOffset: number, stored: st
     if (ncp === stored) return [true, ncp];
   }
   return [false, actual];
+};
+
+/**
+ * What the SECURITY_MODE and HASH records say. Particle's parser takes the first of each type,
+ * prefix records before suffix records; the record's bytes after its 4-byte header are the payload.
+ */
+const extensionFacts = (
+  b: Uint8Array,
+  prefixRecords: readonly ModuleExtension[],
+  suffixRecords: readonly ModuleExtension[],
+): Pick<ModuleInfo, 'securityMode' | 'contentHash'> => {
+  const records = [...prefixRecords, ...suffixRecords];
+  const security = records.find((r) => r.type === EXTENSION_SECURITY_MODE && r.length > 4);
+  // Hash record: hash type (0 = SHA-256), hash length, then the hash up to the record's end.
+  const hash = records.find((r) => r.type === EXTENSION_HASH && r.length > 6);
+  return {
+    ...(security ? { securityMode: u8(b, security.offset + 4) } : {}),
+    ...(hash ? { contentHash: toHex(b.subarray(hash.offset + 6, hash.offset + hash.length)) } : {}),
+  };
 };
 
 const hexOffset = (o: number): string => `0x${o.toString(16)}`;
@@ -126,7 +153,7 @@ export const parseModule = (file: string, b: Uint8Array): ModuleParse => {
       { prefixOffset },
     );
   const p = readPrefix(b, prefixOffset);
-  const extensions = [];
+  const extensions: ModuleExtension[] = [];
   let prefixSize = PREFIX_SIZE;
   if (p.flags & FLAG_PREFIX_EXTENSIONS) {
     const ext = readPrefixExtensions(b, prefixOffset);
@@ -175,6 +202,7 @@ export const parseModule = (file: string, b: Uint8Array): ModuleParse => {
     crc: { ok: actualCrc === storedCrc, stored: storedCrc, actual: actualCrc },
     hash: { ok: hashOk, actual: hashActual },
     extensions: [...s.extensions, ...extensions],
+    ...extensionFacts(b, extensions, s.extensions),
     ...(identityError ? { identityError } : {}),
   };
   return { ok: true, module };

@@ -24,6 +24,9 @@ export const FLAG_PREFIX_EXTENSIONS = 0x10;
 const KNOWN_FLAGS = 0x1f;
 
 export const EXTENSION_END = 0x0000;
+export const EXTENSION_PRODUCT_DATA = 0x0001;
+export const EXTENSION_HASH = 0x0010;
+export const EXTENSION_SECURITY_MODE = 0x0013;
 export const EXTENSION_INVALID = 0xffff;
 
 /*

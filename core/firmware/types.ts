@@ -69,6 +69,16 @@ export interface ModuleInfo {
   /** Extension records in the suffix, then in the prefix (PREFIX_EXTENSIONS flag). */
   extensions: ModuleExtension[];
   /**
+   * The mode byte of a SECURITY_MODE record (0x0013), as Particle's parser reports it: 1 is a
+   * protected module (Device Protection), 0 an open one. Absent when the module has no such record.
+   */
+  securityMode?: number;
+  /**
+   * The SHA-256 in a HASH record (0x0010), 64 lower-case hex characters: for an asset, the hash of
+   * its contents, which Device OS reports for the assets it holds. Absent without such a record.
+   */
+  contentHash?: string;
+  /**
    * Why the station does not trust the fields above (FIRMWARE_BAD_PREFIX, FIRMWARE_BAD_SUFFIX,
    * FIRMWARE_NOT_A_MODULE): a prefix or suffix that contradicts the file. The fields are still what
    * Particle's parser reads; the module is refused.

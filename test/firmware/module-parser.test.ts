@@ -18,6 +18,26 @@ describe('parseModule', () => {
     expect(functionCode(129)).toBe(129);
   });
 
+  it("reads the SECURITY_MODE and HASH records as Particle's parser does (first of each type)", () => {
+    const hash = patternBytes(32, 5);
+    const m = buildModule({
+      platformId: 32,
+      function: 'asset',
+      suffixExtensions: [
+        { type: 0x0010, payload: new Uint8Array([0, 32, ...hash]) },
+        { type: 0x0013, payload: new Uint8Array([1, 0xaa]) },
+        { type: 0x0013, payload: new Uint8Array([0]) },
+      ],
+    });
+    const r = parseModule('asset.bin', m);
+    expect(r.ok && r.module).toMatchObject({
+      securityMode: 1,
+      contentHash: Buffer.from(hash).toString('hex'),
+    });
+    const plain = parseModule('plain.bin', buildModule({ platformId: 32, function: 'user' }));
+    expect(plain.ok && [plain.module.securityMode, plain.module.contentHash]).toEqual([undefined, undefined]);
+  });
+
   it('names flags', () => {
     expect(flagNames(0x19)).toEqual(['DROP_MODULE_INFO', 'ENCRYPTED', 'PREFIX_EXTENSIONS']);
     expect(flagNames(0)).toEqual([]);

@@ -5,6 +5,7 @@ import { buildDfuse, buildModule, patternBytes } from '../../core/firmware/build
 import { dfuSuffixCrc, parseDfuse } from '../../core/firmware/dfuse-file';
 import { FIRMWARE_ERRORS, type FirmwareErrorCode } from '../../core/firmware/errors';
 import { inspectBytes, inspectFile } from '../../core/firmware/inspect';
+import { protectModule } from '../../core/firmware/protect';
 import { parseFileArgument } from '../../core/firmware/raw-file';
 import type { InspectedFile, ModuleSpec, ProductTarget } from '../../core/firmware/types';
 import { validateForProduct } from '../../core/firmware/validate-module';
@@ -177,6 +178,17 @@ const cases: Case[] = [
     () => validateSet([inspect(buildModule({ platformId: BORON, function: 'system' }))], boron).errors,
   ],
   ['FIRMWARE_SET_EMPTY', 'no files at all', () => validateSet([], boron).errors],
+  [
+    'FIRMWARE_CANNOT_PROTECT',
+    'a compressed bootloader to be sealed as protected',
+    () => {
+      const r = protectModule(
+        'boot.bin',
+        buildModule({ platformId: BORON, function: 'bootloader', flags: 0x02 }),
+      );
+      return r.ok ? [] : [r.error];
+    },
+  ],
   [
     'DFUSE_BAD_PREFIX',
     'a .dfu without the DfuSe signature',
