@@ -177,6 +177,13 @@ describe.skipIf(!existsSync(fixtures))('real binaries against the simulated Devi
     });
   });
 
+  it('installs the P2 bootloader 5.6.0 (RTL872x: prefix behind the image header)', async () => {
+    const image = fromFixture('p2-bootloader@5.6.0.bin');
+    const { r } = await update({ platform: 'p2' }, image);
+    if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
+    expect(r.value).toMatchObject({ function: 'bootloader', version: 2400, hashCheck: 'matched' });
+  });
+
   it('installs the Argon NCP firmware: applied before the reset, verified by version', async () => {
     const image = fromFixture('argon-ncp-firmware-0.0.5-ota.bin');
     const { r, progress } = await update({ platform: 'argon' }, image, { heartbeatMs: 1 });
