@@ -60,8 +60,19 @@ export const LISTENING_BAUD = 28800;
 
 const defaultModules = (platform: Platform, os: DeviceOsInfo): SimModule[] => {
   const bootloaderVersion = platform.generation <= 2 ? 1200 : 3000;
+  // RTL872x devices also report the prebootloader's two parts (bootloader functions, indices 1
+  // and 2; Device OS 6.2 modules/shared/system_module_version.mk: MBR 2, part 1 9): the bootloader
+  // depends on part 1.
+  const prebootloader: SimModule[] =
+    platform.mcu === 'RTL872x'
+      ? [
+          { func: 2, index: 1, version: 2, size: 8_000, maxSize: 0x2000 },
+          { func: 2, index: 2, version: 9, size: 250_000, maxSize: 0x4a000 },
+        ]
+      : [];
   return [
     { func: 2, index: 0, version: bootloaderVersion, size: 41_000, maxSize: 49_152 },
+    ...prebootloader,
     {
       func: 4,
       index: 1,
