@@ -10,6 +10,8 @@ export interface LayoutSegment {
   start: number;
   end: number;
   writable: boolean;
+  /** One `count*size` item is `count` sectors of this size (an erase clears a whole sector). */
+  sectorSize: number;
 }
 
 const UNIT: Record<string, number> = { ' ': 1, B: 1, K: 1024, M: 1024 * 1024 };
@@ -23,9 +25,15 @@ export const parseLayout = (layout: string): LayoutSegment[] => {
   for (const item of (parts[2] ?? '').split(',')) {
     const m = /^\s*(\d+)\*(\d+)([ BKM])([a-g])\s*$/.exec(item);
     if (!m) return [];
-    const size = Number(m[1]) * Number(m[2]) * (UNIT[m[3] ?? 'B'] ?? 1);
+    const sectorSize = Number(m[2]) * (UNIT[m[3] ?? 'B'] ?? 1);
+    const size = Number(m[1]) * sectorSize;
     const attrs = (m[4] ?? 'a').charCodeAt(0) - 'a'.charCodeAt(0) + 1;
-    segments.push({ start: at, end: at + size, writable: (attrs & 2) !== 0 && (attrs & 4) !== 0 });
+    segments.push({
+      start: at,
+      end: at + size,
+      writable: (attrs & 2) !== 0 && (attrs & 4) !== 0,
+      sectorSize,
+    });
     at += size;
   }
   return segments;

@@ -11,8 +11,9 @@ const platform = (id: number) => {
 describe('flash layout', () => {
   it('parses a Gen 2 layout into sectors with their attributes', () => {
     const segs = parseLayout('@Internal Flash   /0x08000000/03*016Ka,01*016Kg,01*064Kg,07*128Kg');
-    expect(segs[0]).toEqual({ start: 0x08000000, end: 0x0800c000, writable: false });
-    expect(segs[1]).toEqual({ start: 0x0800c000, end: 0x08010000, writable: true });
+    expect(segs[0]).toEqual({ start: 0x08000000, end: 0x0800c000, writable: false, sectorSize: 0x4000 });
+    expect(segs[1]).toEqual({ start: 0x0800c000, end: 0x08010000, writable: true, sectorSize: 0x4000 });
+    expect(segs.at(-1)?.sectorSize).toBe(128 * 1024);
     expect(segs.at(-1)?.end).toBe(0x08100000);
   });
 
