@@ -42,12 +42,19 @@ export const versionAtLeast = (version: string, major: number, minor: number, pa
   return c >= patch;
 };
 
-export const deviceOsFeatures = (version: string, platform: Platform): DeviceOsFeatures => ({
-  newModuleInfo: versionAtLeast(version, 5, 6),
-  setupDoneFlag: !versionAtLeast(version, 4, 0) && platform.mcu === 'nRF52840',
-  setupDoneNoOp: versionAtLeast(version, 4, 0),
-  assets: versionAtLeast(version, 5, 5) && platform.generation >= 3,
-  protection: versionAtLeast(version, 6, 0),
-  serviceMode: versionAtLeast(version, 6, 1, 1),
-  dfuDeviceState: versionAtLeast(version, 6, 1, 2),
-});
+/**
+ * Gen 2 (and the Core) never ran Device OS 4 or later, so a simulated one configured with a newer
+ * version still gets none of the Gen 3+ features (assets, Device Protection).
+ */
+export const deviceOsFeatures = (version: string, platform: Platform): DeviceOsFeatures => {
+  const gen3 = platform.generation >= 3;
+  return {
+    newModuleInfo: versionAtLeast(version, 5, 6),
+    setupDoneFlag: !versionAtLeast(version, 4, 0) && platform.mcu === 'nRF52840',
+    setupDoneNoOp: versionAtLeast(version, 4, 0),
+    assets: gen3 && versionAtLeast(version, 5, 5),
+    protection: gen3 && versionAtLeast(version, 6, 0),
+    serviceMode: gen3 && versionAtLeast(version, 6, 1, 1),
+    dfuDeviceState: gen3 && versionAtLeast(version, 6, 1, 2),
+  };
+};

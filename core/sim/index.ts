@@ -20,9 +20,11 @@ export {
   dfuDescriptors,
   normalDescriptors,
   type SimDescriptors,
+  STRING_DEVICE_STATE,
   STRING_FIRST_ALT,
 } from './descriptors';
 export { DFU_BAUD, LISTENING_BAUD, makeDeviceId, SimDevice } from './device';
+export { type DeviceOsFeatures, deviceOsFeatures, versionAtLeast } from './device-os';
 export {
   DFU_ATTR,
   DFU_REQUEST,
@@ -31,6 +33,7 @@ export {
   DFUSE_COMMAND,
   type DfuStatusName,
 } from './dfu-constants';
+export { UPDATE_CHUNK_SIZE, UPDATE_ERROR } from './firmware-update';
 export {
   type FlashStatus,
   type ProgramCheck,
@@ -39,6 +42,19 @@ export {
   type SimLayout,
   type SimSegment,
 } from './flash';
+export {
+  deriveP256KeyPair,
+  type KeyPair,
+  PROTECTION_ERROR,
+  publicKeyFingerprint,
+  SERVICE_MODE_MS,
+  SERVICE_MODE_RESETS,
+  serverConfirmMessage,
+  signServerConfirm,
+  simCloudKeys,
+  simDeviceKeys,
+  verifyDevicePrepare,
+} from './protection';
 export {
   type BusyPolicy,
   NRF52840_TIMING,
@@ -50,6 +66,7 @@ export {
 export type {
   ControlResult,
   DeviceOsInfo,
+  ProtectionState,
   SetupPacket,
   SimDeviceEvent,
   SimDeviceOptions,

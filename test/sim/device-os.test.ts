@@ -32,5 +32,7 @@ describe('Device OS releases', () => {
       dfuDeviceState: false,
     });
     expect(deviceOsFeatures('6.2.1', platform('msom'))).toMatchObject({ dfuDeviceState: true, assets: true });
+    // Gen 2 never ran 6.x: a photon configured so still has no Device Protection.
+    expect(deviceOsFeatures('6.2.1', platform('photon'))).toMatchObject({ protection: false, assets: false });
   });
 });
