@@ -498,10 +498,13 @@ export class SimDevice {
     }
     if (m.func !== MODULE_FUNCTION.NCP) {
       const flash = this.flash.get(0);
-      // DROP_MODULE_INFO (a SoftDevice): the prefix is not part of the image in flash.
-      const skip = (m.flags & MODULE_FLAG.DROP_MODULE_INFO) !== 0 ? 24 : 0;
+      // DROP_MODULE_INFO (a SoftDevice): the copy skips the 24-byte prefix and the rest lands at the
+      // start address (flash_mal.c FLASH_CopyMemory: source += sizeof(module_info_t)).
+      const skip = (m.flags & MODULE_FLAG.DROP_MODULE_INFO) !== 0 && m.infoOffset === 0 ? 24 : 0;
       // The bootloader writes wherever the module says, read-only-to-DFU regions included.
-      flash?.preload(m.start + skip, v.bytes.subarray(skip, skip === 0 ? v.bytes.length : m.length));
+      const bytes = v.bytes.subarray(skip);
+      const at = m.start;
+      if (flash?.segmentAt(at) && flash.segmentAt(at + bytes.length - 1)) flash.preload(at, bytes);
     }
     const b = this.layout.bounds.find((x) => x.func === m.func && x.index === m.index);
     const maxSize = b ? (b.maxSize ?? b.end - b.start) : undefined;

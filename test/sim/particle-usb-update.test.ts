@@ -126,6 +126,17 @@ describe.skipIf(!existsSync(FIXTURES))(
       expect(ncp).toMatchObject({ index: 0, version: expected[file]?.moduleVersion });
     });
 
+    it('argon: a SoftDevice (DROP_MODULE_INFO) lands at 0x1000 without its prefix and reports as RADIO_STACK', async () => {
+      const file = 'argon-softdevice-6.1.1.bin';
+      const image = load(file);
+      const { sim, dev } = await open({ platform: 'argon', seed: 'sd' });
+      const again = await updateAndReopen(sim, dev, image);
+      const radio = (await again.getFirmwareModuleInfo()).find((m) => m.type === 'RADIO_STACK');
+      expect(radio).toMatchObject({ index: 0, version: expected[file]?.moduleVersion });
+      const body = image.subarray(24);
+      expect(Buffer.from(sim.flash.get(0)?.read(0x1000, body.length) ?? [])).toEqual(body);
+    });
+
     it('a tracker NCP update with the argon image is refused with the platform error', async () => {
       const { sim, dev } = await open({ platform: 'tracker', seed: 'wrong-ncp' });
       // -1360 OTA_INVALID_PLATFORM: particle-usb has no message of its own for it.
