@@ -83,6 +83,30 @@ export const FIRMWARE_ERRORS = {
     remedy:
       "The platform's DFU bootloader protects this region; update this module in normal mode (OTA or Particle CLI).",
   },
+  FIRMWARE_NO_NCP: {
+    title: 'No NCP on this platform',
+    remedy:
+      "Remove the NCP file from the set: only the Argon and Tracker have an NCP (network co-processor) that takes Particle's NCP firmware.",
+  },
+  FIRMWARE_MODULE_NOT_INSTALLABLE: {
+    title: 'Not a module the station installs',
+    remedy:
+      'Remove it from the set: the station installs bootloaders, radio stacks (Gen 3), NCP firmware, system parts, applications and assets.',
+  },
+  FIRMWARE_PROTECTED_BOOTLOADER: {
+    title: 'Protected bootloader for an open product',
+    remedy:
+      'Use the open bootloader from the Device OS release; a product without Device Protection must not protect its devices (set deviceProtection in the profile if the product has it).',
+  },
+  FIRMWARE_BELOW_PROTECTION_MINIMUM: {
+    title: 'Too old for Device Protection',
+    remedy:
+      'Use Device OS 6.1.1 or later (system parts 6101+, bootloader 3001+): a protected device refuses older modules.',
+  },
+  FIRMWARE_DEVICE_DEPENDENCY_UNMET: {
+    title: 'The device lacks a dependency',
+    remedy: 'Add the module the device lacks to the set, at the version the set needs.',
+  },
   FIRMWARE_DEPENDENCY_UNMET: {
     title: 'Dependency not satisfied',
     remedy:

@@ -19,7 +19,14 @@ export interface InspectOptions {
 export const moduleImage = (label: string, bytes: Uint8Array, module: ModuleInfo, alt = 0): FlashImage => {
   const drop = module.flags & FLAG_DROP_MODULE_INFO;
   const skip = drop ? module.prefixOffset + PREFIX_SIZE : 0;
-  return { label, alt, address: module.startAddress, data: bytes.subarray(skip), module };
+  return {
+    label,
+    alt,
+    address: module.startAddress,
+    data: bytes.subarray(skip),
+    module,
+    ...(drop ? { moduleBytes: bytes } : {}),
+  };
 };
 
 const inspectUnsafe = (file: string, bytes: Uint8Array, options: InspectOptions): InspectedFile => {

@@ -96,6 +96,11 @@ export interface FlashImage {
   data: Uint8Array;
   /** Present when the image is a Particle module. */
   module?: ModuleInfo;
+  /**
+   * The whole module file, when `data` leaves its prefix out (DROP_MODULE_INFO): what a
+   * normal-mode update would send, since Device OS validates the module it receives.
+   */
+  moduleBytes?: Uint8Array;
 }
 
 export interface DfuseElement {
@@ -148,6 +153,99 @@ export interface ProductTarget {
   mode: ProgrammingMode;
   /** Device OS version (module version, e.g. 5600 for 5.6.0) the devices already run, if known. */
   deviceOsVersion?: number;
+}
+
+/** How a module reaches the device: a normal-mode firmware update (control requests 250–253) or DFU. */
+export type InstallPath = 'normal' | 'dfu';
+
+/** A module the device reports it runs (GET_MODULE_INFO at identify); `DeviceModule` fits. */
+export interface InstalledModule {
+  readonly function: ModuleFunctionName | number;
+  readonly index: number;
+  readonly version: number;
+  /** The SHA-256 Device OS reports for it (5.6 and later), 64 hex characters. */
+  readonly hash?: string | undefined;
+}
+
+/** An asset the device holds, as Device OS lists it: its name and the SHA-256 of its contents. */
+export interface InstalledAsset {
+  readonly name: string;
+  readonly hash: string;
+}
+
+/** A product, plus what is known of the device a plan is for (all optional: a profile check knows none of it). */
+export interface PlanTarget extends ProductTarget {
+  /** What the device runs, read at identify; dependencies the set does not carry are checked against it. */
+  deviceModules?: readonly InstalledModule[] | undefined;
+  /** Assets the device holds; an asset step with the same name and SHA-256 is skipped. */
+  deviceAssets?: readonly InstalledAsset[] | undefined;
+  /** The device is in DFU mode already: DFU steps first, so a device with a broken Device OS is repaired. */
+  alreadyInDfu?: boolean | undefined;
+  /**
+   * Install as for a protected device (the product declares Device Protection, or the device says
+   * it is protected): no system part below 6101, no bootloader below 3001, the bootloader sealed
+   * as protected before it is sent.
+   */
+  deviceProtection?: boolean | undefined;
+  /** Skip a module the device already runs at the same version (and SHA-256, where both are known). */
+  skipWhenCurrent?: boolean | undefined;
+}
+
+/** A whole module for a normal-mode update: the device receives the file, prefix to CRC, and validates it. */
+export interface NormalModuleImage {
+  label: string;
+  data: Uint8Array;
+  module: ModuleInfo;
+}
+
+/** What a step installs; the path follows from it (Particle CLI's createFlashSteps). */
+export type PlanStepKind =
+  | 'bootloader'
+  | 'ncp'
+  | 'asset'
+  | 'radio-stack'
+  | 'mono'
+  | 'system'
+  | 'user'
+  | 'legacy-user-part'
+  | 'raw';
+
+export interface PlanStep {
+  path: InstallPath;
+  kind: PlanStepKind;
+  /** DFU steps carry a FlashImage (alt, address, bytes); normal steps the whole module. */
+  image: FlashImage | NormalModuleImage;
+  /** The module as it will be installed (the sealed one for a protected bootloader); absent for raw images. */
+  module: ModuleInfo | undefined;
+  /** The model's estimate for this step alone (core/firmware/install-timing.ts), in ms. */
+  expectedMs: number;
+  /** Why this path, in a sentence. */
+  reason: string;
+  /** Nothing is written: the device has this asset already, or runs this module (skipWhenCurrent). */
+  skip?: 'asset-present' | 'current';
+  /** The bootloader was sealed as protected for this plan. */
+  protected?: true;
+}
+
+/** A module every device must already run, because the set needs it and does not carry it. */
+export interface DeviceRequirement {
+  function: ModuleFunctionName | number;
+  index: number;
+  version: number;
+  /** Labels of the modules that need it. */
+  neededBy: string[];
+  /** The sentence an engineer reads. */
+  message: string;
+}
+
+export interface SetPlan {
+  /** In install order. Write nothing unless `errors` is empty. */
+  steps: PlanStep[];
+  errors: LsError[];
+  /** What the devices must already have; checked per device when `deviceModules` is given. */
+  requires: DeviceRequirement[];
+  /** Every step not skipped, plus the switches between normal and DFU mode, in ms. */
+  expectedMs: number;
 }
 
 /** What `buildModule` generates; anything left out gets a sensible value for the platform. */

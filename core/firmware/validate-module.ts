@@ -128,7 +128,7 @@ const NORMAL_MODE_KINDS: Record<string, string> = {
 };
 
 /** Is this the product's firmware: its platform and, for applications, its product ID. */
-const identityProblems = (
+export const identityProblems = (
   image: FlashImage,
   m: ModuleInfo,
   target: ProductTarget,
@@ -193,7 +193,7 @@ const dfuModuleProblems = (image: FlashImage, m: ModuleInfo): LsError[] => {
 };
 
 /** Does the product platform's DFU memory map let us write every byte of the image. */
-const layoutProblems = (image: FlashImage, platform: Platform): LsError[] => {
+export const layoutProblems = (image: FlashImage, platform: Platform): LsError[] => {
   const blocked = unwritablePart(platform, image.alt, image.address, image.address + image.data.length);
   if (!blocked) return [];
   const details = { start: blocked.start, end: blocked.end, alt: image.alt };

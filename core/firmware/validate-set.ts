@@ -1,7 +1,8 @@
 import type { LsError } from '../errors/result';
 import { platformById } from '../platforms';
 import { firmwareError, hex32 } from './errors';
-import type { FlashImage, InspectedFile, ModuleDependency, ModuleInfo, ProductTarget } from './types';
+import { checkDependencies } from './set-dependencies';
+import type { FlashImage, InspectedFile, ModuleInfo, ProductTarget } from './types';
 import { validateForProduct } from './validate-module';
 
 /*
@@ -24,7 +25,7 @@ const order = (image: FlashImage): [number, number] => {
  * index 1 to 2), one module per function and index otherwise (the P2's prebootloader is
  * bootloader index 2 beside the bootloader's 0).
  */
-const slotKey = (m: ModuleInfo): string =>
+export const slotKey = (m: ModuleInfo): string =>
   m.function === 'user' ? 'user' : `${String(m.function)}:${m.index}`;
 
 const slotName = (m: ModuleInfo): string =>
@@ -34,55 +35,13 @@ const slotName = (m: ModuleInfo): string =>
       ? `system part ${m.index}`
       : `${typeof m.function === 'number' ? `function ${m.function}` : m.function} module (index ${m.index})`;
 
-const depLabel = (d: ModuleDependency): string =>
-  d.function === 'system' ? `system part ${d.index}` : `${String(d.function)} ${d.index}`;
+const writesMcuFlash = (i: FlashImage): boolean =>
+  !i.module || (typeof i.module.function === 'string' && MCU_FLASH_FUNCTIONS.has(i.module.function));
+const MCU_FLASH_FUNCTIONS = new Set(['bootloader', 'mono', 'system', 'user', 'radio']);
 
-/** Whether the set (or the Device OS the devices already run) satisfies one dependency. */
-const dependencyProblem = (
-  image: FlashImage,
-  m: ModuleInfo,
-  d: ModuleDependency,
-  modules: readonly ModuleInfo[],
-  target: ProductTarget,
-): LsError | undefined => {
-  if (d.function === 'none') return undefined;
-  const providers = modules.filter((p) => p !== m && p.function === d.function && p.index === d.index);
-  if (providers.some((p) => p.version >= d.version)) return undefined;
-  const details = { dependency: d, deviceOsVersion: target.deviceOsVersion };
-  if (providers.length > 0) {
-    const have = Math.max(...providers.map((p) => p.version));
-    return firmwareError(
-      'FIRMWARE_DEPENDENCY_UNMET',
-      `${image.label} needs ${depLabel(d)} v${d.version} or later, but the set holds v${have}.`,
-      details,
-    );
-  }
-  if (d.function === 'system') {
-    if (target.deviceOsVersion !== undefined && target.deviceOsVersion >= d.version) return undefined;
-    const stated =
-      target.deviceOsVersion === undefined
-        ? 'no Device OS version is stated for the devices'
-        : `the devices run Device OS module version ${target.deviceOsVersion}`;
-    return firmwareError(
-      'FIRMWARE_DEPENDENCY_UNMET',
-      `${image.label} needs ${depLabel(d)} v${d.version} or later; the set does not include it and ${stated}.`,
-      details,
-    );
-  }
-  if (d.function === 'user')
-    return firmwareError(
-      'FIRMWARE_DEPENDENCY_UNMET',
-      `${image.label} needs user part ${d.index} v${d.version} or later, which the set does not include.`,
-      details,
-    );
-  // Bootloader, radio stack and NCP dependencies are met by normal-mode updates that DFU cannot
-  // read back or write; Device OS checks them at boot and fetches what is missing over the air.
-  return undefined;
-};
-
-const setProblems = (images: readonly FlashImage[], target: ProductTarget): LsError[] => {
+/** Two files for one module slot, or two images that would write the same flash. */
+export const duplicateAndOverlapProblems = (images: readonly FlashImage[]): LsError[] => {
   const problems: LsError[] = [];
-  const modules = images.flatMap((i) => (i.module ? [i.module] : []));
   const seen = new Map<string, FlashImage>();
   const duplicates = new Set<FlashImage>();
   for (const image of images) {
@@ -100,8 +59,10 @@ const setProblems = (images: readonly FlashImage[], target: ProductTarget): LsEr
       );
     } else seen.set(key, image);
   }
+  // NCP firmware and assets are stored elsewhere (the NCP's flash, the file system): their
+  // addresses say nothing about the MCU's flash.
   const byAlt = [...images]
-    .filter((i) => !duplicates.has(i))
+    .filter((i) => !duplicates.has(i) && writesMcuFlash(i))
     .sort((a, b) => a.alt - b.alt || a.address - b.address);
   for (let i = 1; i < byAlt.length; i++) {
     const prev = byAlt[i - 1] as FlashImage;
@@ -115,18 +76,19 @@ const setProblems = (images: readonly FlashImage[], target: ProductTarget): LsEr
         ),
       );
   }
-  for (const image of images) {
-    const m = image.module;
-    if (!m) continue;
-    for (const d of m.dependencies) {
-      const problem = dependencyProblem(image, m, d, modules, target);
-      if (problem) problems.push(problem);
-    }
-  }
   return problems;
 };
 
-const invalidatesLegacyUserPart = (m: ModuleInfo, legacyStart: number): boolean =>
+const setProblems = (images: readonly FlashImage[], target: ProductTarget): LsError[] => {
+  const problems = duplicateAndOverlapProblems(images);
+  // Bootloader, radio stack and NCP dependencies the set does not carry come back as requirements
+  // on the devices, which the DFU plan does not check: Device OS checks them at boot.
+  const labelled = images.flatMap((i) => (i.module ? [{ label: i.label, module: i.module }] : []));
+  problems.push(...checkDependencies(labelled, { deviceOsVersion: target.deviceOsVersion }).errors);
+  return problems;
+};
+
+export const invalidatesLegacyUserPart = (m: ModuleInfo, legacyStart: number): boolean =>
   m.function === 'user' &&
   m.startAddress !== legacyStart &&
   m.dependencies.some((d) => d.function === 'system' && d.version >= LEGACY_USER_PART_DEPENDENCY);

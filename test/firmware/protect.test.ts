@@ -138,31 +138,34 @@ describe('protectModule', () => {
   });
 });
 
-describe.skipIf(!haveParticleBinaries)(`protectModule on Particle's binaries (${skipReason})`, () => {
-  const read = (name: string) => new Uint8Array(readFileSync(join(particleBinariesDir, name)));
+describe.skipIf(!haveParticleBinaries)(
+  `protectModule on Particle's binaries (${haveParticleBinaries ? 'present' : skipReason})`,
+  () => {
+    const read = (name: string) => new Uint8Array(readFileSync(join(particleBinariesDir, name)));
 
-  for (const platform of ['tracker', 'p2'])
-    it(`re-seals ${platform}-bootloader@5.6.0.bin into ${platform}-bootloader-protected.bin, byte for byte`, () => {
-      const ours = sealed(read(`${platform}-bootloader@5.6.0.bin`));
-      const real = read(`${platform}-bootloader-protected.bin`);
-      expect(Buffer.from(ours).equals(Buffer.from(real))).toBe(true);
+    for (const platform of ['tracker', 'p2'])
+      it(`re-seals ${platform}-bootloader@5.6.0.bin into ${platform}-bootloader-protected.bin, byte for byte`, () => {
+        const ours = sealed(read(`${platform}-bootloader@5.6.0.bin`));
+        const real = read(`${platform}-bootloader-protected.bin`);
+        expect(Buffer.from(ours).equals(Buffer.from(real))).toBe(true);
+      });
+
+    for (const name of [
+      'tracker-bootloader-protected.bin',
+      'tracker-bootloader-protected-cert.bin',
+      'p2-bootloader-protected.bin',
+      'p2-bootloader-protected-cert.bin',
+    ])
+      it(`reads ${name} as a valid protected bootloader and leaves it unchanged`, () => {
+        const bytes = read(name);
+        const m = parsed(bytes);
+        expect(m).toMatchObject({ function: 'bootloader', index: 0, securityMode: 1 });
+        expect(m.crc.ok && m.hash.ok && m.identityError === undefined).toBe(true);
+        expect(sealed(bytes)).toBe(bytes);
+      });
+
+    it('reads no security mode from an open bootloader', () => {
+      expect(parsed(read('tracker-bootloader@5.6.0.bin')).securityMode).toBeUndefined();
     });
-
-  for (const name of [
-    'tracker-bootloader-protected.bin',
-    'tracker-bootloader-protected-cert.bin',
-    'p2-bootloader-protected.bin',
-    'p2-bootloader-protected-cert.bin',
-  ])
-    it(`reads ${name} as a valid protected bootloader and leaves it unchanged`, () => {
-      const bytes = read(name);
-      const m = parsed(bytes);
-      expect(m).toMatchObject({ function: 'bootloader', index: 0, securityMode: 1 });
-      expect(m.crc.ok && m.hash.ok && m.identityError === undefined).toBe(true);
-      expect(sealed(bytes)).toBe(bytes);
-    });
-
-  it('reads no security mode from an open bootloader', () => {
-    expect(parsed(read('tracker-bootloader@5.6.0.bin')).securityMode).toBeUndefined();
-  });
-});
+  },
+);

@@ -5,6 +5,8 @@ import { buildDfuse, buildModule, patternBytes } from '../../core/firmware/build
 import { dfuSuffixCrc, parseDfuse } from '../../core/firmware/dfuse-file';
 import { FIRMWARE_ERRORS, type FirmwareErrorCode } from '../../core/firmware/errors';
 import { inspectBytes, inspectFile } from '../../core/firmware/inspect';
+import { validateForPlan } from '../../core/firmware/install-path';
+import { planSet } from '../../core/firmware/plan-set';
 import { protectModule } from '../../core/firmware/protect';
 import { parseFileArgument } from '../../core/firmware/raw-file';
 import type { InspectedFile, ModuleSpec, ProductTarget } from '../../core/firmware/types';
@@ -159,6 +161,41 @@ const cases: Case[] = [
     () =>
       validateSet([inspect(app({ dependencies: [{ function: 'system', index: 1, version: 6000 }] }))], boron)
         .errors,
+  ],
+  [
+    'FIRMWARE_DEVICE_DEPENDENCY_UNMET',
+    'a user part needing a system part the device does not report',
+    () => planSet([inspect(app())], { ...boron, deviceModules: [] }).errors,
+  ],
+  [
+    'FIRMWARE_NO_NCP',
+    'NCP firmware for a Boron, which has no NCP',
+    () => validateForPlan(inspect(buildModule({ platformId: BORON, function: 'ncp' })), boron),
+  ],
+  [
+    'FIRMWARE_MODULE_NOT_INSTALLABLE',
+    'a settings module',
+    () => validateForPlan(inspect(buildModule({ platformId: BORON, function: 'settings' })), boron),
+  ],
+  [
+    'FIRMWARE_PROTECTED_BOOTLOADER',
+    'a protected bootloader for a product without Device Protection',
+    () => {
+      const r = protectModule(
+        'boot.bin',
+        buildModule({ platformId: BORON, function: 'bootloader', version: 3001 }),
+      );
+      return r.ok ? validateForPlan(inspect(r.value), boron) : [];
+    },
+  ],
+  [
+    'FIRMWARE_BELOW_PROTECTION_MINIMUM',
+    'a system part older than 6101 for a protected device',
+    () =>
+      validateForPlan(inspect(buildModule({ platformId: BORON, function: 'system', version: 6100 })), {
+        ...boron,
+        deviceProtection: true,
+      }),
   ],
   [
     'FIRMWARE_DUPLICATE_MODULE',
