@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { type CloudError, type CloudErrorCode, cloudError, redact } from './errors';
 import {
   type DeviceSettings,
+  type DeviceUnprotectProof,
   deviceListSchema,
   errorBodySchema,
   firmwareListSchema,
@@ -11,6 +12,9 @@ import {
   type ProductFirmware,
   type ProductInfo,
   productSchema,
+  type ServerUnprotectProof,
+  unprotectConfirmSchema,
+  unprotectPrepareSchema,
 } from './schemas';
 
 export const PARTICLE_API_URL = 'https://api.particle.io';
@@ -63,6 +67,26 @@ export interface CloudClient {
   listAllProductDevices(productId: string, opts?: RequestOptions): Promise<CloudResult<ProductDevice[]>>;
   /** Proves the token works for this product (GET /v1/products/:p): 401/403/404 come back as config errors. */
   checkToken(productId: string, opts?: RequestOptions): Promise<CloudResult<ProductInfo>>;
+  /**
+   * Service Mode, step 1 (`PUT …/devices/:id/unprotect`, action `prepare`): the cloud's 32-byte
+   * nonce for the device's PREPARE. Refusals: CLOUD_PROTECTION_NOT_ACTIVE, CLOUD_DEVICE_NOT_IN_PRODUCT,
+   * CLOUD_DEVICE_KEY_UNKNOWN, and the usual token/scope/transient classes.
+   */
+  unprotectPrepare(
+    productId: string,
+    deviceId: string,
+    opts?: RequestOptions,
+  ): Promise<CloudResult<{ readonly serverNonce: Uint8Array }>>;
+  /**
+   * Service Mode, step 2 (action `confirm`): the device's answer to PREPARE in, the cloud's
+   * signature for the device's CONFIRM out. Also CLOUD_SIGNATURE_INVALID and CLOUD_NONCE_INVALID.
+   */
+  unprotectConfirm(
+    productId: string,
+    deviceId: string,
+    proof: DeviceUnprotectProof,
+    opts?: RequestOptions,
+  ): Promise<CloudResult<ServerUnprotectProof>>;
 }
 
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -150,6 +174,84 @@ const statusError = (
   );
 };
 
+/** What an error body said, already redacted: Particle's `error` and `error_description`/`info`. */
+export interface ErrorSaid {
+  readonly error?: string | undefined;
+  readonly description?: string | undefined;
+}
+
+type Classifier = (status: number, said: ErrorSaid) => CloudError | undefined;
+
+/**
+ * The unprotect endpoint's refusals. Particle does not publish its error codes for it, so they are
+ * recognised by the words of the answer (particle-cli itself matches "Device public key was not
+ * found"); anything not recognised falls back to the generic classes, with the cloud's own text.
+ * 404 on this path means the product does not hold the device: the product itself was checked at
+ * the batch start, and "Product not found" is still told apart.
+ */
+export const unprotectError =
+  (productId: string, deviceId: string): Classifier =>
+  (status, said) => {
+    if (status !== 400 && status !== 403 && status !== 404) return undefined;
+    const text = [said.error, said.description].filter((t) => t !== undefined).join(' ');
+    const quoted = text ? ` The cloud said: "${text.slice(0, 300)}".` : '';
+    const extra = { status, details: { deviceId, productId } };
+    if (/public key was not found/i.test(text))
+      return cloudError(
+        'CLOUD_DEVICE_KEY_UNKNOWN',
+        'permanent',
+        `The Particle Cloud has no public key for device ${deviceId}, so it cannot check the device's signature (${status}).${quoted}`,
+        {
+          ...extra,
+          remedy:
+            'Check that the station talks to the cloud the device was made for (registration.apiBaseUrl); otherwise set the device aside and contact Particle.',
+        },
+      );
+    if (/signature|fingerprint/i.test(text))
+      return cloudError(
+        'CLOUD_SIGNATURE_INVALID',
+        'permanent',
+        `The Particle Cloud did not accept device ${deviceId}'s signature (${status}).${quoted}`,
+        {
+          ...extra,
+          remedy:
+            'Retry once; if it repeats, the device does not hold the key the cloud knows for it: set it aside.',
+        },
+      );
+    if (/nonce/i.test(text))
+      return cloudError(
+        'CLOUD_NONCE_INVALID',
+        'permanent',
+        `The Particle Cloud no longer accepts this Service Mode request for device ${deviceId} (${status}).${quoted}`,
+        { ...extra, remedy: 'Start the Service Mode exchange again from the beginning.' },
+      );
+    if (/protection/i.test(text))
+      return cloudError(
+        'CLOUD_PROTECTION_NOT_ACTIVE',
+        'config',
+        `Product ${productId} does not have Device Protection, so the Particle Cloud cannot put its devices in Service Mode (${status}).${quoted}`,
+        {
+          ...extra,
+          remedy:
+            "Check the profile's product: a protected device belongs to a product with Device Protection. Set the device aside if it is in the wrong product.",
+        },
+      );
+    if (status === 404 && !/product/i.test(text))
+      return cloudError(
+        'CLOUD_DEVICE_NOT_IN_PRODUCT',
+        'permanent',
+        `Product ${productId} does not hold device ${deviceId} (404).${quoted}`,
+        {
+          ...extra,
+          remedy:
+            "Import the device into the product first, or check the profile's product; a device from another product cannot be put in Service Mode here.",
+        },
+      );
+    return undefined;
+  };
+
+const base64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
+
 export const createCloudClient = (options: CloudClientOptions): CloudClient => {
   const baseUrl = (options.baseUrl ?? PARTICLE_API_URL).replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -162,6 +264,7 @@ export const createCloudClient = (options: CloudClientOptions): CloudClient => {
     schema: S | undefined,
     productId: string,
     opts: RequestOptions | undefined,
+    classify?: Classifier,
   ): Promise<CloudResult<z.infer<S>>> => {
     const outer = opts?.signal;
     if (outer?.aborted)
@@ -233,15 +336,23 @@ export const createCloudClient = (options: CloudClientOptions): CloudClient => {
     }
     if (status < 200 || status >= 300) {
       let description: string | undefined;
+      let said: ErrorSaid = {};
       try {
         const parsed = errorBodySchema.safeParse(JSON.parse(text));
-        if (parsed.success)
+        if (parsed.success) {
           description = parsed.data.error_description ?? parsed.data.error ?? parsed.data.info;
+          const clean = (t: string | undefined) => (t === undefined ? undefined : redact(t, token));
+          said = {
+            error: clean(parsed.data.error),
+            description: clean(parsed.data.error_description ?? parsed.data.info),
+          };
+        }
       } catch {
         // A proxy's HTML error page: the status says enough.
       }
       if (description !== undefined) description = redact(description, token).slice(0, 300);
-      return { ok: false, error: statusError(status, description, retryAfterMs, productId) };
+      const special = classify?.(status, said);
+      return { ok: false, error: special ?? statusError(status, description, retryAfterMs, productId) };
     }
     if (schema === undefined) return { ok: true, value: undefined as z.infer<S> };
     let json: unknown;
@@ -316,6 +427,44 @@ export const createCloudClient = (options: CloudClientOptions): CloudClient => {
     checkToken: async (productId, opts) => {
       const r = await request('GET', p(productId), undefined, productSchema, productId, opts);
       return r.ok ? { ok: true, value: r.value.product } : r;
+    },
+    unprotectPrepare: async (productId, deviceId, opts) => {
+      const r = await request(
+        'PUT',
+        `${p(productId)}/devices/${encodeURIComponent(deviceId)}/unprotect`,
+        { action: 'prepare' },
+        unprotectPrepareSchema,
+        productId,
+        opts,
+        unprotectError(productId, deviceId),
+      );
+      return r.ok ? { ok: true, value: { serverNonce: r.value.server_nonce } } : r;
+    },
+    unprotectConfirm: async (productId, deviceId, proof, opts) => {
+      const r = await request(
+        'PUT',
+        `${p(productId)}/devices/${encodeURIComponent(deviceId)}/unprotect`,
+        {
+          action: 'confirm',
+          server_nonce: base64(proof.serverNonce),
+          device_nonce: base64(proof.deviceNonce),
+          device_signature: base64(proof.deviceSignature),
+          device_public_key_fingerprint: base64(proof.devicePublicKeyFingerprint),
+        },
+        unprotectConfirmSchema,
+        productId,
+        opts,
+        unprotectError(productId, deviceId),
+      );
+      return r.ok
+        ? {
+            ok: true,
+            value: {
+              serverSignature: r.value.server_signature,
+              serverPublicKeyFingerprint: r.value.server_public_key_fingerprint,
+            },
+          }
+        : r;
     },
   };
 };

@@ -22,7 +22,13 @@ export type CloudErrorCode =
   | 'CLOUD_NETWORK'
   | 'CLOUD_BAD_REQUEST'
   | 'CLOUD_BAD_RESPONSE'
-  | 'CLOUD_ABORTED';
+  | 'CLOUD_ABORTED'
+  // Service Mode (PUT …/devices/:id/unprotect): see client.ts unprotectError.
+  | 'CLOUD_PROTECTION_NOT_ACTIVE'
+  | 'CLOUD_DEVICE_NOT_IN_PRODUCT'
+  | 'CLOUD_DEVICE_KEY_UNKNOWN'
+  | 'CLOUD_SIGNATURE_INVALID'
+  | 'CLOUD_NONCE_INVALID';
 
 export interface CloudError extends LsError<CloudErrorCode> {
   readonly kind: CloudFailureKind;

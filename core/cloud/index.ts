@@ -5,8 +5,10 @@ export {
   type CloudClientOptions,
   type CloudResult,
   createCloudClient,
+  type ErrorSaid,
   PARTICLE_API_URL,
   type TokenProvider,
+  unprotectError,
 } from './client';
 export {
   type CloudError,
@@ -35,4 +37,5 @@ export {
   type RetryTransientOptions,
   retryTransient,
 } from './retry-transient';
+export type { DeviceUnprotectProof, ServerUnprotectProof } from './schemas';
 export { DEFAULT_TOKEN_ENV, envTokenProvider, isEnvVarName } from './token';

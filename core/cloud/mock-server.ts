@@ -9,6 +9,7 @@ import {
   pickFault,
   seededRandom,
 } from './mock-faults';
+import { type KeyInput, ProtectionAuthority } from './mock-protection';
 
 /**
  * A mock Particle Cloud for tests and demos: the endpoints the station uses, with the documented
@@ -51,6 +52,8 @@ interface MockProduct {
   readonly platformId: number;
   readonly devices: Map<string, MockDevice>;
   readonly firmware: MockFirmware[];
+  /** Device Protection is active: its devices may be put in Service Mode. */
+  deviceProtection: boolean;
 }
 
 export type MockResponseClass =
@@ -91,6 +94,8 @@ export interface MockCloudOptions {
     platformId?: number;
     /** Seed a released default firmware with this version. */
     releasedFirmware?: number;
+    /** Device Protection active (Service Mode through `…/unprotect`). Default false. */
+    deviceProtection?: boolean;
   }[];
   readonly tokens?: readonly { token: string; scopes?: readonly MockScope[] }[];
   readonly faults?: string;
@@ -98,6 +103,14 @@ export interface MockCloudOptions {
   readonly nonmemberDevices?: readonly string[];
   /** Device IDs under Device Protection elsewhere: reported in protectedDeviceIds. */
   readonly protectedDevices?: readonly string[];
+  /**
+   * The key the mock signs Service Mode confirmations with (P-256, PEM or KeyObject). A device
+   * accepts only the key it trusts: pass the simulator's cloud key for simulated devices built
+   * without `serverPublicKey`, or give the devices `protectionPublicKeyPem`. Default: a fresh key.
+   */
+  readonly protectionKey?: KeyInput;
+  /** Device ID → the device's public key (PEM or KeyObject), as Particle knows it from manufacturing. */
+  readonly deviceKeys?: Readonly<Record<string, KeyInput>>;
 }
 
 export interface MockCloud {
@@ -110,7 +123,22 @@ export interface MockCloud {
   requests(): readonly MockRequestLog[];
   clearRequests(): void;
   devices(productId: number | string): MockDevice[];
-  addProduct(p: { id: number; slug?: string; platformId?: number; releasedFirmware?: number }): void;
+  addProduct(p: {
+    id: number;
+    slug?: string;
+    platformId?: number;
+    releasedFirmware?: number;
+    deviceProtection?: boolean;
+  }): void;
+  /** Puts a device in a product without an import request (a device already registered). */
+  addDevice(productId: number | string, deviceId: string): void;
+  setDeviceProtection(productId: number | string, active: boolean): void;
+  /** The public key the cloud knows for a device; without one, `unprotect` answers "Device public key was not found". */
+  addDeviceKey(deviceId: string, publicKey: KeyInput): void;
+  /** Replaces the key Service Mode confirmations are signed with. */
+  setProtectionKey(privateKey: KeyInput): void;
+  /** The public half of the signing key (SPKI PEM), for devices that should trust this mock. */
+  readonly protectionPublicKeyPem: string;
   addToken(token: string, scopes?: readonly MockScope[]): void;
   addFirmware(productId: number | string, version: number, opts?: { released?: boolean }): void;
   addNonmember(deviceId: string): void;
@@ -152,6 +180,8 @@ export const startMockCloud = async (options: MockCloudOptions = {}): Promise<Mo
   const tokens = new Map<string, Set<MockScope>>();
   const nonmember = new Set((options.nonmemberDevices ?? []).map((d) => d.toLowerCase()));
   const protectedIds = new Set((options.protectedDevices ?? []).map((d) => d.toLowerCase()));
+  const authority = new ProtectionAuthority(options.protectionKey);
+  for (const [id, key] of Object.entries(options.deviceKeys ?? {})) authority.addDeviceKey(id, key);
   const log: MockRequestLog[] = [];
   const sockets = new Set<Socket>();
   let seq = 0;
@@ -179,6 +209,7 @@ export const startMockCloud = async (options: MockCloudOptions = {}): Promise<Mo
       platformId: p.platformId ?? 13,
       devices: new Map(),
       firmware: [],
+      deviceProtection: p.deviceProtection ?? false,
     };
     if (p.releasedFirmware !== undefined)
       product.firmware.push({
@@ -218,7 +249,9 @@ export const startMockCloud = async (options: MockCloudOptions = {}): Promise<Mo
       return no(
         json(401, { error: 'invalid_token', error_description: 'The access token provided is invalid.' }),
       );
-    const m = /^\/v1\/products\/([^/]+)(\/devices(?:\/([^/]+))?|\/firmware)?$/.exec(url.pathname);
+    const m = /^\/v1\/products\/([^/]+)(\/devices(?:\/([^/]+)(\/unprotect)?)?|\/firmware)?$/.exec(
+      url.pathname,
+    );
     if (!m) return no(json(404, { error: 'Not found' }));
     const product = findProduct(decodeURIComponent(m[1] ?? ''));
     if (!product) return no(json(404, { error: 'Product not found' }));
@@ -239,6 +272,8 @@ export const startMockCloud = async (options: MockCloudOptions = {}): Promise<Mo
             slug: product.slug,
             name: product.name,
             platform_id: product.platformId,
+            // particle-cli reads `device_protection === 'active'` (src/cmd/device-protection.js).
+            device_protection: product.deviceProtection ? 'active' : '',
           },
         }),
       );
@@ -302,6 +337,19 @@ export const startMockCloud = async (options: MockCloudOptions = {}): Promise<Mo
       }
       result.updated = result.updatedDeviceIds.length;
       return { reply: json(200, result), applied, imported: result.updatedDeviceIds };
+    }
+    if (m[4] !== undefined && deviceId !== undefined && method === 'PUT') {
+      // Which scope the real endpoint wants is not published; unprotecting updates the device.
+      const denied = need('devices:update');
+      if (denied) return no(denied);
+      const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+      if (b.action !== 'prepare' && b.action !== 'confirm')
+        return no(json(400, { ok: false, error: 'action must be prepare or confirm' }));
+      if (!product.deviceProtection)
+        return no(json(400, { ok: false, error: 'Device Protection is not active for this product.' }));
+      if (!product.devices.has(deviceId)) return no(json(404, { ok: false, error: 'Device not found.' }));
+      const r = b.action === 'prepare' ? authority.prepare(deviceId) : authority.confirm(deviceId, b);
+      return { reply: json(r.status, r.body), applied: r.applied };
     }
     if (sub?.startsWith('/devices/') && deviceId !== undefined && method === 'PUT') {
       const denied = need('devices:update');
@@ -487,6 +535,21 @@ export const startMockCloud = async (options: MockCloudOptions = {}): Promise<Mo
     },
     devices: (productId) => [...(findProduct(productId)?.devices.values() ?? [])],
     addProduct,
+    addDevice: (productId, deviceId) => {
+      const product = findProduct(productId);
+      const id = deviceId.toLowerCase();
+      if (!product || product.devices.has(id)) return;
+      product.devices.set(id, { id, development: false, groups: [], importedAt: new Date().toISOString() });
+    },
+    setDeviceProtection: (productId, active) => {
+      const product = findProduct(productId);
+      if (product) product.deviceProtection = active;
+    },
+    addDeviceKey: (deviceId, key) => authority.addDeviceKey(deviceId, key),
+    setProtectionKey: (key) => authority.setKey(key),
+    get protectionPublicKeyPem() {
+      return authority.publicKeyPem;
+    },
     addToken: (token, scopes) => tokens.set(token, new Set(scopes ?? ALL_SCOPES)),
     addFirmware: (productId, version, opts = {}) => {
       const product = findProduct(productId);

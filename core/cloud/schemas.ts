@@ -58,3 +58,36 @@ export interface DeviceSettings {
   readonly development?: boolean;
   readonly groups?: readonly string[];
 }
+
+/** Standard base64 as the cloud sends binary fields; decoded to bytes after validation. */
+const base64Bytes = z
+  .string()
+  .min(1)
+  .regex(/^[A-Za-z0-9+/]+={0,2}$/)
+  .transform((s) => new Uint8Array(Buffer.from(s, 'base64')));
+
+/**
+ * `PUT /v1/products/:p/devices/:id/unprotect` (particle-api-js `unprotectDevice`, particle-cli
+ * src/lib/device-protection-helper.js). Action `prepare` answers the server nonce; action `confirm`
+ * (with the device's nonce, signature and key fingerprint) answers the cloud's signature and the
+ * fingerprint of the key it signed with. Every binary field is base64.
+ */
+export const unprotectPrepareSchema = z.looseObject({ server_nonce: base64Bytes });
+export const unprotectConfirmSchema = z.looseObject({
+  server_signature: base64Bytes,
+  server_public_key_fingerprint: base64Bytes,
+});
+
+/** What the device answered to PREPARE, passed on to the cloud's `confirm`. */
+export interface DeviceUnprotectProof {
+  readonly serverNonce: Uint8Array;
+  readonly deviceNonce: Uint8Array;
+  readonly deviceSignature: Uint8Array;
+  readonly devicePublicKeyFingerprint: Uint8Array;
+}
+
+/** The cloud's `confirm` answer, passed on to the device's CONFIRM. */
+export interface ServerUnprotectProof {
+  readonly serverSignature: Uint8Array;
+  readonly serverPublicKeyFingerprint: Uint8Array;
+}

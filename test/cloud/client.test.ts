@@ -1,5 +1,7 @@
+import { createPublicKey, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CloudClient, createCloudClient, parseRetryAfter } from '../../core/cloud/client';
+import { deviceSignedMessage, keyFingerprint, serverSignedMessage } from '../../core/cloud/mock-protection';
 import { type MockCloud, startMockCloud } from '../../core/cloud/mock-server';
 import { deviceId, PRODUCT, TOKEN } from './helpers';
 
@@ -188,5 +190,141 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter(new Date(10_000).toUTCString(), 4_000)).toBe(6_000);
     expect(parseRetryAfter(null)).toBeUndefined();
     expect(parseRetryAfter('soon')).toBeUndefined();
+  });
+});
+
+describe('cloud client: Service Mode (unprotect prepare/confirm) against the mock cloud', () => {
+  let mock: MockCloud;
+  let client: CloudClient;
+  const ID = deviceId(60);
+  const deviceKeys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const P = String(PRODUCT);
+  beforeAll(async () => {
+    mock = await startMockCloud({
+      products: [{ id: PRODUCT, deviceProtection: true }, { id: 77 }],
+      tokens: [{ token: TOKEN }, { token: 'import-only', scopes: ['devices:import'] }],
+      deviceKeys: { [ID]: deviceKeys.publicKey },
+    });
+    for (const id of [ID, deviceId(61)]) mock.addDevice(PRODUCT, id);
+    mock.addDevice(77, ID);
+    client = createCloudClient({ baseUrl: mock.url, token: async () => TOKEN, timeoutMs: 10_000 });
+  });
+  afterAll(() => mock.close());
+
+  /** The device's half, as Device OS signs it. */
+  const proofFor = (serverNonce: Uint8Array, key = deviceKeys.privateKey) => {
+    const deviceNonce = randomBytes(32);
+    return {
+      serverNonce,
+      deviceNonce,
+      deviceSignature: sign('sha256', deviceSignedMessage(ID, deviceNonce, serverNonce), key),
+      devicePublicKeyFingerprint: keyFingerprint(deviceKeys.publicKey),
+    };
+  };
+
+  it('prepare gives the nonce, confirm gives a signature the device can check with the mock’s key', async () => {
+    const prepared = await client.unprotectPrepare(P, ID);
+    if (!prepared.ok) throw new Error(prepared.error.message);
+    expect(prepared.value.serverNonce).toHaveLength(32);
+    const proof = proofFor(prepared.value.serverNonce);
+    const confirmed = await client.unprotectConfirm(P, ID, proof);
+    if (!confirmed.ok) throw new Error(confirmed.error.message);
+    expect(Buffer.from(confirmed.value.serverPublicKeyFingerprint)).toEqual(
+      keyFingerprint(mock.protectionPublicKeyPem),
+    );
+    const message = serverSignedMessage(
+      ID,
+      proof.serverNonce,
+      proof.deviceNonce,
+      proof.devicePublicKeyFingerprint,
+    );
+    expect(
+      verify(
+        'sha256',
+        message,
+        createPublicKey(mock.protectionPublicKeyPem),
+        confirmed.value.serverSignature,
+      ),
+    ).toBe(true);
+    expect(mock.requests().at(-1)?.body).toMatchObject({
+      action: 'confirm',
+      server_nonce: Buffer.from(proof.serverNonce).toString('base64'),
+      device_nonce: proof.deviceNonce.toString('base64'),
+    });
+  });
+
+  it('names each refusal: no Device Protection, not in the product, no key, bad signature, spent nonce', async () => {
+    const code = async (p: Promise<{ ok: boolean; error?: { code: string; kind: string } }>) => {
+      const r = await p;
+      return r.ok ? 'ok' : `${r.error?.code}/${r.error?.kind}`;
+    };
+    expect(await code(client.unprotectPrepare('77', ID))).toBe('CLOUD_PROTECTION_NOT_ACTIVE/config');
+    expect(await code(client.unprotectPrepare(P, deviceId(62)))).toBe(
+      'CLOUD_DEVICE_NOT_IN_PRODUCT/permanent',
+    );
+    expect(await code(client.unprotectPrepare(P, deviceId(61)))).toBe('CLOUD_DEVICE_KEY_UNKNOWN/permanent');
+    expect(await code(client.unprotectPrepare('99999', ID))).toBe('CLOUD_NOT_FOUND/config');
+    const prepared = await client.unprotectPrepare(P, ID);
+    if (!prepared.ok) throw new Error(prepared.error.message);
+    const forged = proofFor(
+      prepared.value.serverNonce,
+      generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey,
+    );
+    expect(await code(client.unprotectConfirm(P, ID, forged))).toBe('CLOUD_SIGNATURE_INVALID/permanent');
+    // The nonce was spent by the refused confirm.
+    const again = proofFor(prepared.value.serverNonce);
+    expect(await code(client.unprotectConfirm(P, ID, again))).toBe('CLOUD_NONCE_INVALID/permanent');
+    const scoped = createCloudClient({ baseUrl: mock.url, token: async () => 'import-only' });
+    expect(await code(scoped.unprotectPrepare(P, ID))).toBe('CLOUD_FORBIDDEN/config');
+    mock.setFaults('503*1');
+    expect(await code(client.unprotectPrepare(P, ID))).toBe('CLOUD_SERVER_ERROR/backoff');
+    mock.setFaults('');
+  });
+});
+
+describe('cloud client: unprotect with an injected fetch', () => {
+  it('sends PUT …/devices/:id/unprotect with base64 fields, and redacts an echoed token', async () => {
+    let seen: { url: string; method: string; body: string } | undefined;
+    const client = createCloudClient({
+      token: async () => TOKEN,
+      fetch: async (input, init) => {
+        seen = { url: String(input), method: String(init?.method), body: String(init?.body) };
+        return new Response(JSON.stringify({ ok: false, error: `Invalid device signature for ${TOKEN}` }), {
+          status: 400,
+        });
+      },
+    });
+    const proof = {
+      serverNonce: Uint8Array.of(1, 2, 3),
+      deviceNonce: Uint8Array.of(4),
+      deviceSignature: Uint8Array.of(5),
+      devicePublicKeyFingerprint: Uint8Array.of(6),
+    };
+    const r = await client.unprotectConfirm('42', deviceId(1), proof);
+    expect(seen).toEqual({
+      url: `https://api.particle.io/v1/products/42/devices/${deviceId(1)}/unprotect`,
+      method: 'PUT',
+      body: JSON.stringify({
+        action: 'confirm',
+        server_nonce: 'AQID',
+        device_nonce: 'BA==',
+        device_signature: 'BQ==',
+        device_public_key_fingerprint: 'Bg==',
+      }),
+    });
+    expect(!r.ok && r.error.code).toBe('CLOUD_SIGNATURE_INVALID');
+    expect(JSON.stringify(r)).not.toContain(TOKEN);
+  });
+
+  it('reads an unrecognised refusal as the generic class, and an answer without a nonce as unreadable', async () => {
+    const answer = (status: number, body: unknown) =>
+      createCloudClient({
+        token: async () => TOKEN,
+        fetch: async () => new Response(JSON.stringify(body), { status }),
+      });
+    const odd = await answer(400, { error: 'something new' }).unprotectPrepare('1', deviceId(1));
+    expect(!odd.ok && odd.error.code).toBe('CLOUD_BAD_REQUEST');
+    const empty = await answer(200, { ok: true }).unprotectPrepare('1', deviceId(1));
+    expect(!empty.ok && empty.error.code).toBe('CLOUD_BAD_RESPONSE');
   });
 });

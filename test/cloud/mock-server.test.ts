@@ -1,4 +1,6 @@
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyFingerprint } from '../../core/cloud/mock-protection';
 import { type MockCloud, startMockCloud } from '../../core/cloud/mock-server';
 import { deviceId, TOKEN } from './helpers';
 
@@ -137,6 +139,87 @@ describe('mock Particle Cloud', () => {
     });
     await again.body?.cancel();
     expect(again.status).toBe(500);
+    mock.setFaults('');
+  });
+});
+
+describe('mock Particle Cloud: PUT /v1/products/:p/devices/:id/unprotect', () => {
+  let mock: MockCloud;
+  const keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const ID = deviceId(40);
+  beforeAll(async () => {
+    mock = await startMockCloud({
+      products: [
+        { id: 9, slug: 'nine', deviceProtection: true },
+        { id: 10, slug: 'open-product' },
+      ],
+      tokens: [{ token: TOKEN }, { token: 'import-only', scopes: ['devices:import'] }],
+      deviceKeys: { [ID]: keys.publicKey },
+    });
+    mock.addDevice(9, ID);
+    mock.addDevice(10, ID);
+  });
+  afterAll(() => mock.close());
+
+  const put = async (product: string, id: string, body: unknown, token = TOKEN) => {
+    const r = await fetch(`${mock.url}/v1/products/${product}/devices/${id}/unprotect`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+  };
+
+  it('prepare answers a base64 server nonce and is logged as applied; the product says device_protection active', async () => {
+    mock.clearRequests();
+    const r = await put('nine', ID, { action: 'prepare' });
+    expect(r.status).toBe(200);
+    expect(Buffer.from(String(r.body.server_nonce), 'base64')).toHaveLength(32);
+    expect(mock.requests().at(-1)).toMatchObject({
+      method: 'PUT',
+      path: `/v1/products/nine/devices/${ID}/unprotect`,
+      response: 'ok',
+      applied: true,
+    });
+    const product = await fetch(`${mock.url}/v1/products/9`, { headers: auth });
+    expect(await product.json()).toMatchObject({ product: { device_protection: 'active' } });
+  });
+
+  it('refuses a product without Device Protection (400), a device outside the product (404), a bad action (400), a missing scope (403)', async () => {
+    expect(await put('open-product', ID, { action: 'prepare' })).toMatchObject({
+      status: 400,
+      body: { ok: false, error: 'Device Protection is not active for this product.' },
+    });
+    expect(await put('nine', deviceId(41), { action: 'prepare' })).toMatchObject({
+      status: 404,
+      body: { error: 'Device not found.' },
+    });
+    expect((await put('nine', ID, { action: 'reset' })).status).toBe(400);
+    expect((await put('nine', ID, { action: 'prepare' }, 'import-only')).status).toBe(403);
+    expect((await put('ninety', ID, { action: 'prepare' })).status).toBe(404);
+  });
+
+  it('refuses a device whose key it does not know, and a confirm with a forged signature', async () => {
+    mock.addDevice(9, deviceId(42));
+    expect(await put('nine', deviceId(42), { action: 'prepare' })).toMatchObject({
+      status: 400,
+      body: { error: 'Device public key was not found' },
+    });
+    const nonce = String((await put('nine', ID, { action: 'prepare' })).body.server_nonce);
+    const forged = await put('nine', ID, {
+      action: 'confirm',
+      server_nonce: nonce,
+      device_nonce: randomBytes(32).toString('base64'),
+      device_signature: sign('sha256', Buffer.from('not the message'), keys.privateKey).toString('base64'),
+      device_public_key_fingerprint: keyFingerprint(keys.publicKey).toString('base64'),
+    });
+    expect(forged).toMatchObject({ status: 400, body: { error: 'Invalid device signature.' } });
+  });
+
+  it('keeps its fault switches on this endpoint too', async () => {
+    mock.setFaults('503*1');
+    expect((await put('nine', ID, { action: 'prepare' })).status).toBe(503);
+    expect((await put('nine', ID, { action: 'prepare' })).status).toBe(200);
     mock.setFaults('');
   });
 });
