@@ -20,13 +20,29 @@ export const canonicalJson = (value: unknown): string => {
 };
 
 /**
+ * What the hash covers: the profile without its lock block. Fields added to schema version 1
+ * after profiles were locked with it (deviceProtection, station.skipWhenCurrent) count only when
+ * they differ from their default, so a profile locked before they existed keeps its hash, and
+ * setting one changes it.
+ */
+const hashedForm = (profile: Profile): Record<string, unknown> => {
+  const { lock: _lock, deviceProtection, station, ...rest } = profile;
+  const { skipWhenCurrent, ...stationRest } = station;
+  return {
+    ...rest,
+    station: { ...stationRest, ...(skipWhenCurrent ? { skipWhenCurrent } : {}) },
+    ...(deviceProtection ? { deviceProtection } : {}),
+  };
+};
+
+/**
  * The profile hash: SHA-256 over the canonical profile without its lock block. The firmware
  * entries' pinned hashes are part of that form, so the hash covers the firmware bytes too.
  */
-export const profileHash = (profile: Profile): string => {
-  const { lock: _lock, ...rest } = profile;
-  return createHash('sha256').update(canonicalJson(rest)).digest('hex');
-};
+export const profileHash = (profile: Profile): string =>
+  createHash('sha256')
+    .update(canonicalJson(hashedForm(profile)))
+    .digest('hex');
 
 export const sha256File = (path: string): Promise<string> =>
   new Promise((resolvePromise, reject) => {

@@ -70,6 +70,12 @@ export const slotsSchema = z.strictObject({
 export const stationOptionsSchema = z.strictObject({
   /** A device that already runs this product's firmware is skipped unless this is set. */
   reflashAlreadyProvisioned: z.boolean().default(false),
+  /**
+   * Skip a module the device already runs at the same version (and SHA-256, where the device
+   * reports one) instead of writing it again. Off by default: a line writes the whole set.
+   * Added to version 1 later; absent reads as false (see profileHash).
+   */
+  skipWhenCurrent: z.boolean().default(false),
 });
 
 export const lockSchema = z.strictObject({
@@ -101,6 +107,13 @@ export const profileSchema = z.strictObject({
    * A user part may lean on system parts the set does not carry only when this is stated.
    */
   deviceOsVersion: z.int().positive().optional(),
+  /**
+   * The product declares Device Protection: its devices end up protected, so a set must be
+   * Device OS 6.1.1 or later (system parts 6101+, bootloader 3001+) and its bootloader is sealed
+   * as protected before it is sent; without it, a protected bootloader is refused. Added to
+   * version 1 later; absent reads as false (see profileHash).
+   */
+  deviceProtection: z.boolean().default(false),
   registration: registrationSchema.optional(),
   /** Mark registered devices as development devices (they are not auto-updated by the cloud). */
   development: z.boolean().optional(),
@@ -110,7 +123,7 @@ export const profileSchema = z.strictObject({
   verification: z.strictObject({ readback: z.boolean().default(true) }).default({ readback: true }),
   retry: retrySchema.default({ maxAttempts: 2, retryOn: ['USB_TIMEOUT', 'USB_IO', 'USB_STALL'] }),
   slots: slotsSchema.default({ count: 1, labels: {} }),
-  station: stationOptionsSchema.default({ reflashAlreadyProvisioned: false }),
+  station: stationOptionsSchema.default({ reflashAlreadyProvisioned: false, skipWhenCurrent: false }),
   lock: lockSchema.optional(),
 });
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadProfile, parseProfile, saveProfile } from '../../core/station/profile';
+import { profileHash } from '../../core/station/profile-integrity';
 import { makeProductFolder } from './profile-fixtures';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'ls-profile-test-'));
@@ -141,5 +142,67 @@ describe('saveProfile', () => {
       platform: 'boron',
     });
     expect(!r.ok && r.error.code).toBe('PROFILE_WRITE_FAILED');
+  });
+});
+
+describe('fields added to schema version 1', () => {
+  // A version 1 profile as written before deviceProtection and station.skipWhenCurrent existed.
+  const v1 = {
+    schemaVersion: 1,
+    organization: 'Acme Sensors',
+    product: { id: 12345, name: 'Field Tracker' },
+    platform: 'boron',
+    provisioningMode: 'flash-on-line',
+    customerAuth: 'simple',
+    privateBeta: false,
+    firmware: [{ path: 'app.bin', sha256: 'a'.repeat(64) }],
+    registration: { mode: 'offline' },
+    development: false,
+  };
+  const parse = (value: unknown) => {
+    const r = parseProfile(value, 'p.json');
+    if (!r.ok) throw new Error(r.error.message);
+    return r.value;
+  };
+
+  it('keeps an older profile valid, reading both as false, with the hash it was locked with', () => {
+    const p = parse(v1);
+    expect(p.deviceProtection).toBe(false);
+    expect(p.station.skipWhenCurrent).toBe(false);
+    // Computed before the fields existed: a profile locked then must not turn TAMPERED now.
+    expect(profileHash(p)).toBe('f9eb04268a11b003470f9ddf8e1320df93ed07f03613b32156dac2acfd44c4f9');
+    expect(profileHash(parse({ ...v1, deviceProtection: false, station: { skipWhenCurrent: false } }))).toBe(
+      profileHash(p),
+    );
+  });
+
+  it('reads deviceProtection and station.skipWhenCurrent, and either one changes the hash', () => {
+    const base = profileHash(parse(v1));
+    const protectedProduct = parse({ ...v1, deviceProtection: true });
+    expect(protectedProduct.deviceProtection).toBe(true);
+    expect(profileHash(protectedProduct)).not.toBe(base);
+    const skipping = parse({ ...v1, station: { skipWhenCurrent: true } });
+    expect(skipping.station).toEqual({ reflashAlreadyProvisioned: false, skipWhenCurrent: true });
+    expect(profileHash(skipping)).not.toBe(base);
+    expect(profileHash(skipping)).not.toBe(profileHash(protectedProduct));
+  });
+
+  it('refuses a value that is not a boolean, naming the field', () => {
+    const r = parseProfile({ ...v1, deviceProtection: 'yes', station: { skipWhenCurrent: 1 } }, 'p.json');
+    expect(!r.ok && r.error.details?.problems).toEqual([
+      expect.stringMatching(/^deviceProtection:/),
+      expect.stringMatching(/^station\.skipWhenCurrent:/),
+    ]);
+  });
+
+  it('writes them out with the other defaults', async () => {
+    const file = join(tmp(), 'p.json');
+    const r = await saveProfile(file, v1 as Parameters<typeof saveProfile>[1]);
+    expect(r.ok).toBe(true);
+    const written = JSON.parse(readFileSync(file, 'utf8'));
+    expect(written.deviceProtection).toBe(false);
+    expect(written.station.skipWhenCurrent).toBe(false);
+    const loaded = await loadProfile(file);
+    expect(loaded.ok && profileHash(loaded.value.profile)).toBe(profileHash(parse(v1)));
   });
 });
