@@ -39,6 +39,8 @@ export const EXPORT_COLUMNS = [
   'setup_done_ms',
   'setup_done',
   'module_steps',
+  // The line-database check at identify (docs/line.md); appended like the columns above.
+  'line_check',
 ] as const;
 export type ExportColumn = (typeof EXPORT_COLUMNS)[number];
 export type ExportRow = Record<ExportColumn, string | number | boolean | null>;
@@ -55,7 +57,7 @@ export const csvCell = (v: string | number | boolean | null): string => {
 };
 
 /** Module hashes as `name=sha256` joined by ';' (only flash-on-line batches write modules). */
-export const moduleHashesCell = (batch: BatchRecord): string =>
+export const moduleHashesCell = (batch: Pick<BatchRecord, 'mode' | 'firmware'>): string =>
   batch.mode === 'flash-on-line' ? batch.firmware.map((f) => `${f.name}=${f.sha256}`).join(';') : '';
 
 /**
@@ -118,7 +120,7 @@ export const writeExport = (
     `SELECT id, device_id, platform, slot, port_path, label_serial, try_number, result, already_provisioned,
        error_code, error_message, started_at, finished_at, duration_ms, identify_ms, ensure_dfu_ms, flash_ms,
        leave_ms, confirm_ms, register_ms, registration_state, normal_update_ms, setup_done_ms, setup_done,
-       module_steps
+       module_steps, line_check
      FROM attempts WHERE batch_id = ? ORDER BY id`,
   );
   stmt.setReturnArrays(true);
@@ -163,6 +165,7 @@ export const writeExport = (
       r[22] ?? null,
       r[23] ?? null,
       moduleStepsCell(r[24] ?? null),
+      r[25] ?? null,
     ];
     if (format === 'csv') {
       let line = '';

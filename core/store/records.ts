@@ -122,6 +122,8 @@ export interface AttemptRecord {
   readonly stepMs: Readonly<Partial<Record<StepName, number>>>;
   readonly moduleSteps: readonly ModuleStep[];
   readonly setupDone: SetupDoneState | null;
+  /** The line-database check at identify ('ok', 'skipped: unreachable', ...); null without a line database. */
+  readonly lineCheck: string | null;
 }
 
 export interface AttemptOutcome {

@@ -99,6 +99,7 @@ export const toAttempt = (r: Row): AttemptRecord => {
     moduleVersions: parseJson<number[] | null>(r.module_versions, null),
     moduleSteps: parseJson<ModuleStep[]>(r.module_steps, []),
     setupDone: str(r.setup_done) as SetupDoneState | null,
+    lineCheck: str(r.line_check),
     registrationState: str(r.registration_state) as RegistrationState | null,
     startedAt: String(r.started_at),
     finishedAt: str(r.finished_at),
@@ -467,6 +468,13 @@ export class StationLog {
         code: outcome.error?.code,
       });
       return this.requireAttempt(attemptId);
+    });
+  }
+
+  /** What the line-database check at identify found, or why it was skipped. */
+  setLineCheck(attemptId: number, check: string): void {
+    this.write(() => {
+      this.sql('UPDATE attempts SET line_check = ? WHERE id = ?').run(check, attemptId);
     });
   }
 

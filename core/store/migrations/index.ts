@@ -1,6 +1,13 @@
+import { lineFeedV1, stationLogV3LineCheck } from './line-feed';
 import { outboxMigration } from './outbox';
 import { stationLogV1, stationLogV2 } from './station-log';
 import type { Migration } from './types';
 
 /** Every schema step, in order. Append new steps at the end; never edit one that has shipped. */
-export const MIGRATIONS: readonly Migration[] = [stationLogV1, outboxMigration, stationLogV2];
+export const MIGRATIONS: readonly Migration[] = [
+  stationLogV1,
+  outboxMigration,
+  stationLogV2,
+  stationLogV3LineCheck,
+  lineFeedV1,
+];
