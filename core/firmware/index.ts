@@ -17,6 +17,7 @@ export {
 export { dfuWriteMs, modeSwitchMs, normalUpdateMs } from './install-timing';
 export { parseModule } from './module-parser';
 export { planSet } from './plan-set';
+export { formatDuration, planSummary, stepLine } from './plan-text';
 export {
   isProtectedModule,
   protectModule,

@@ -1,6 +1,7 @@
 import type { Readiness, ReadinessItem, ReadinessStatus } from '../contract/views';
 import type { LsError } from '../errors/result';
-import type { InspectedFile, ProductTarget } from '../firmware/types';
+import { planSummary, stepLine } from '../firmware/plan-text';
+import type { InspectedFile, PlanTarget, SetPlan } from '../firmware/types';
 import { platformByName } from '../platforms/index';
 import type { LoadedProfile } from './profile';
 import { checkIntegrity, type FirmwareFileStatus, type IntegrityReport } from './profile-integrity';
@@ -33,6 +34,8 @@ export interface ReadinessReport {
   readonly readiness: Readiness;
   readonly integrity: IntegrityReport;
   readonly files: readonly CheckedFirmwareFile[];
+  /** The whole-set install plan the firmware-set item shows (flash on the line, every file readable). */
+  readonly plan?: SetPlan | undefined;
 }
 
 /** Item ids are stable: tests, the UI and logs refer to them. */
@@ -176,7 +179,8 @@ const filesItem = (loaded: LoadedProfile, integrity: IntegrityReport): Readiness
   );
 };
 
-const productTarget = (loaded: LoadedProfile): ProductTarget | undefined => {
+/** The product as a plan sees it before any device is known: no device modules, not in DFU. */
+const productTarget = (loaded: LoadedProfile): PlanTarget | undefined => {
   const platform = platformByName(loaded.profile.platform);
   if (!platform) return undefined;
   return {
@@ -184,7 +188,14 @@ const productTarget = (loaded: LoadedProfile): ProductTarget | undefined => {
     productId: loaded.profile.product.id,
     mode: loaded.profile.provisioningMode ?? 'flash-on-line',
     ...(loaded.profile.deviceOsVersion ? { deviceOsVersion: loaded.profile.deviceOsVersion } : {}),
+    ...(loaded.profile.deviceProtection ? { deviceProtection: true } : {}),
   };
+};
+
+const relabel = (f: InspectedFile, status: FirmwareFileStatus): InspectedFile => {
+  const rename = (label: string) =>
+    label.startsWith(status.absolutePath) ? status.path + label.slice(status.absolutePath.length) : label;
+  return { ...f, file: rename(f.file), images: f.images.map((i) => ({ ...i, label: rename(i.label) })) };
 };
 
 /**
@@ -213,6 +224,8 @@ export const checkReadiness = async (
   const items: ReadinessItem[] = [questionsItem(loaded), platformItem(loaded), filesItem(loaded, integrity)];
   const target = productTarget(loaded);
   const readable = files.flatMap((f) => (f.inspected ? [f.inspected] : []));
+  // The set's findings and plan name each file as the profile lists it, not by its absolute path.
+  const asListed = files.flatMap((f) => (f.inspected ? [relabel(f.inspected, f.status)] : []));
 
   // Platform and product match, file by file.
   {
@@ -263,6 +276,7 @@ export const checkReadiness = async (
   }
 
   // Completeness (flash on the line) or the cloud's released firmware (OTA on setup).
+  let plan: SetPlan | undefined;
   if (p.provisioningMode === 'ota-on-setup') {
     const title = 'The product has a released default firmware in the cloud';
     const base = 'OTA on setup only works when the product has a released default firmware.';
@@ -307,7 +321,8 @@ export const checkReadiness = async (
         ),
       );
     } else {
-      const errors = firmware.validateSet(readable, target);
+      const errors = firmware.validateSet(asListed, target);
+      plan = firmware.plan?.(asListed, target);
       // A device programmed on the line must work out of the box, so the set needs an application.
       const hasUserPart = readable.some((f) =>
         f.images.some((img) => img.module?.function === 'user' || f.module?.function === 'user'),
@@ -319,12 +334,20 @@ export const checkReadiness = async (
             'The set has no user part (application); a device flashed on the line must work out of the box.',
           remedy: "Add the product's application binary to the profile.",
         });
+      // What the devices must already run is no fault of the set: each device is checked at identify.
+      const requires = plan?.requires.map((r) => r.message) ?? [];
       items.push(
         errors.length === 0
-          ? item('firmware-set', title, 'ok', 'A user part is present and every dependency is met.')
+          ? item(
+              'firmware-set',
+              title,
+              'ok',
+              `A user part is present and every dependency is met.${plan ? ` Plan: ${planSummary(plan)}.` : ''}`,
+              { details: [...(plan?.steps.map((st, i) => stepLine(st, i + 1)) ?? []), ...requires] },
+            )
           : item('firmware-set', title, 'fail', describeError(errors[0] as LsError), {
               remedy: errors[0]?.remedy ?? 'Add the missing modules to the profile.',
-              details: errors.map(describeError),
+              details: [...errors.map(describeError), ...requires],
             }),
       );
     }
@@ -386,5 +409,6 @@ export const checkReadiness = async (
     readiness: { ready: items.every((i) => i.ok), items, checkedAt: now.toISOString() },
     integrity,
     files,
+    plan,
   };
 };

@@ -2,7 +2,7 @@ import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ReadinessItem } from '../../core/contract/views';
-import { buildModule } from '../../core/firmware/index';
+import { buildModule, type ModuleSpec, protectModule } from '../../core/firmware/index';
 import { type LoadedProfile, loadProfile } from '../../core/station/profile';
 import { lockProfile } from '../../core/station/profile-lock';
 import { checkReadiness, READINESS_ITEM_IDS, type ReadinessOptions } from '../../core/station/readiness';
@@ -176,5 +176,147 @@ describe('checkReadiness', () => {
     });
     expect(byId['firmware-product']?.details[0]).toMatch(/FAKE_FILE/);
     expect(byId['firmware-set']?.details).toContain('FAKE_SET: fake set problem');
+  });
+
+  describe('the whole-set plan', () => {
+    /** Adds firmware files beside the profile (unpinned: the files item fails, the firmware items still judge). */
+    const withFiles = async (
+      spec: ProductFolderSpec,
+      extra: Record<string, Uint8Array>,
+      profile: Record<string, unknown> = {},
+    ) => {
+      const f = makeProductFolder(spec);
+      for (const [name, bytes] of Object.entries(extra)) writeFileSync(join(f.dir, name), bytes);
+      const loaded = await load(f.profilePath);
+      writeFileSync(
+        f.profilePath,
+        JSON.stringify({
+          ...loaded.profile,
+          ...profile,
+          firmware: [...loaded.profile.firmware, ...Object.keys(extra).map((path) => ({ path }))],
+        }),
+      );
+      return items(f.profilePath);
+    };
+    type Spec = Omit<ModuleSpec, 'platformId'>;
+    const boron = (spec: Spec) => buildModule({ platformId: 13, ...spec });
+    const bootloader = (version: number, extra: Partial<Spec> = {}) =>
+      boron({ function: 'bootloader', version, seed: 3, ...extra });
+
+    it('accepts a Gen 3 bootloader (normal mode) and shows each step with its path and expected time', async () => {
+      const { byId, report } = await withFiles({}, { 'boot.bin': bootloader(3001) });
+      expect(byId['firmware-product']?.status).toBe('ok');
+      const set = byId['firmware-set'];
+      expect(set?.status).toBe('ok');
+      expect(set?.message).toMatch(/Plan: 4 steps \(1 normal, 3 DFU\), about \d/);
+      expect(set?.details[0]).toMatch(/^1\. normal +bootloader 0 v3001 .*~[\d.]+ s +boot\.bin$/);
+      expect(set?.details[1]).toMatch(/^2\. DFU +0x00030000 alt 0 .*system-part1\.bin$/);
+      expect(set?.details[2]).toMatch(/^3\. DFU +0x000D4000 alt 0 .*erase the pre-3\.1 user part/);
+      expect(set?.details[3]).toMatch(/^4\. DFU +0x000B4000 alt 0 .*app\.bin$/);
+      expect(report.plan?.steps.map((st) => st.path)).toEqual(['normal', 'dfu', 'dfu', 'dfu']);
+    });
+
+    it('lists what every device must already run when the set does not carry it', async () => {
+      const sys = boron({
+        function: 'system',
+        version: 5600,
+        seed: 7,
+        bodySize: 2048,
+        dependencies: [{ function: 'bootloader', index: 0, version: 2400 }],
+      });
+      const f = makeProductFolder();
+      writeFileSync(join(f.dir, f.files.system as string), sys);
+      const { byId } = await items(f.profilePath);
+      expect(byId['firmware-set']?.status).toBe('ok');
+      expect(byId['firmware-set']?.details.at(-1)).toMatch(/must already run bootloader 0 v2400 or later/);
+    });
+
+    it('refuses bad input by name before any device is touched', async () => {
+      const detail = async (...args: Parameters<typeof withFiles>) => {
+        const { byId } = await withFiles(...args);
+        return [byId['firmware-product'], byId['firmware-set']].flatMap((i) => i?.details ?? []).join('\n');
+      };
+      expect(
+        await detail(
+          {},
+          { 'boot.bin': buildModule({ platformId: 12, function: 'bootloader', version: 3001 }) },
+        ),
+      ).toMatch(/boot\.bin: FIRMWARE_WRONG_PLATFORM/);
+      const sealed = protectModule('boot.bin', bootloader(3001));
+      if (!sealed.ok) throw new Error(sealed.error.message);
+      expect(await detail({}, { 'boot.bin': sealed.value })).toMatch(
+        /boot\.bin: FIRMWARE_PROTECTED_BOOTLOADER/,
+      );
+      expect(await detail({}, { 'ncp.bin': boron({ function: 'ncp', version: 5 }) })).toMatch(
+        /ncp\.bin: FIRMWARE_NO_NCP/,
+      );
+      const needsNewer = boron({
+        function: 'system',
+        version: 5600,
+        seed: 7,
+        bodySize: 2048,
+        dependencies: [{ function: 'bootloader', index: 0, version: 3001 }],
+      });
+      const old = await withFiles({}, { 'boot.bin': bootloader(2400) });
+      expect(old.byId['firmware-set']?.status).toBe('ok');
+      const f = makeProductFolder();
+      writeFileSync(join(f.dir, f.files.system as string), needsNewer);
+      writeFileSync(join(f.dir, 'boot.bin'), bootloader(2400));
+      const loaded = await load(f.profilePath);
+      writeFileSync(
+        f.profilePath,
+        JSON.stringify({ ...loaded.profile, firmware: [...loaded.profile.firmware, { path: 'boot.bin' }] }),
+      );
+      const tooOld = await items(f.profilePath);
+      expect(tooOld.byId['firmware-set']?.message).toMatch(
+        /FIRMWARE_DEPENDENCY_UNMET: system-part1\.bin needs bootloader 0 v3001 or later, but the set holds v2400\./,
+      );
+      expect(await detail({}, { 'packed.bin': bootloader(3001, { flags: 0x02 }) })).not.toMatch(
+        /FIRMWARE_COMPRESSED/,
+      );
+      const packedApp = buildModule({
+        platformId: 13,
+        function: 'user',
+        flags: 0x02,
+        product: { id: 12345, version: 3 },
+      });
+      const g = makeProductFolder();
+      writeFileSync(join(g.dir, g.files.user as string), packedApp);
+      expect((await items(g.profilePath)).byId['firmware-product']?.details.join(' ')).toMatch(
+        /FIRMWARE_COMPRESSED/,
+      );
+    });
+
+    it('holds a product with Device Protection to Device OS 6.1.1 and seals its bootloader', async () => {
+      const old = await withFiles({}, { 'boot.bin': bootloader(3001) }, { deviceProtection: true });
+      expect(old.byId['firmware-product']?.details.join('\n')).toMatch(
+        /system-part1\.bin: FIRMWARE_BELOW_PROTECTION_MINIMUM/,
+      );
+      const f = makeProductFolder({ profile: { deviceProtection: true } });
+      writeFileSync(
+        join(f.dir, f.files.system as string),
+        boron({ function: 'system', version: 6101, seed: 7 }),
+      );
+      writeFileSync(
+        join(f.dir, f.files.user as string),
+        boron({
+          function: 'user',
+          product: { id: 12345, version: 3 },
+          dependencies: [{ function: 'system', index: 1, version: 6101 }],
+        }),
+      );
+      writeFileSync(join(f.dir, 'boot.bin'), bootloader(3001));
+      const loaded = await load(f.profilePath);
+      writeFileSync(
+        f.profilePath,
+        JSON.stringify({ ...loaded.profile, firmware: [...loaded.profile.firmware, { path: 'boot.bin' }] }),
+      );
+      const { byId, report } = await items(f.profilePath);
+      expect(byId['firmware-product']?.status).toBe('ok');
+      expect(byId['firmware-set']?.details[0]).toMatch(
+        /^1\. normal +bootloader 0 v3001, sealed as protected /,
+      );
+      expect(report.plan?.steps[0]?.protected).toBe(true);
+    });
   });
 });
