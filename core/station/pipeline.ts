@@ -120,6 +120,35 @@ export type PipelineEvent =
       readonly title: string | undefined;
     };
 
+/**
+ * What the line database (core/line-db) says about a device at identify, before anything is
+ * written to it. Without a line database there is no check and the station decides alone.
+ */
+export interface LineCheckResult {
+  /** Recorded in the attempt's line_check: 'ok', 'ok; failed 2× elsewhere: …', 'skipped: unreachable', … */
+  readonly check: string;
+  /** A PASS at another station in this lot: the attempt is skipped unless re-flashing is allowed. */
+  readonly passedElsewhere?:
+    | { readonly station: string; readonly at: string; readonly title: string }
+    | undefined;
+  /** Another station already registered it in this product: no second import. */
+  readonly registeredElsewhere?: boolean | undefined;
+  /** Another station holds this device ID now (duplicate serials): the attempt fails with it. */
+  readonly conflict?: LsError | undefined;
+  /** Gives the device ID back to the line at the end of the attempt. */
+  readonly release?: (() => void) | undefined;
+}
+
+export type LineCheck = (
+  deviceId: string,
+  ctx: {
+    readonly attemptId: number;
+    readonly lot: string;
+    readonly productId: string;
+    readonly signal: AbortSignal;
+  },
+) => Promise<LineCheckResult>;
+
 export interface AttemptRequest {
   readonly log: StationLog;
   readonly batch: BatchRecord;
@@ -143,6 +172,8 @@ export interface AttemptRequest {
    */
   readonly idInUseElsewhere?: ((deviceId: string) => boolean) | undefined;
   readonly labelSerial?: string | undefined;
+  /** Asks the line database about the device after identify (history, and a claim on its ID). */
+  readonly lineCheck?: LineCheck | undefined;
 }
 
 const stepFailure = (code: string, message: string): LsFailure => new LsFailure({ code, message });
@@ -265,6 +296,7 @@ export const runAttempt = async (req: AttemptRequest): Promise<AttemptRecord> =>
     return { value, ms: clock() - t0 };
   };
 
+  let line: LineCheckResult | undefined;
   const finish = async (
     outcome: Parameters<StationLog['finishAttempt']>[1],
     title?: string,
@@ -273,6 +305,7 @@ export const runAttempt = async (req: AttemptRequest): Promise<AttemptRecord> =>
       flushDeferred();
       return log.finishAttempt(attemptId, outcome);
     });
+    line?.release?.();
     emit({ type: 'attempt-finished', attempt: rec, title });
     return rec;
   };
@@ -281,8 +314,19 @@ export const runAttempt = async (req: AttemptRequest): Promise<AttemptRecord> =>
   try {
     const ident = await timed('identify', (ctx) => driver.identify(ctx));
     const id = ident.value;
+    // Before anything is written to the device; the check bounds its own wait and never throws.
+    // Not for an ID another of our slots holds: that attempt fails below, and its claim is theirs.
+    line = req.idInUseElsewhere?.(id.deviceId)
+      ? undefined
+      : await req.lineCheck?.(id.deviceId, {
+          attemptId,
+          lot: batch.lot,
+          productId: batch.product,
+          signal: req.signal,
+        });
     const identified = await log.grouped(() => {
       log.finishStep(attemptId, 'identify', ident.ms);
+      if (line) log.setLineCheck(attemptId, line.check);
       return log.setIdentity(attemptId, { deviceId: id.deviceId, platform: platformName(id.platformId) });
     });
     emit({ type: 'identified', attempt: identified });
@@ -291,6 +335,7 @@ export const runAttempt = async (req: AttemptRequest): Promise<AttemptRecord> =>
         'DUPLICATE_DEVICE_ID',
         `Device ID ${id.deviceId} is being provisioned on another slot at the same time.`,
       );
+    if (line?.conflict) throw new LsFailure(line.conflict);
     if (id.platformId !== req.platformId)
       throw stepFailure(
         'WRONG_PLATFORM',
@@ -303,6 +348,11 @@ export const runAttempt = async (req: AttemptRequest): Promise<AttemptRecord> =>
       );
     if (!req.reflashAlreadyProvisioned && log.hasPassed(batch.id, id.deviceId))
       return finish({ result: 'skipped', step: 'identify', alreadyProvisioned: true }, 'Already provisioned');
+    if (!req.reflashAlreadyProvisioned && line?.passedElsewhere)
+      return finish(
+        { result: 'skipped', step: 'identify', alreadyProvisioned: true },
+        line.passedElsewhere.title,
+      );
 
     if (batch.mode === 'flash-on-line') {
       const normalUpdate = async () => {
@@ -333,7 +383,12 @@ export const runAttempt = async (req: AttemptRequest): Promise<AttemptRecord> =>
         stepDone('setup-done', setUp.ms, { setupDone: setUp.value });
       }
     }
-    const reg = await timed('register', (ctx) => driver.register(id, ctx));
+    const reg = await timed('register', (ctx) =>
+      // Registered by another station (the line database says so): a second import is not sent.
+      line?.registeredElsewhere
+        ? Promise.resolve({ state: 'registered' as const })
+        : driver.register(id, ctx),
+    );
     registration = reg.value.state;
     stepDone('register', reg.ms);
     return finish({ result: 'pass', step: 'register', registrationState: registration });

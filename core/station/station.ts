@@ -4,7 +4,7 @@ import type { AttemptRecord, BatchRecord, StepName } from '../store/records';
 import type { StationLog } from '../store/station-log';
 import type { UsbDeviceInfo, UsbEvent, UsbTransport } from '../usb/transport';
 import { operatorError } from './operator-errors';
-import { type PipelineEvent, runAttempt, type SlotDriver } from './pipeline';
+import { type LineCheck, type PipelineEvent, runAttempt, type SlotDriver } from './pipeline';
 
 /** The parts of the profile the running station obeys. */
 export interface StationPolicy {
@@ -18,6 +18,8 @@ export interface StationPolicy {
   /** Codes the profile allows an automatic retry for; non-transient codes never retry. */
   readonly retryOn: readonly string[];
   readonly reflashAlreadyProvisioned: boolean;
+  /** The line database's check at identify (history and a claim on the ID), when one is configured. */
+  readonly lineCheck?: LineCheck | undefined;
 }
 
 export type SlotState = 'empty' | 'running' | 'passed' | 'failed' | 'skipped' | 'interrupted';
@@ -297,6 +299,7 @@ export class Station {
         idInUseElsewhere: (id) =>
           this.slots.some((o) => o !== s && o.running !== undefined && o.view.deviceId === id),
         progressIntervalMs: this.options.progressIntervalMs,
+        lineCheck: this.options.policy.lineCheck,
         emit: (pe) => this.onPipeline(s, pe),
       });
     } catch (e) {
