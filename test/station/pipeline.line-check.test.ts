@@ -17,7 +17,13 @@ import { deviceId } from './fakes';
  * in the lot skips it, a registration elsewhere sends no second import, the claim is released.
  */
 
-const device: UsbDeviceInfo = { key: 'k1', portPath: '1-1', vendorId: 0x2b04, productId: 0xc00d };
+const device: UsbDeviceInfo = {
+  key: 'k1',
+  portPath: '1-1',
+  vendorId: 0x2b04,
+  productId: 0xc00d,
+  serialNumber: deviceId(1),
+};
 
 const driver = (calls: string[]): SlotDriver => ({
   identify: async () => ({ deviceId: deviceId(1), platformId: 13, mode: 'normal', portPath: '1-1' }),
