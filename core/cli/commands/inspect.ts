@@ -4,10 +4,21 @@ import type { LsError } from '../../errors/result';
 import { jsonAddress } from '../../firmware/bytes';
 import { hex32 } from '../../firmware/errors';
 import { inspectFile } from '../../firmware/inspect';
+import { validateForPlan } from '../../firmware/install-path';
+import { functionName } from '../../firmware/module-parser';
+import { planSet } from '../../firmware/plan-set';
+import { planSummary, stepLine } from '../../firmware/plan-text';
 import { parseFileArgument } from '../../firmware/raw-file';
-import type { FlashImage, InspectedFile, ProductTarget, ProgrammingMode } from '../../firmware/types';
-import { validateForProduct } from '../../firmware/validate-module';
-import { validateSet } from '../../firmware/validate-set';
+import {
+  type FlashImage,
+  type InspectedFile,
+  type InstalledModule,
+  MODULE_FUNCTIONS,
+  type PlanStep,
+  type PlanTarget,
+  type ProgrammingMode,
+  type SetPlan,
+} from '../../firmware/types';
 import { platformByName } from '../../platforms/index';
 import { ExitCode } from '../exit-codes';
 import { CliExit, type CliIo, printJson } from '../io';
@@ -20,6 +31,9 @@ interface InspectOptions {
   mode: ProgrammingMode;
   deviceOs?: number;
   set?: boolean;
+  deviceProtection?: boolean;
+  inDfu?: boolean;
+  deviceModule: InstalledModule[];
 }
 
 const wholeNumber =
@@ -46,6 +60,47 @@ const imageJson = (i: FlashImage) => ({
   alt: i.alt,
   address: jsonAddress(i.address),
   size: i.data.length,
+});
+
+/** `bootloader:0:3100` or `4:1:5600`: a module the device runs, as GET_MODULE_INFO reports it. */
+const deviceModule = (value: string, previous: InstalledModule[]): InstalledModule[] => {
+  const m = /^([a-z]+|\d+):(\d+):(\d+)$/.exec(value.trim());
+  const fn = m?.[1] ?? '';
+  const known = /^\d+$/.test(fn) ? functionName(Number(fn)) : MODULE_FUNCTIONS.find((f) => f === fn);
+  if (!m || known === undefined || Number(m[2]) > 0xff || Number(m[3]) > 0xffff)
+    throw new InvalidArgumentError(
+      `use FUNCTION:INDEX:VERSION with a function such as bootloader, system, radio or ncp (e.g. bootloader:0:3001).`,
+    );
+  return [...previous, { function: known, index: Number(m[2]), version: Number(m[3]) }];
+};
+
+/** The --json shape of one plan step. */
+const stepJson = (step: PlanStep, n: number) => {
+  const image = step.image;
+  const m = step.module;
+  return {
+    step: n,
+    path: step.path,
+    kind: step.kind,
+    label: image.label,
+    ...('address' in image ? { alt: image.alt, address: jsonAddress(image.address) } : {}),
+    size: image.data.length,
+    ...(m
+      ? { module: { function: m.function, index: m.index, version: m.version, sha256: m.fwUniqueId } }
+      : {}),
+    expectedMs: step.expectedMs,
+    reason: step.reason,
+    ...(step.skip ? { skip: step.skip } : {}),
+    ...(step.protected ? { protected: true } : {}),
+  };
+};
+
+const planJson = (plan: SetPlan) => ({
+  // What `plan` always was: the images written over DFU, in order.
+  plan: plan.steps.flatMap((s) => ('address' in s.image ? [imageJson(s.image)] : [])),
+  steps: plan.steps.map((s, i) => stepJson(s, i + 1)),
+  requires: plan.requires,
+  expectedMs: plan.expectedMs,
 });
 
 /** The --json shape of one file: stable field names other tools (and the line's scripts) read. */
@@ -162,10 +217,13 @@ const usage = (io: CliIo, message: string): never => {
   throw new CliExit(ExitCode.Usage);
 };
 
-const targetFrom = (io: CliIo, o: InspectOptions): ProductTarget | undefined => {
+const targetFrom = (io: CliIo, o: InspectOptions): PlanTarget | undefined => {
   if (o.platform === undefined && o.productId === undefined) {
-    if (o.set || o.deviceOs !== undefined)
-      usage(io, '--set and --device-os need --platform and --product-id.');
+    if (o.set || o.deviceOs !== undefined || o.deviceProtection || o.inDfu || o.deviceModule.length > 0)
+      usage(
+        io,
+        '--set, --device-os, --device-protection, --in-dfu and --device-module need --platform and --product-id.',
+      );
     return undefined;
   }
   if (o.platform === undefined || o.productId === undefined)
@@ -178,6 +236,9 @@ const targetFrom = (io: CliIo, o: InspectOptions): ProductTarget | undefined => 
     productId: o.productId,
     mode: o.mode,
     ...(o.deviceOs !== undefined ? { deviceOsVersion: o.deviceOs } : {}),
+    ...(o.deviceProtection ? { deviceProtection: true } : {}),
+    ...(o.inDfu ? { alreadyInDfu: true } : {}),
+    ...(o.deviceModule.length > 0 ? { deviceModules: o.deviceModule } : {}),
   };
 };
 
@@ -197,9 +258,9 @@ const run = async (io: CliIo, args: string[], o: InspectOptions): Promise<void> 
   }
   const results = files.map((file) => ({
     file,
-    problems: target ? validateForProduct(file, target) : file.error ? [file.error] : [],
+    problems: target ? validateForPlan(file, target) : file.error ? [file.error] : [],
   }));
-  const set = target && o.set ? validateSet(files, target) : undefined;
+  const set = target && o.set ? planSet(files, target) : undefined;
   const perFile = new Set(results.flatMap((r) => r.problems).map((e) => `${e.code}\u0000${e.message}`));
   const setErrors = set ? set.errors.filter((e) => !perFile.has(`${e.code}\u0000${e.message}`)) : [];
 
@@ -209,7 +270,7 @@ const run = async (io: CliIo, args: string[], o: InspectOptions): Promise<void> 
       printJson(io, {
         files: list,
         errors: setErrors.map(errorJson),
-        plan: set.plan.map(imageJson),
+        ...planJson(set),
         ok: set.errors.length === 0,
       });
     else printJson(io, list);
@@ -218,9 +279,10 @@ const run = async (io: CliIo, args: string[], o: InspectOptions): Promise<void> 
     if (set) {
       for (const e of setErrors)
         io.out(`  set: ${e.code}: ${e.message}${e.remedy ? `\n    -> ${e.remedy}` : ''}`);
-      io.out(set.errors.length === 0 ? 'DFU plan:' : 'DFU plan (refused, nothing would be written):');
-      for (const [n, i] of set.plan.entries())
-        io.out(`  ${n + 1}. ${hex32(i.address)} alt ${i.alt}  ${i.data.length} bytes  ${i.label}`);
+      const refusedSet = set.errors.length > 0 ? ' (refused, nothing would be written)' : '';
+      io.out(`Plan${refusedSet}: ${planSummary(set)}`);
+      for (const [n, step] of set.steps.entries()) io.out(`  ${stepLine(step, n + 1)}`);
+      for (const r of set.requires) io.out(`  requires: ${r.message}`);
     }
   }
   const refused = results.some((r) => r.problems.length > 0) || (set !== undefined && set.errors.length > 0);
@@ -252,12 +314,24 @@ export const register: RegisterCommand = (program, io) => {
       'system module version the devices already run (e.g. 5600), for dependencies',
       wholeNumber(0xffff),
     )
-    .option('--set', 'also validate the files as one firmware set and print the DFU plan')
+    .option('--set', 'also validate the files as one firmware set and print the install plan')
+    .option(
+      '--device-protection',
+      'plan as for a protected device (Device OS 6.1.1+ only; the bootloader is sealed as protected)',
+    )
+    .option('--in-dfu', 'plan for a device already in DFU mode (DFU steps first)')
+    .option(
+      '--device-module <function:index:version>',
+      'a module the device already runs, e.g. bootloader:0:3001 (repeatable); dependencies the set lacks are checked against these',
+      deviceModule,
+      [],
+    )
     .addHelpText(
       'after',
       '\nExit codes: 0 every file is valid, 2 a file (or the set) is refused, 1 usage error.\n' +
         'Examples:\n  linestation inspect app.bin system-part1.bin\n  linestation inspect image.bin@0x080A0000 --json\n' +
-        '  linestation inspect app.bin --platform boron --product-id 12345 --set --device-os 5600',
+        '  linestation inspect app.bin --platform boron --product-id 12345 --set --device-os 5600\n' +
+        '  linestation inspect boot.bin sys.bin app.bin --platform boron --product-id 12345 --set --device-protection',
     )
     .action(async (files: string[], o: InspectOptions) => run(io, files, o));
 };
