@@ -1,4 +1,9 @@
-import { encodeDeviceIdReply, encodeDeviceModeReply, encodeModuleInfoReply } from './protobuf';
+import {
+  encodeDeviceIdReply,
+  encodeDeviceModeReply,
+  encodeModuleInfoReply,
+  encodeSystemVersionReply,
+} from './protobuf';
 import type { ControlResult, SetupPacket, SimModule } from './types';
 
 /**
@@ -18,6 +23,7 @@ export const SERVICE_STATUS = { OK: 0, ERROR: 1, PENDING: 2, BUSY: 3, NO_MEMORY:
 export const CTRL_REQUEST = {
   APP_CUSTOM: 10,
   GET_DEVICE_ID: 20,
+  GET_SERIAL_NUMBER: 21,
   SYSTEM_VERSION: 30,
   RESET: 40,
   DFU_MODE: 50,
@@ -33,6 +39,7 @@ export const CTRL_REQUEST = {
   FINISH_FIRMWARE_UPDATE: 251,
   CANCEL_FIRMWARE_UPDATE: 252,
   FIRMWARE_UPDATE_DATA: 253,
+  CELLULAR_GET_ICCID: 554,
 } as const;
 
 /** Device OS system_error_t values the simulator returns (services/inc/system_error.h). */
@@ -301,6 +308,10 @@ export class ControlService {
     switch (p.type) {
       case CTRL_REQUEST.GET_DEVICE_ID:
         p.reply = encodeDeviceIdReply(h.deviceId);
+        break;
+      case CTRL_REQUEST.SYSTEM_VERSION:
+        // The service-request form (GetSystemVersionRequest); the legacy 0x50 one is above.
+        p.reply = encodeSystemVersionReply(h.systemVersion);
         break;
       case CTRL_REQUEST.GET_DEVICE_MODE:
         p.reply = encodeDeviceModeReply(h.listening);

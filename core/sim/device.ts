@@ -15,6 +15,7 @@ import { DFUSE_COMMAND } from './dfu-constants';
 import { DfuFunction } from './dfu-function';
 import { FirmwareUpdate, stageOf, type UpdateContext, type ValidatedModule } from './firmware-update';
 import { type ProgramCheck, SimFlash } from './flash';
+import { iccidOutcome, type ResolvedIdentity, resolveIdentity, serialNumberOutcome } from './identity';
 import { type UpdateLayout, updateLayoutFor } from './module-bounds';
 import { MODULE_FLAG, MODULE_FUNCTION, mergeModules, readModuleAt, toSimModule } from './modules';
 import { type KeyPair, SecurityState, simCloudKeys, simDeviceKeys } from './protection';
@@ -23,6 +24,7 @@ import {
   encodeGetProtectedStateReply,
   encodeIsDeviceSetupDoneReply,
 } from './protobuf';
+import type { ListeningDeviceProfile } from './serial-listening';
 import {
   eraseMs,
   ncpUpdateMs,
@@ -161,6 +163,10 @@ export class SimDevice {
   /** The device's own clock (Service Mode's 24 h, PREPARE's 60 s) in model ms: see `modelNow`. */
   private readonly clockEpoch = now();
   private clockAdvanceMs = 0;
+  /** Serial number, IMEI, ICCID (made with the device; derived from the ID unless given). */
+  private readonly madeWith: ResolvedIdentity;
+  /** The cellular modem is powered (after the first CELLULAR_GET_ICCID; off again after a reset). */
+  private modemOn = false;
 
   constructor(options: SimDeviceOptions) {
     const platform =
@@ -184,6 +190,7 @@ export class SimDevice {
     this.setupDoneFlag = options.setupDone ?? true;
     this.refusalsLeft = this.faults.refuseUpdate?.times ?? 1;
     this.deviceKeys = simDeviceKeys(id);
+    this.madeWith = resolveIdentity(id, platform, options.identity);
     this.serverPublicKey = options.serverPublicKey ?? simCloudKeys().publicKey;
     const self = this;
     this.security = new SecurityState({
@@ -345,6 +352,39 @@ export class SimDevice {
     return this.features.setupDoneFlag ? this.setupDoneFlag : true;
   }
 
+  /** What the device was made with: serial number, and IMEI/ICCID on cellular platforms. */
+  get identity(): ResolvedIdentity {
+    return this.madeWith;
+  }
+
+  /**
+   * What the listening-mode `i`, `v` and `s` answers hold for this device (Device OS's own `i`
+   * listing: serial number, device secret and, on cellular devices, IMEI/ICCID/radio firmware,
+   * blank where the faults make them unreadable).
+   */
+  listeningProfile(): ListeningDeviceProfile {
+    const id = this.madeWith;
+    const cell = id.cellular;
+    const iccidOk = this.faults.iccidUnreadable === undefined;
+    return {
+      deviceId: this._deviceId,
+      platformId: this.platform.id,
+      systemVersion: this.deviceOs.version,
+      systemModuleVersion: this.deviceOs.systemModuleVersion,
+      idFormat: 'device-os',
+      deviceSecret: id.deviceSecret,
+      ...(id.serialNumber !== undefined && !this.faults.serialUnreadable
+        ? { serialNumber: id.serialNumber }
+        : {}),
+      ...(cell
+        ? {
+            cellular: true,
+            ...(iccidOk ? { imei: cell.imei, iccid: cell.iccid, radioFirmware: cell.radioFirmware } : {}),
+          }
+        : {}),
+    };
+  }
+
   /** A normal-mode firmware update is open (START accepted, FINISH not yet). */
   get updateInProgress(): boolean {
     return this.update.active;
@@ -484,6 +524,7 @@ export class SimDevice {
     if (k !== undefined && this.resets >= k && this.features.protection) this.setBootloaderProtected();
     this.security.onBoot();
     this.update.cancel();
+    this.modemOn = false;
     if (this.faults.setupDoneLost) this.setupDoneFlag = false;
     if (target === 'normal' && this.features.setupDoneFlag && !this.setupDoneFlag) return 'listening';
     return target;
@@ -635,6 +676,18 @@ export class SimDevice {
       case CTRL_REQUEST.SET_PROTECTED_STATE:
         if (!f.serviceMode) return undefined;
         return this.security.handleSetProtectedState(payload);
+      case CTRL_REQUEST.GET_SERIAL_NUMBER:
+        return serialNumberOutcome(this.madeWith, this.platform, this.faults.serialUnreadable ?? false);
+      case CTRL_REQUEST.CELLULAR_GET_ICCID: {
+        const { modemOn, ...outcome } = iccidOutcome(
+          this.madeWith,
+          this.platform,
+          this.faults.iccidUnreadable,
+          { on: this.modemOn, onMs: this.timing.modemOnMs },
+        );
+        this.modemOn = modemOn;
+        return outcome;
+      }
       default:
         return undefined;
     }

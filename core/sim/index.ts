@@ -43,6 +43,15 @@ export {
   type SimSegment,
 } from './flash';
 export {
+  type IccidFault,
+  IDENTITY_ERROR,
+  makeSerialNumber,
+  type ResolvedIdentity,
+  resolveIdentity,
+  type SimIdentity,
+  simCellularIds,
+} from './identity';
+export {
   deriveP256KeyPair,
   type KeyPair,
   PROTECTION_ERROR,

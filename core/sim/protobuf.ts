@@ -2,9 +2,10 @@
  * The few protobuf messages the simulated Device OS reads and sends, hand-written (proto3 wire
  * format: varint = 0, fixed64 = 1, length-delimited = 2, fixed32 = 5). Like nanopb on the device,
  * fields holding their default value (0, empty) are omitted. Field numbers come from
- * @particle/device-os-protobuf: control/config.proto (GetDeviceIdReply, GetDeviceModeReply,
- * Set/IsDeviceSetupDone, Get/SetProtectedState), control/storage.proto (firmware update,
- * GetModuleInfoReply) and cloud/describe.proto (FirmwareModule, FirmwareModuleDependency,
+ * @particle/device-os-protobuf: control/config.proto (GetDeviceIdReply, GetSerialNumberReply,
+ * GetSystemVersionReply, GetDeviceModeReply, Set/IsDeviceSetupDone, Get/SetProtectedState),
+ * control/storage.proto (firmware update, GetModuleInfoReply), control/cellular.proto
+ * (GetIccidReply) and cloud/describe.proto (FirmwareModule, FirmwareModuleDependency,
  * FirmwareModuleSecurity).
  */
 
@@ -67,6 +68,18 @@ export class ProtoWriter {
 
 export const encodeDeviceIdReply = (deviceId: string): Uint8Array =>
   new ProtoWriter().string(1, deviceId).finish();
+
+/** GetSerialNumberReply { string serial = 1 [max_length 16] } (control/config.proto). */
+export const encodeSerialNumberReply = (serial: string): Uint8Array =>
+  new ProtoWriter().string(1, serial).finish();
+
+/** GetSystemVersionReply { string version = 1 } (control/config.proto). */
+export const encodeSystemVersionReply = (version: string): Uint8Array =>
+  new ProtoWriter().string(1, version).finish();
+
+/** cellular.GetIccidReply { string iccid = 1; string imei = 2 } (control/cellular.proto). */
+export const encodeIccidReply = (iccid: string, imei: string): Uint8Array =>
+  new ProtoWriter().string(1, iccid).string(2, imei).finish();
 
 /** DeviceMode: NORMAL_MODE 0, LISTENING_MODE 1. NORMAL encodes to an empty message. */
 export const encodeDeviceModeReply = (listening: boolean): Uint8Array =>

@@ -55,11 +55,7 @@ export const simLineCodingBinding = (bus: SimBus, inner?: SerialOpenBinding): Se
   },
 });
 
-/** Stable made-up IMEI (15 digits) and ICCID (20 digits) for a simulated cellular device. */
-export const simCellularIds = (deviceId: string): { imei: string; iccid: string } => {
-  const digits = [...deviceId].map((c) => (Number.parseInt(c, 16) % 10).toString()).join('');
-  return { imei: `35${digits.slice(0, 13)}`, iccid: `8988${digits.slice(0, 16)}` };
-};
+export { simCellularIds } from './identity';
 
 /**
  * Opens a simulated device's serial port as a byte link answered by the listening-mode responder
@@ -76,12 +72,8 @@ export const simListeningOpener =
     const closeListeners = new Set<() => void>();
     const encoder = new TextEncoder();
     const responder = new ListeningResponder(
-      {
-        deviceId: device.deviceId,
-        platformId: device.platform.id,
-        systemVersion: device.deviceOs.version,
-        ...(device.platform.cellular ? simCellularIds(device.deviceId) : {}),
-      },
+      // The same serial number, IMEI and ICCID the device's control requests report.
+      device.listeningProfile(),
       (text) => {
         const bytes = encoder.encode(text);
         for (const l of dataListeners) l(bytes);

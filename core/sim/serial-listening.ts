@@ -31,8 +31,25 @@ export interface ListeningDeviceProfile {
   readonly modules?: readonly ListeningModuleJson[];
   /** The system part's module version when `modules` is not given (e.g. 5302 for Device OS 5.3.2). */
   readonly systemModuleVersion?: number;
-  /** 'modern' prints "Your IMEI is …", 'legacy' "IMEI: …" (older Device OS). */
-  readonly idFormat?: 'modern' | 'legacy';
+  /**
+   * How `i` is printed:
+   * - 'modern': "Your device id is …" then "Your IMEI is …" / "Your ICCID is …";
+   * - 'legacy': "Your device id is …" then "IMEI: …" / "ICCID: …";
+   * - 'device-os': as Device OS 6.2 system_setup.cpp does it. A device with any system property
+   *   (device secret, serial number, cellular) lists "Device ID: …" and one "Key: value" line per
+   *   property, in the HAL's order: Device Secret, Serial Number, then IMEI, ICCID and Cell Radio
+   *   Version on cellular devices (blank when the modem could not be read). A device with none
+   *   prints "Your device id is …".
+   */
+  readonly idFormat?: 'modern' | 'legacy' | 'device-os';
+  /** 'device-os' format: the sticker serial ("Serial Number: …"). */
+  readonly serialNumber?: string;
+  /** 'device-os' format: the mobile secret Device OS prints as "Device Secret: …". */
+  readonly deviceSecret?: string;
+  /** 'device-os' format: a cellular device prints IMEI/ICCID lines even when they are blank. */
+  readonly cellular?: boolean;
+  /** 'device-os' format: the modem firmware ("Cell Radio Version: …"). */
+  readonly radioFirmware?: string;
 }
 
 export interface ListeningFaults {
@@ -79,6 +96,7 @@ export const defaultModules = (systemModuleVersion: number): ListeningModuleJson
 export const listeningAnswer = (profile: ListeningDeviceProfile, letter: string): string | undefined => {
   switch (letter) {
     case 'i': {
+      if (profile.idFormat === 'device-os') return deviceOsIdentification(profile);
       let text = `Your device id is ${profile.deviceId}\r\n`;
       const legacy = profile.idFormat === 'legacy';
       if (profile.imei) text += legacy ? `IMEI: ${profile.imei}\r\n` : `Your IMEI is ${profile.imei}\r\n`;
@@ -98,6 +116,21 @@ export const listeningAnswer = (profile: ListeningDeviceProfile, letter: string)
     default:
       return undefined;
   }
+};
+
+/** Device OS 6.2 system_setup.cpp `i`: HAL_OTA_Add_System_Info's key/value list, keys renamed by filter_key. */
+const deviceOsIdentification = (profile: ListeningDeviceProfile): string => {
+  const props: [string, string][] = [];
+  if (profile.deviceSecret) props.push(['Device Secret', profile.deviceSecret]);
+  if (profile.serialNumber) props.push(['Serial Number', profile.serialNumber]);
+  if (profile.cellular || profile.imei)
+    props.push(
+      ['IMEI', profile.imei ?? ''],
+      ['ICCID', profile.iccid ?? ''],
+      ['Cell Radio Version', profile.radioFirmware ?? ''],
+    );
+  if (props.length === 0) return `Your device id is ${profile.deviceId}\r\n`;
+  return `Device ID: ${profile.deviceId}\r\n${props.map(([k, v]) => `${k}: ${v}\r\n`).join('')}`;
 };
 
 const macFromId = (id: string): string => (id.slice(-12).match(/../g) ?? []).join(':');

@@ -74,6 +74,11 @@ export interface TimingProfile {
   readonly ncpUpdateMsPerKb: number;
   /** Storing an asset into the file system after FINISH, per KB. */
   readonly assetStoreMsPerKb: number;
+  /**
+   * Cellular: powering the modem up for the first CELLULAR_GET_ICCID after a boot
+   * (ncpClient->on() waits for the modem's AT interface; a u-blox SARA takes several seconds).
+   */
+  readonly modemOnMs: number;
 }
 
 const USB_FULL_SPEED = { usbMsPerByte: 0.001, usbMsPerStage: 1 } as const;
@@ -86,6 +91,7 @@ const COMMON = {
   reenumerateMs: 1600,
   manifestMs: 500,
   controlRequestMs: 5,
+  modemOnMs: 7_000,
 } as const;
 
 /*

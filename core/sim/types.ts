@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Platform } from '../platforms';
 import type { DfuStatusName } from './dfu-constants';
+import type { IccidFault, SimIdentity } from './identity';
 import type { TimingProfile } from './timing';
 
 /** A raw USB setup packet, as ep0 sees it (USB 2.0 §9.3); FunctionFS delivers exactly this. */
@@ -117,6 +118,13 @@ export interface SimFaults {
    * on Device Protection and installed a protected bootloader (Device OS ≥ 6.0).
    */
   readonly protectAfterResets?: number;
+  /** The serial number cannot be read (blank or damaged OTP): GET_SERIAL_NUMBER fails, `i` omits it. */
+  readonly serialUnreadable?: boolean;
+  /**
+   * The ICCID cannot be read: `no-sim` (AT+CCID fails, -1200) or `modem-off` (the modem never
+   * becomes ready after the power-up time, -160). The listening-mode `i` prints empty IMEI/ICCID.
+   */
+  readonly iccidUnreadable?: IccidFault;
 }
 
 export interface DeviceOsInfo {
@@ -163,6 +171,11 @@ export interface SimDeviceOptions {
   readonly serverPublicKey?: KeyObject;
   /** false: the application disabled updates (System.disableUpdates): START answers -1380. Default true. */
   readonly updatesEnabled?: boolean;
+  /**
+   * Serial number, IMEI and ICCID the device is made with (core/sim/identity.ts); each defaults to
+   * one derived from the device ID. `serialNumber: null` = never programmed.
+   */
+  readonly identity?: SimIdentity;
 }
 
 /** The device's own accounting, for benchmarks (unscaled milliseconds). */

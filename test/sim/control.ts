@@ -15,12 +15,15 @@ interface Codec {
   decode(b: Uint8Array): Record<string, unknown>;
 }
 const require = createRequire(import.meta.url);
-const proto = (require('@particle/device-os-protobuf') as { definitions: Record<string, Codec> }).definitions;
+const proto = (require('@particle/device-os-protobuf') as { definitions: Record<string, unknown> })
+  .definitions;
 
+/** `GetDeviceIdReply`, or a namespaced one such as `cellular.GetIccidReply`. */
 const codec = (name: string): Codec => {
-  const c = proto[name];
+  let c: unknown = proto;
+  for (const part of name.split('.')) c = (c as Record<string, unknown> | undefined)?.[part];
   if (!c) throw new Error(`no protobuf definition ${name}`);
-  return c;
+  return c as Codec;
 };
 
 export const encode = (name: string, o: Record<string, unknown> = {}): Uint8Array =>
