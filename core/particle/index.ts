@@ -1,6 +1,6 @@
 /*
  * Particle-specific device control: USB control requests (DFU_MODE, RESET, GET_DEVICE_MODE,
- * GET_DEVICE_ID, MODULE_INFO, setup done, protection state), moving devices into DFU mode and
+ * GET_DEVICE_ID, MODULE_INFO, setup done, protection state, Service Mode), moving devices into DFU mode and
  * confirming their return, normal-mode firmware updates, and listening-mode serial. Sees only the
  * UsbTransport seam and the serialport package.
  */
@@ -102,6 +102,34 @@ export {
   type SerialTouch,
   serialTouch,
 } from './serial-trick';
+export {
+  type CloudAnswer,
+  type DeviceProof,
+  type EnterServiceModeOptions,
+  enterServiceMode,
+  leaveServiceMode,
+  SERVICE_MODE_LIMITS,
+  type ServerProof,
+  type ServiceModeCloud,
+  type ServiceModeCloudError,
+  type ServiceModeErrorCode,
+  type ServiceModeOptions,
+  type ServiceModeOutcome,
+  type ServiceModeStep,
+} from './service-mode';
+export {
+  clearServiceMode,
+  confirmServiceMode,
+  type DevicePrepared,
+  decodePrepareReply,
+  encodeSetProtectedState,
+  PROTECTED_STATE_ACTION,
+  prepareServiceMode,
+  SERVICE_MODE_NONCE_SIZE,
+  type SetProtectedStateErrorCode,
+  type SetProtectedStateRequest,
+  setProtectedStateError,
+} from './set-protected-state';
 export { isSetupDone, setSetupDone } from './setup-done';
 export {
   isTransientUpdateError,
