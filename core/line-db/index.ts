@@ -1,4 +1,11 @@
 export {
+  type ClaimHolder,
+  claimDevice,
+  DEFAULT_CLAIM_LEASE_MS,
+  type DeviceClaim,
+  releaseClaim,
+} from './claims';
+export {
   DEFAULT_LINE_DB_ENV,
   type LineDbTarget,
   lineDbTargetFromEnv,
@@ -22,6 +29,14 @@ export {
   type LineNotice,
   type LineStation,
 } from './forwarder';
+export { type HistoryQuery, lookupUnitHistory, type UnitHistory } from './history';
+export {
+  createLineCheck,
+  DEFAULT_LINE_CHECK_TIMEOUT_MS,
+  describeHistory,
+  duplicateDeviceError,
+} from './line-check';
+export { type LineLink, type LineLinkOptions, type LineTuning, openLineLink } from './link';
 export { probeServer, type ServerProbe } from './probe';
 export { LINE_TABLES } from './rows';
 export {
@@ -33,3 +48,4 @@ export {
 } from './schema';
 export { loadStationId, STATION_ID_FILE } from './station-identity';
 export { type LineState, type LineStatus, lineStatusLine } from './status';
+export { type LineDbCheckReport, testLineDb } from './test-connection';

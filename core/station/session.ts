@@ -11,6 +11,7 @@ import { envTokenProvider } from '../cloud/token';
 import { err, type LsError, ok, type Result, toLsError } from '../errors/result';
 import type { FlashImage, InspectedFile } from '../firmware/types';
 import { validateSet } from '../firmware/validate-set';
+import { type LineLink, type LineTuning, openLineLink } from '../line-db/link';
 import { platformByName } from '../platforms/lookup';
 import { resolveDataDir } from '../store/data-dir';
 import type { Acceptance, BatchRecord, StepName } from '../store/records';
@@ -63,6 +64,13 @@ export interface SessionOptions {
   readonly slotLabels?: Readonly<Record<string, string>> | undefined;
   /** What the lock records as holding the data folder (default: this process's command line). */
   readonly command?: string | undefined;
+  /**
+   * The environment variable holding the line database's URL (default LINESTATION_LINE_DB; the
+   * station settings may name another). Unset variable: no line database (docs/line.md).
+   */
+  readonly lineDbEnv?: string | undefined;
+  /** Line database timings (tests and benchmarks shorten them). */
+  readonly lineTuning?: LineTuning | undefined;
 }
 
 export interface Session {
@@ -78,6 +86,8 @@ export interface Session {
   readonly policy: StationPolicy;
   readonly station: Station;
   readonly drain: Drain | undefined;
+  /** Forwarding to the line database and the check at identify; undefined without one. */
+  readonly line: LineLink | undefined;
   readonly dataDir: string;
   /** Stops the station and the drain (flushing the outbox for up to `flushMs`), closes the log. */
   close(options?: { flushMs?: number }): Promise<void>;
@@ -219,6 +229,18 @@ export const openSession = async (o: SessionOptions): Promise<Result<Session>> =
     plan = planned.plan;
   }
 
+  // The line database never stops the station: an unusable one is reported by the link's status.
+  const lineR = openLineLink({
+    db: log.db,
+    dataDir,
+    env: o.env,
+    envName: o.lineDbEnv,
+    stationName: o.station,
+    tuning: o.lineTuning,
+  });
+  if (!lineR.ok) return fail(lineR.error);
+  const line = lineR.value;
+
   const policy: StationPolicy = {
     slotCount: p.slots.count,
     labels: { ...p.slots.labels, ...o.slotLabels },
@@ -227,6 +249,7 @@ export const openSession = async (o: SessionOptions): Promise<Result<Session>> =
     maxAttempts: p.retry.maxAttempts,
     retryOn: p.retry.retryOn,
     reflashAlreadyProvisioned: p.station.reflashAlreadyProvisioned,
+    ...(line ? { lineCheck: line.lineCheck } : {}),
   };
   const drain = client
     ? createDrain({
@@ -260,6 +283,7 @@ export const openSession = async (o: SessionOptions): Promise<Result<Session>> =
     }),
   });
   drain?.start();
+  line?.start();
 
   return ok({
     loaded,
@@ -272,6 +296,7 @@ export const openSession = async (o: SessionOptions): Promise<Result<Session>> =
     policy,
     station,
     drain,
+    line,
     dataDir,
     async close(options = {}) {
       try {
@@ -280,6 +305,7 @@ export const openSession = async (o: SessionOptions): Promise<Result<Session>> =
           if (options.flushMs) await drain.drainNow({ deadlineMs: options.flushMs }).catch(() => undefined);
           await drain.stop();
         }
+        await line?.close({ flushMs: Math.min(options.flushMs ?? 0, 3000) });
         log.close();
       } finally {
         // Last, so no second station starts while this one still writes.
