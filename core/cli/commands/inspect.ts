@@ -130,6 +130,7 @@ export const inspectedJson = (f: InspectedFile, problems: readonly LsError[]) =>
             suffixSize: m.suffixSize,
             crc: m.crc,
             fwUniqueId: m.fwUniqueId,
+            ...(m.securityMode !== undefined ? { securityMode: m.securityMode } : {}),
           },
         }
       : {}),

@@ -286,6 +286,8 @@ describe('linestation inspect', () => {
       write('boot-protected.bin', sealed.value);
       const prot = await set('app-6101.bin', 'sys-6101.bin', 'boot-protected.bin');
       expect([prot.code, codes(prot)]).toEqual([2, ['FIRMWARE_PROTECTED_BOOTLOADER']]);
+      const one = JSON.parse((await cli('boot-protected.bin', '--json')).out) as { module: object }[];
+      expect(one[0]?.module).toMatchObject({ securityMode: 1 });
       const packed = await set('packed.bin', 'system@5.6.0.bin');
       expect([packed.code, codes(packed)]).toEqual([2, ['FIRMWARE_COMPRESSED']]);
     });
