@@ -173,13 +173,14 @@ export const createForwarder = (options: ForwarderOptions): Forwarder => {
     return out;
   };
 
+  let lastFeed = { behind: 0, ackedSeq: 0 };
   const status = (): LineStatus => {
-    let feed = { behind: 0, ackedSeq: 0 };
     try {
-      feed = lineFeedState(db);
+      if (db.isOpen) lastFeed = lineFeedState(db);
     } catch {
-      // A closed or unreadable log: report what we last knew.
+      // An unreadable log: report what we last knew.
     }
+    const feed = lastFeed;
     return {
       state,
       target: target?.display ?? '(not usable)',
@@ -400,6 +401,8 @@ export const createForwarder = (options: ForwarderOptions): Forwarder => {
       loop = undefined;
       controller = undefined;
       if (!configError) state = 'stopped';
+      // Read while the log is still open: status() after the station closed reports this.
+      status();
       if (ownPool && pool) await within(pool.end());
     },
     wake() {

@@ -1,5 +1,7 @@
 import { hostname, userInfo } from 'node:os';
+import { isEnvVarName } from '../../cloud/token';
 import type { LsError } from '../../errors/result';
+import { type LineStatus, lineStatusLine } from '../../line-db/status';
 import { portPaths, SimBus, SimDevice } from '../../sim/index';
 import { batchDetails, slotLine } from '../../station/report';
 import { openSession, type Session } from '../../station/session';
@@ -30,8 +32,19 @@ export interface RunOptions {
   engineer?: string;
   /** Seconds each start-up cloud check waits out transient answers (default 30; 0 asks once). */
   cloudWait?: number;
+  /** The variable holding the line database URL (default LINESTATION_LINE_DB). */
+  lineDbEnv?: string;
   json?: boolean;
 }
+
+/** How often a run repeats the line-database status line while something is left to say. */
+const LINE_STATUS_EVERY_MS = 30_000;
+
+/** The run's last word on the line database, after the station closed. */
+const lineSummary = (s: LineStatus): string =>
+  s.behind === 0
+    ? `Line database: every record forwarded to ${s.target} (station ${s.stationName}, ${s.stationId}).`
+    : `Line database: ${s.behind} record(s) not forwarded yet${s.error ? ` (${s.error.code}: ${s.error.message})` : ''}. They are kept in the station log and sent at the next run with the line database.`;
 
 const sec = (ms: number | null | undefined): string => (ms == null ? '-' : `${(ms / 1000).toFixed(1)} s`);
 
@@ -41,7 +54,7 @@ const eventLine = (e: StationEvent, ota = false): string | undefined => {
     case 'attempt-started':
       return `slot ${e.slot} ${e.attempt.portPath} started attempt #${e.attempt.id}`;
     case 'identified':
-      return `slot ${e.slot} ${e.attempt.deviceId} ${e.attempt.platform} try ${e.attempt.tryNumber}`;
+      return `slot ${e.slot} ${e.attempt.deviceId} ${e.attempt.platform} try ${e.attempt.tryNumber}${e.attempt.lineCheck && e.attempt.lineCheck !== 'ok' ? ` (line: ${e.attempt.lineCheck})` : ''}`;
     case 'step':
       return `slot ${e.slot} ${e.step}`;
     case 'attempt-finished': {
@@ -50,7 +63,9 @@ const eventLine = (e: StationEvent, ota = false): string | undefined => {
       if (a.result === 'pass')
         return `slot ${e.slot} ${id} PASS in ${sec(a.durationMs)} (${a.registrationState}${ota ? ', pending OTA' : ''})`;
       if (a.result === 'skipped')
-        return `slot ${e.slot} ${id} already provisioned in this batch (not re-flashed)`;
+        return e.title && e.title !== 'Already provisioned'
+          ? `slot ${e.slot} ${id} ${e.title.charAt(0).toLowerCase()}${e.title.slice(1)} (not re-flashed)`
+          : `slot ${e.slot} ${id} already provisioned in this batch (not re-flashed)`;
       return `slot ${e.slot} ${id} ${a.result === 'interrupted' ? 'INTERRUPTED' : 'FAIL'} at ${a.step}: ${e.title} (${a.errorCode}). ${a.errorRemedy ?? ''}`;
     }
     case 'retrying':
@@ -88,6 +103,17 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
   if (!faults.ok) return printRefusal(io, faults.error, json);
   if (opts.simFaults && !simulate)
     return printRefusal(io, { code: 'USAGE', message: '--sim-faults needs --simulate N.' }, json);
+  // A URL here would sit in the process list and the shell history; the refusal does not echo it.
+  if (opts.lineDbEnv !== undefined && !isEnvVarName(opts.lineDbEnv))
+    return printRefusal(
+      io,
+      {
+        code: 'USAGE',
+        message: '--line-db-env takes the NAME of an environment variable, not a URL or a password.',
+        remedy: 'Put the URL in a variable (export LINESTATION_LINE_DB=postgres://…) and pass its name.',
+      },
+      json,
+    );
 
   const sim = simulate ? new SimBus() : undefined;
   const transport: UsbTransport = sim ?? new NodeUsbTransport();
@@ -126,6 +152,7 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
     reenumerationTimeoutMs: sim ? Math.max(1000, Math.round(30_000 * timeScale)) : undefined,
     retryDelayMs: sim ? Math.max(1, Math.round(500 * timeScale)) : undefined,
     registerWaitMs: 2000,
+    lineDbEnv: opts.lineDbEnv,
     cloudWaitMs: opts.cloudWait === undefined ? undefined : Math.round(opts.cloudWait * 1000),
     // The operator sees why nothing happens yet; a refusal still follows if the cloud never answers.
     onCloudWait: (w) =>
@@ -166,6 +193,13 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
   // Output: JSON lines, a live block per slot on a terminal, or one line per event.
   const live = io.isTTY && !json;
   let drawn = 0;
+  /** A line above the live block (or plain), for messages that are not station events. */
+  const say = (text: string) => {
+    if (live && drawn > 0) {
+      io.out(`\x1b[${drawn}A\x1b[0J${text}`);
+      drawn = 0;
+    } else io.out(text);
+  };
   const render = () => {
     if (!live) return;
     // Move up over the block drawn last time, then rewrite each line in place (ANSI CUU + EL).
@@ -176,6 +210,34 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
     drawn = station.views().length;
   };
   const ticker = live ? setInterval(render, 250) : undefined;
+
+  // The line database: its state as it changes, and again every 30 s while something is pending.
+  const line = session.line;
+  let lastLine = '';
+  const tellLine = (s: LineStatus, force = false) => {
+    const text = lineStatusLine(s);
+    if (!force && text === lastLine) return;
+    lastLine = text;
+    if (json) io.out(JSON.stringify({ type: 'line-status', ...s, at: new Date().toISOString() }));
+    else {
+      say(text);
+      render();
+    }
+  };
+  const unsubscribeLine = line?.forwarder.subscribe((e) => {
+    if (e.type === 'state') tellLine(e.status);
+  });
+  if (line) {
+    if (!json)
+      say(`Line database: ${line.status().target} as station ${session.batch.station} (${line.stationId}).`);
+    tellLine(line.status());
+  }
+  const lineTicker = line
+    ? setInterval(() => {
+        const s = line.status();
+        if (s.state !== 'connected' || s.behind > 0 || s.warnings.length > 0) tellLine(s, true);
+      }, LINE_STATUS_EVERY_MS)
+    : undefined;
 
   // A holder, not a let: callbacks set it and TypeScript would otherwise narrow it to its first value.
   const stop: { reason: 'target' | 'operator-done' | 'interrupted' | 'fatal' } = { reason: 'interrupted' };
@@ -257,6 +319,7 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
     operator?.stop();
     await station.stop();
     if (ticker) clearInterval(ticker);
+    if (lineTicker) clearInterval(lineTicker);
     render();
   }
 
@@ -269,6 +332,8 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
       log.setBatchState(batchId, 'paused', session.batch.operator, { reason: stop.reason });
   }
   await session.close({ flushMs: stop.reason === 'fatal' ? 0 : 5000 });
+  unsubscribeLine?.();
+  const lineAtEnd = line?.status();
   sim?.dispose();
 
   // Re-open read-only view for the summary (the session closed its handle).
@@ -302,6 +367,7 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
         stats,
         unresolvedDevices: unresolved,
         operator: operator?.report(),
+        lineDatabase: lineAtEnd ?? null,
       });
     else {
       io.out('');
@@ -319,6 +385,7 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
               ? 'Batch complete.'
               : 'All simulated devices were handled.',
       );
+      if (lineAtEnd) io.out(lineSummary(lineAtEnd));
       if (short)
         io.out(
           `Target not reached: ${passed} of ${b.targetCount} devices passed. The batch is paused: run the same command with more simulated devices (--simulate N) to resume it.`,
@@ -357,6 +424,10 @@ export const register: RegisterCommand = (program, io) => {
       '--cloud-wait <seconds>',
       'how long each start-up cloud check waits out 429/5xx/timeouts/dropped connections before refusing (default 30, 0 = ask once)',
       nonNegativeNumber,
+    )
+    .option(
+      '--line-db-env <name>',
+      'environment variable holding the line database URL (default LINESTATION_LINE_DB; unset = no line database)',
     )
     .option('--json', 'JSON lines: one per event, then a summary')
     .action(async (opts: RunOptions) => {
