@@ -29,6 +29,7 @@ export { type FileArgument, parseFileArgument } from './raw-file';
 export { checkDependencies, installedModule } from './set-dependencies';
 export type {
   DeviceRequirement,
+  DfuPlanStep,
   DfuseElement,
   DfuseInfo,
   DfuseSpec,
@@ -45,6 +46,7 @@ export type {
   ModuleInfo,
   ModuleSpec,
   NormalModuleImage,
+  NormalPlanStep,
   PlanStep,
   PlanStepKind,
   PlanTarget,

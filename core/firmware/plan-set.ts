@@ -7,10 +7,12 @@ import { parseModule } from './module-parser';
 import { isProtectedModule, protectModule } from './protect';
 import { checkDependencies, installedModule } from './set-dependencies';
 import type {
+  DfuPlanStep,
   FlashImage,
   InspectedFile,
   InstallPath,
   ModuleInfo,
+  NormalPlanStep,
   PlanStep,
   PlanStepKind,
   PlanTarget,
@@ -103,7 +105,7 @@ const skipFor = (
   return 'current';
 };
 
-const dfuStep = (e: Entry, platform: Platform, target: PlanTarget): PlanStep => {
+const dfuStep = (e: Entry, platform: Platform, target: PlanTarget): DfuPlanStep => {
   const { image, route } = e;
   const skip = skipFor(image.module, route.kind, image.label, target);
   return {
@@ -137,7 +139,7 @@ const normalImage = (
   return { data: sealed.value, module: parsed.ok ? parsed.module : module, sealed: true };
 };
 
-const normalStep = (e: Entry, platform: Platform, target: PlanTarget): PlanStep | undefined => {
+const normalStep = (e: Entry, platform: Platform, target: PlanTarget): NormalPlanStep | undefined => {
   const { image, route } = e;
   if (!image.module) return undefined;
   const sent = normalImage(image, image.module, target);
@@ -159,7 +161,7 @@ const normalStep = (e: Entry, platform: Platform, target: PlanTarget): PlanStep 
 };
 
 /** Gen 3: the first page of the pre-3.1 user part, erased right before a user part built for 3.1.3+. */
-const legacyStep = (user: PlanStep, platform: Platform, legacyStart: number): PlanStep => {
+const legacyStep = (user: DfuPlanStep, platform: Platform, legacyStart: number): DfuPlanStep => {
   const image: FlashImage = {
     label: `erase the pre-3.1 user part at ${hex32(legacyStart)}`,
     alt: 0,
@@ -177,7 +179,7 @@ const legacyStep = (user: PlanStep, platform: Platform, legacyStart: number): Pl
   };
 };
 
-const dfuSteps = (entries: readonly Entry[], platform: Platform, target: PlanTarget): PlanStep[] => {
+const dfuSteps = (entries: readonly Entry[], platform: Platform, target: PlanTarget): DfuPlanStep[] => {
   const legacyStart = platform.flash.userPart.legacyStart;
   return dependencySort(entries).flatMap((e) => {
     const step = dfuStep(e, platform, target);

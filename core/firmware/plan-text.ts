@@ -1,5 +1,5 @@
 import { hex32 } from './errors';
-import type { FlashImage, NormalModuleImage, PlanStep, SetPlan } from './types';
+import type { PlanStep, SetPlan } from './types';
 
 /*
  * The plan as people read it, the same in `linestation inspect --set` and in the readiness
@@ -15,12 +15,9 @@ export const formatDuration = (ms: number): string => {
   return `${Math.floor(s / 60)} min${rest ? ` ${rest} s` : ''}`;
 };
 
-const isFlashImage = (image: FlashImage | NormalModuleImage): image is FlashImage => 'address' in image;
-
 const what = (step: PlanStep): string => {
-  const { image, module: m } = step;
-  if (isFlashImage(image)) return `${hex32(image.address)} alt ${image.alt}`;
-  if (!m) return step.kind;
+  if (step.path === 'dfu') return `${hex32(step.image.address)} alt ${step.image.alt}`;
+  const m = step.module;
   const fn = typeof m.function === 'number' ? `function ${m.function}` : m.function;
   return `${fn} ${m.index} v${m.version}${step.protected ? ', sealed as protected' : ''}`;
 };

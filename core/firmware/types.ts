@@ -210,14 +210,11 @@ export type PlanStepKind =
   | 'legacy-user-part'
   | 'raw';
 
-export interface PlanStep {
-  path: InstallPath;
+interface PlanStepBase {
   kind: PlanStepKind;
-  /** DFU steps carry a FlashImage (alt, address, bytes); normal steps the whole module. */
-  image: FlashImage | NormalModuleImage;
   /** The module as it will be installed (the sealed one for a protected bootloader); absent for raw images. */
   module: ModuleInfo | undefined;
-  /** The model's estimate for this step alone (core/firmware/install-timing.ts), in ms. */
+  /** The model's estimate for this step alone (core/firmware/install-timing.ts), in ms; 0 when skipped. */
   expectedMs: number;
   /** Why this path, in a sentence. */
   reason: string;
@@ -226,6 +223,21 @@ export interface PlanStep {
   /** The bootloader was sealed as protected for this plan. */
   protected?: true;
 }
+
+/** Written over DFU: alt setting, address and bytes (a radio stack without its prefix, where it drops it). */
+export interface DfuPlanStep extends PlanStepBase {
+  path: 'dfu';
+  image: FlashImage;
+}
+
+/** Sent whole through a normal-mode firmware update; Device OS validates and applies it. */
+export interface NormalPlanStep extends PlanStepBase {
+  path: 'normal';
+  image: NormalModuleImage;
+  module: ModuleInfo;
+}
+
+export type PlanStep = DfuPlanStep | NormalPlanStep;
 
 /** A module every device must already run, because the set needs it and does not carry it. */
 export interface DeviceRequirement {

@@ -83,7 +83,7 @@ const stepJson = (step: PlanStep, n: number) => {
     path: step.path,
     kind: step.kind,
     label: image.label,
-    ...('address' in image ? { alt: image.alt, address: jsonAddress(image.address) } : {}),
+    ...(step.path === 'dfu' ? { alt: step.image.alt, address: jsonAddress(step.image.address) } : {}),
     size: image.data.length,
     ...(m
       ? { module: { function: m.function, index: m.index, version: m.version, sha256: m.fwUniqueId } }
@@ -97,7 +97,7 @@ const stepJson = (step: PlanStep, n: number) => {
 
 const planJson = (plan: SetPlan) => ({
   // What `plan` always was: the images written over DFU, in order.
-  plan: plan.steps.flatMap((s) => ('address' in s.image ? [imageJson(s.image)] : [])),
+  plan: plan.steps.flatMap((s) => (s.path === 'dfu' ? [imageJson(s.image)] : [])),
   steps: plan.steps.map((s, i) => stepJson(s, i + 1)),
   requires: plan.requires,
   expectedMs: plan.expectedMs,
