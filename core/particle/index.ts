@@ -1,8 +1,8 @@
 /*
  * Particle-specific device control: USB control requests (DFU_MODE, RESET, GET_DEVICE_MODE,
- * GET_DEVICE_ID, MODULE_INFO, setup done, protection state, Service Mode), moving devices into DFU mode and
- * confirming their return, normal-mode firmware updates, and listening-mode serial. Sees only the
- * UsbTransport seam and the serialport package.
+ * GET_DEVICE_ID, MODULE_INFO, setup done, protection state, Service Mode, the identity requests),
+ * moving devices into DFU mode and confirming their return, normal-mode firmware updates, and
+ * listening-mode serial. Sees only the UsbTransport seam and the serialport package.
  */
 export {
   type ControlErrorCode,
@@ -29,6 +29,22 @@ export {
   startUpdate,
   type UpdateRequestOptions,
 } from './firmware-update';
+export {
+  type CellularIds,
+  type DeviceIdentityInfo,
+  getIccid,
+  getSerialNumber,
+  getSystemVersion,
+  ICCID_TIMEOUT_MS,
+  type IdentityErrorCode,
+  type IdentityField,
+  type IdentitySource,
+  type ListeningFallback,
+  type MissingCause,
+  type MissingField,
+  type ReadIdentityOptions,
+  readIdentity,
+} from './identity';
 export {
   enterListeningMode,
   type ListeningOptions,

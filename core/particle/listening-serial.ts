@@ -5,7 +5,11 @@ import { classifySerialOpenError } from './serial-trick';
 
 /*
  * Listening mode (blinking blue) answers one-letter commands on its USB serial port at 9600 baud:
- *   i  "Your device id is <24 hex>" (+ "Your IMEI is …"/"IMEI: …" and ICCID lines on cellular)
+ *   i  "Your device id is <24 hex>" (+ "Your IMEI is …"/"IMEI: …" and ICCID lines on cellular), or
+ *      Device OS's key/value listing: "Device ID: <24 hex>", then "Device Secret: …",
+ *      "Serial Number: …", and on cellular devices "IMEI: …", "ICCID: …", "Cell Radio Version: …"
+ *      (system_setup.cpp; the IMEI/ICCID values are blank when the modem could not be read). The
+ *      device secret is never parsed, kept or echoed in an error.
  *   v  "system firmware version: <semver>"
  *   s  the module table as JSON ({"p":6,"m":[{"s":…,"l":"m","vc":…,"vv":…,"f":"b","n":"0","v":…,"d":[…]}]})
  * Formats follow Device OS (system/src/system_info.cpp, serial setup console) and the patterns
@@ -72,6 +76,8 @@ export interface Identification {
   readonly deviceId: string;
   readonly imei?: string;
   readonly iccid?: string;
+  /** The sticker serial, from Device OS's "Serial Number: …" line. */
+  readonly serialNumber?: string;
 }
 
 const listeningModule = z.object({
@@ -102,22 +108,39 @@ type Parse<T> = (text: string) => { done: true; value: Result<T, ListeningErrorC
 const ID_LINE = /(?:your (?:device|core) id is|device id:)\s*([0-9a-fA-F]{24})[ \t]*\r?\n/i;
 const IMEI = /(?:your imei is|imei:)\s*([0-9]{14,16})[ \t]*\r?\n/i;
 const ICCID = /(?:your iccid is|iccid:)\s*([0-9A-Fa-f]{18,22})[ \t]*\r?\n/i;
+// The key/value listing prints IMEI and ICCID lines even when the modem gave nothing: a blank line
+// is a complete answer ("unreadable"), not a reason to wait for more.
+const IMEI_LINE = /(?:your imei is|imei:)[ \t]*([0-9]*)[ \t]*\r?\n/i;
+const ICCID_LINE = /(?:your iccid is|iccid:)[ \t]*([0-9A-Fa-f]*)[ \t]*\r?\n/i;
+const SERIAL_LINE = /serial number:[ \t]*([\x21-\x7e]{1,16})[ \t]*\r?\n/i;
 const VERSION = /system firmware version:\s*([0-9A-Za-z.+-]+)[^\r\n]*\r?\n/i;
 
-export const parseIdentification = (text: string, cellular: boolean): ReturnType<Parse<Identification>> => {
+/**
+ * `cellular`: wait for the IMEI and ICCID lines (blank ones count). `serialNumber`: wait for the
+ * "Serial Number" line. The timeout ends either wait with what arrived (a device with no serial
+ * programmed never prints the line).
+ */
+export const parseIdentification = (
+  text: string,
+  cellular: boolean,
+  serialNumber = false,
+): ReturnType<Parse<Identification>> => {
   const id = ID_LINE.exec(text);
   if (!id?.[1]) return undefined;
   const imei = IMEI.exec(text)?.[1];
   const iccid = ICCID.exec(text)?.[1];
+  const serial = SERIAL_LINE.exec(text)?.[1];
   // A cellular device prints IMEI and ICCID after the ID: wait for them (the timeout ends the wait
   // with what we have if the modem never reports).
-  if (cellular && (!imei || !iccid)) return undefined;
+  if (cellular && !((imei || IMEI_LINE.test(text)) && (iccid || ICCID_LINE.test(text)))) return undefined;
+  if (serialNumber && !serial) return undefined;
   return {
     done: true,
     value: ok({
       deviceId: normalizeDeviceId(id[1]).id,
       ...(imei ? { imei } : {}),
       ...(iccid ? { iccid } : {}),
+      ...(serial ? { serialNumber: serial } : {}),
     }),
   };
 };
@@ -180,7 +203,12 @@ export interface CommandOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
-const printable = (s: string): string => s.replace(/[^\x20-\x7e\r\n]/g, '?').slice(-200);
+/** What an error may quote of a reply: printable, short, and never the device secret of an `i` listing. */
+const printable = (s: string): string =>
+  s
+    .replace(/(device secret:)[^\r\n]*/gi, '$1 [REDACTED]')
+    .replace(/[^\x20-\x7e\r\n]/g, '?')
+    .slice(-200);
 
 export class ListeningSerial {
   private buffer = '';
@@ -206,16 +234,19 @@ export class ListeningSerial {
     });
   }
 
-  /** `i`: the device ID (and IMEI/ICCID on cellular devices). */
+  /**
+   * `i`: the device ID (and IMEI/ICCID on cellular devices, the serial number where Device OS lists
+   * it). `serialNumber: true` waits for the serial line as `cellular` waits for IMEI and ICCID.
+   */
   identify(
-    options: CommandOptions & { cellular?: boolean } = {},
+    options: CommandOptions & { cellular?: boolean; serialNumber?: boolean } = {},
   ): Promise<Result<Identification, ListeningErrorCode>> {
     // Cellular devices get until the timeout to add IMEI and ICCID; if the modem never reports
     // them, the ID alone is still the answer.
     return this.command(
       'i',
       'device ID',
-      (t) => parseIdentification(t, options.cellular ?? false),
+      (t) => parseIdentification(t, options.cellular ?? false, options.serialNumber ?? false),
       options,
       (t) => parseIdentification(t, false),
     );
