@@ -29,6 +29,10 @@ export const createLinePool = (o: LinePoolOptions): pg.Pool => {
     idleTimeoutMillis: 30_000,
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
+    // The station forgets a change once its COMMIT returns. With asynchronous commit (a server or
+    // role may default to it) a crash of the database server would lose changes the station
+    // already counted as sent: a gap nobody notices. Every station session commits synchronously.
+    options: '-c synchronous_commit=on',
   });
   // An idle client whose connection dies emits 'error' on the pool; unhandled, that would end
   // the station's process. The next pass finds out and reports it.
@@ -78,13 +82,27 @@ export const diagnoseConnectFailure = async (e: unknown, url: string): Promise<L
   return named;
 };
 
+const guarded = new WeakSet<pg.PoolClient>();
+/**
+ * A checked-out client whose connection dies between two queries emits 'error' with nobody
+ * listening (the pool listens only while it is idle), which would end the process. The next
+ * query fails anyway and is handled there.
+ */
+export const guardClient = (client: pg.PoolClient): pg.PoolClient => {
+  if (!guarded.has(client)) {
+    guarded.add(client);
+    client.on('error', () => undefined);
+  }
+  return client;
+};
+
 /** Checks out a client, naming a failure to connect (probed, redacted). */
 export const connectLine = async (
   pool: pg.Pool,
   url: string,
 ): Promise<{ ok: true; client: pg.PoolClient } | { ok: false; error: LineDbError }> => {
   try {
-    const client = await pool.connect();
+    const client = guardClient(await pool.connect());
     return { ok: true, client };
   } catch (e) {
     return { ok: false, error: await diagnoseConnectFailure(e, url) };

@@ -101,10 +101,14 @@ const SKEW_WARN_MS = 120_000;
 
 const describeSkew = (ms: number): string => {
   const abs = Math.abs(ms);
-  const h = Math.floor(abs / 3_600_000);
-  const m = Math.floor((abs % 3_600_000) / 60_000);
-  const s = Math.round((abs % 60_000) / 1000);
-  const span = h > 0 ? `${h} h ${m} min` : m > 0 ? `${m} min ${s} s` : `${s} s`;
+  const minutes = Math.round(abs / 60_000);
+  const seconds = Math.round(abs / 1000);
+  const span =
+    minutes >= 60
+      ? `${Math.floor(minutes / 60)} h ${minutes % 60} min`
+      : seconds >= 60
+        ? `${Math.floor(seconds / 60)} min ${seconds % 60} s`
+        : `${seconds} s`;
   return `${span} ${ms > 0 ? 'ahead of' : 'behind'}`;
 };
 

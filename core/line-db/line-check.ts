@@ -3,6 +3,7 @@ import type { LsError } from '../errors/result';
 import type { LineCheck, LineCheckResult } from '../station/pipeline';
 import { sleep } from '../time/sleep';
 import { type ClaimHolder, claimDevice, DEFAULT_CLAIM_LEASE_MS, releaseClaim } from './claims';
+import { guardClient } from './connection';
 import { classifyLineError } from './errors';
 import type { LineStation } from './forwarder';
 import { lookupUnitHistory, type UnitHistory } from './history';
@@ -65,7 +66,7 @@ export const createLineCheck = (o: LineCheckOptions): LineChecker => {
     pending.add(t);
   };
   const withClient = async <T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> => {
-    const client = await o.pool.connect();
+    const client = guardClient(await o.pool.connect());
     let broken: Error | undefined;
     try {
       return await fn(client);

@@ -53,7 +53,7 @@ export const LINE_TABLES: Readonly<Record<LineFeedKind, LineTable>> = {
       started_at timestamptz, finished_at timestamptz, duration_ms bigint, identify_ms integer,
       ensure_dfu_ms integer, flash_ms integer, leave_ms integer, confirm_ms integer, register_ms integer,
       registration_state, normal_update_ms integer, setup_done_ms integer, setup_done, module_steps,
-      module_versions jsonb, line_check`),
+      module_versions jsonb, line_check, service_mode_ms integer`),
   },
   registration: {
     kind: 'registration',
@@ -214,6 +214,7 @@ export const readChunk = (db: DatabaseSync, entries: readonly LineFeedEntry[]): 
         module_steps: moduleStepsCell((r.module_steps as string | null) ?? null),
         module_versions: json(r.module_versions, null),
         line_check: r.line_check ?? null,
+        service_mode_ms: n(r.service_mode_ms),
       });
     }
 

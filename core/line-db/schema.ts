@@ -168,8 +168,30 @@ const line1: LineMigration = {
   `,
 };
 
+/**
+ * Service Mode (lifting Device Protection for the install) is its own timed step with its own
+ * export column. Every new export column comes to the line database this way: a step here, the
+ * column in rows.ts (a test compares the two lists).
+ */
+const line2: LineMigration = {
+  name: 'line-2-service-mode',
+  sql: `
+    ALTER TABLE ${S}.attempts ADD COLUMN service_mode_ms integer;
+    CREATE OR REPLACE VIEW ${S}.step_durations AS
+      SELECT a.station_id, a.attempt_id, a.lot, a.device_id, a.result, s.step, s.ms
+        FROM ${S}.attempts a
+        CROSS JOIN LATERAL (VALUES
+          ('identify', a.identify_ms), ('normal-update', a.normal_update_ms),
+          ('ensure-dfu', a.ensure_dfu_ms), ('flash', a.flash_ms), ('leave', a.leave_ms),
+          ('confirm', a.confirm_ms), ('setup-done', a.setup_done_ms), ('register', a.register_ms),
+          ('service-mode', a.service_mode_ms)
+        ) AS s(step, ms)
+       WHERE s.ms IS NOT NULL;
+  `,
+};
+
 /** Every step this station knows, in order. Append; never edit a shipped one. */
-export const LINE_MIGRATIONS: readonly LineMigration[] = [line1];
+export const LINE_MIGRATIONS: readonly LineMigration[] = [line1, line2];
 
 const LOCK_KEY = 0x6c696e65; // 'line': one schema change at a time, however many stations start together
 

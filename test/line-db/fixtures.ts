@@ -76,6 +76,7 @@ export const lineRows = async (
     audit_log: 'audit_id',
   }[table];
   const client = new pg.Client({ connectionString: url });
+  client.on('error', () => undefined);
   await client.connect();
   try {
     const r = await client.query(
@@ -104,4 +105,27 @@ export const query = async (url: string, text: string, values: unknown[] = []): 
   } finally {
     await client.end().catch(() => undefined);
   }
+};
+
+/** The line database holds exactly this station's rows: every local id once, no other. */
+export const expectExactlyStationRows = async (
+  url: string,
+  db: DatabaseSync,
+  stationId: string,
+): Promise<{ attempts: number }> => {
+  const pairs = [
+    ['batches', 'batches', 'batch_id'],
+    ['attempts', 'attempts', 'attempt_id'],
+    ['registrations', 'outbox', 'registration_id'],
+    ['audit_log', 'audit_log', 'audit_id'],
+  ] as const;
+  let attempts = 0;
+  for (const [line, local, key] of pairs) {
+    const ids = (await lineRows(url, line, stationId)).map((r) => Number(r[key]));
+    const want = localIds(db, local);
+    if (JSON.stringify(ids) !== JSON.stringify(want))
+      throw new Error(`${line}: the line database has ${ids.length} rows, the station ${want.length}`);
+    if (line === 'attempts') attempts = ids.length;
+  }
+  return { attempts };
 };
