@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { labelTemplateSchema } from '../labels/template-schema';
 
 /**
  * The product profile: everything a station must know to provision one product, in one
@@ -124,6 +125,8 @@ export const profileSchema = z.strictObject({
   retry: retrySchema.default({ maxAttempts: 2, retryOn: ['USB_TIMEOUT', 'USB_IO', 'USB_STALL'] }),
   slots: slotsSchema.default({ count: 1, labels: {} }),
   station: stationOptionsSchema.default({ reflashAlreadyProvisioned: false, skipWhenCurrent: false }),
+  /** The label printed for each PASS (core/labels); no label, no printing (manual pairing). */
+  label: labelTemplateSchema.optional(),
   lock: lockSchema.optional(),
 });
 
