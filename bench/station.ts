@@ -80,7 +80,10 @@ const runStation = async (slots: number, count: number) => {
     },
     driverFor: particleDriver({
       transport: bus,
-      plan,
+      files: [app],
+      product: { platformId: 13, productId: PRODUCT, mode: 'flash-on-line', deviceOsVersion: 6201 },
+      skipWhenCurrent: false,
+      setupDone: true,
       verify: true,
       registrar: outboxRegistrar({ db: store.db, productId: PRODUCT }),
     }),

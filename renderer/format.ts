@@ -31,6 +31,7 @@ export const dateTime = (iso: string | null): string => {
 
 export const STEP_WORDS: Readonly<Record<string, string>> = {
   identify: 'Identifying',
+  'service-mode': 'Service Mode',
   'normal-update': 'Updating (normal mode)',
   'ensure-dfu': 'Entering DFU',
   flash: 'Flashing',

@@ -90,6 +90,7 @@ export const buildModule = (spec: ModuleSpec): Uint8Array => {
   const w = new ByteWriter(total);
   const start = spec.startAddress ?? defaultStartAddress(platform, fn, index, total);
   const p = prefixOffset;
+  if (spec.initialStackPointer !== undefined && p >= 4) w.u32le(0, spec.initialStackPointer);
   w.u32le(p, start);
   w.u32le(p + 4, spec.lie?.endAddress ?? start + total - 4);
   w.u8(p + 9, spec.flags ?? 0);

@@ -270,6 +270,11 @@ export interface ModuleSpec {
   version?: number;
   /** Default: where the platform keeps this function (see builder.ts). */
   startAddress?: number;
+  /**
+   * The first word of the vector table in front of a prefix at 0x200/0x184 (an initial stack
+   * pointer in RAM, e.g. 0x2003fc00): Device OS finds such a prefix only behind one. Default 0.
+   */
+  initialStackPointer?: number;
   /** Body bytes after the prefix (the "code"). Default: `bodySize` bytes of a seeded pattern. */
   body?: Uint8Array;
   /** Default 256. */

@@ -1,14 +1,14 @@
 import type { DatabaseSync } from 'node:sqlite';
-import { flashDevice } from '../dfu/flash';
-import { DfuSession } from '../dfu/session';
 import { type LsError, LsFailure } from '../errors/result';
-import type { FlashImage } from '../firmware/types';
-import { confirmBackInNormalMode, enterDfuMode, type ModeSwitchContext } from '../particle/mode-switch';
-import type { DeviceModule } from '../particle/requests';
+import { planSet } from '../firmware/plan-set';
+import type { InspectedFile, PlanTarget } from '../firmware/types';
+import { type InstallOptions, installSet } from '../install/install-set';
+import { platformById } from '../platforms/lookup';
 import { enqueueRegistration, registrationState } from '../store/outbox';
 import { sleep } from '../time/sleep';
 import { identifyDevice, recognise } from '../usb/identity';
 import type { UsbDeviceInfo, UsbTransport } from '../usb/transport';
+import { type DeviceState, readDeviceState } from './device-state';
 import type { DeviceIdentity, SlotDriver, StepContext } from './pipeline';
 
 /**
@@ -52,61 +52,38 @@ export const outboxRegistrar = (o: OutboxRegistrarOptions): Registrar => ({
 
 export interface ParticleDriverOptions {
   readonly transport: UsbTransport;
-  /** The validated plan of the locked firmware set, in flash order. */
-  readonly plan: readonly FlashImage[];
+  /** The locked set's files (inspected), planned per device at identify (what it runs, its mode). */
+  readonly files: readonly InspectedFile[];
+  /** The product the set is for (platform, product ID, mode, Device OS, protection). */
+  readonly product: PlanTarget;
   readonly verify: boolean;
+  /** Skip a module the device already runs at the same version and hash (still verified). */
+  readonly skipWhenCurrent: boolean;
+  /** Gen 3 on Device OS < 4.0: mark the device set up after the install (always, on a line). */
+  readonly setupDone: boolean;
+  /** The cloud side of Service Mode, for products that declare Device Protection. */
+  readonly serviceMode?: InstallOptions['serviceMode'];
   readonly registrar: Registrar;
-  readonly modeSwitch?: Omit<ModeSwitchContext, 'transport'>;
   /** Re-enumeration poll interval (tests with a fast simulator use a small one). */
-  readonly pollMs?: number;
+  readonly pollMs?: number | undefined;
   /** How long a device may take to re-enumerate (DFU entry, back after leave). Default 30 s. */
-  readonly reenumerationTimeoutMs?: number;
+  readonly reenumerationTimeoutMs?: number | undefined;
 }
 
 const failWith = (e: LsError): never => {
   throw new LsFailure(e);
 };
 
-/** Plan modules whose version the device should report after the write (function/index/version). */
-const expectedModules = (plan: readonly FlashImage[]) =>
-  plan.flatMap((i) =>
-    i.module && typeof i.module.function === 'string'
-      ? [{ function: i.module.function, index: i.module.index, version: i.module.version }]
-      : [],
-  );
-
-const checkModules = (plan: readonly FlashImage[], reported: readonly DeviceModule[]): void => {
-  for (const want of expectedModules(plan)) {
-    const got = reported.find((m) => m.function === want.function && m.index === want.index);
-    // The device runs its own checks on every module at boot (integrity, dependencies, platform).
-    // A module that fails them is not run (a user part that fails boots safe mode, breathing
-    // magenta): readback proved the bytes, this proves the device accepted them.
-    if (got && !got.valid)
-      failWith({
-        code: 'MODULE_INVALID',
-        message: `The device rejected the ${want.function} part ${want.index} that was written (version ${got.version}): it failed the device's own integrity or dependency check.`,
-        remedy:
-          'Check that the device runs the Device OS the firmware needs (linestation inspect FILE); call an engineer if it persists.',
-      });
-    if (got && got.version !== want.version)
-      failWith({
-        code: 'MODULE_VERSION_MISMATCH',
-        message: `The device reports ${want.function} part ${want.index} at version ${got.version}; ${want.version} was written.`,
-      });
-  }
-};
-
 /**
- * The real slot driver: core/usb identity, core/particle mode switching, core/dfu writing with
- * readback verify, and the registration outbox. One driver per attempt; it follows the device
- * through its re-enumerations on the same port path.
+ * The real slot driver: core/usb identity and what the device runs, then the set installed by
+ * core/install (the same operation `linestation flash` runs), then the registration outbox. One
+ * driver per attempt; it follows the device through its re-enumerations on the same port path.
  */
 export const particleDriver =
   (o: ParticleDriverOptions) =>
   (device: UsbDeviceInfo): SlotDriver => {
     let current = device;
-    let dfuKey: string | undefined;
-    const ctx: ModeSwitchContext = { transport: o.transport, ...o.modeSwitch };
+    let state: DeviceState = { notes: [] };
     return {
       async identify(step: StepContext): Promise<DeviceIdentity> {
         const r = recognise(current);
@@ -121,79 +98,62 @@ export const particleDriver =
             code: 'DEVICE_ID_INVALID',
             message: `The device on ${current.portPath} did not report a valid device ID.`,
           });
+        if (o.product.mode === 'flash-on-line' && r.platform.id === o.product.platformId) {
+          state = await readDeviceState(o.transport, current, r.dfu, step.signal);
+          // Before anything is written: a protected device on a product that does not declare
+          // Device Protection would refuse every write, and flashing it open would be wrong anyway.
+          if ((state.protection === 'protected' || state.protection === 'service') && !o.serviceMode)
+            return failWith({
+              code: 'DEVICE_PROTECTED',
+              message: `Device ${id.deviceId} has Device Protection on, and this product's profile does not declare it.`,
+              remedy:
+                'Set the device aside and call an engineer: the profile must declare deviceProtection for protected devices.',
+            });
+        }
         return {
           deviceId: id.deviceId,
           platformId: r.platform.id,
           mode: r.dfu ? 'dfu' : id.mode === 'listening' ? 'listening' : 'normal',
           portPath: current.portPath,
+          ...(state.protection ? { protection: state.protection } : {}),
+          ...(state.systemVersion !== undefined ? { systemVersion: state.systemVersion } : {}),
+          notes: state.notes,
         };
       },
-      async ensureDfu(_id, step) {
-        const entered = await enterDfuMode(ctx, current, {
-          signal: step.signal,
-          pollMs: o.pollMs,
-          timeoutMs: o.reenumerationTimeoutMs,
+      async install(id, runner) {
+        const platform = platformById(id.platformId);
+        if (!platform)
+          return failWith({ code: 'WRONG_PLATFORM', message: `Unknown platform ${id.platformId}.` });
+        // Planned for this device: what it already runs (dependencies, skipWhenCurrent) and
+        // whether it is in DFU mode (Particle's repair order).
+        const plan = planSet(o.files, {
+          ...o.product,
+          deviceModules: state.modules,
+          alreadyInDfu: id.mode === 'dfu',
+          deviceProtection: o.product.deviceProtection || state.protection === 'protected',
+          skipWhenCurrent: o.skipWhenCurrent,
         });
-        if (!entered.ok) failWith(entered.error);
-        else {
-          current = entered.value.device;
-          dfuKey = current.key;
-        }
-      },
-      async flash(_id, step) {
-        const result = await flashDevice({ transport: o.transport, device: current }, o.plan, {
-          verify: o.verify,
-          leave: false,
-          signal: step.signal,
-          onProgress: (p) => step.onProgress(p),
-        });
-        if (!result.ok) failWith(result.error);
-        else if (o.verify && !result.value.verified)
-          failWith({
-            code: 'DFU_VERIFY_MISMATCH',
-            message: 'The write finished but was not verified by readback.',
-          });
-      },
-      async leave(_id, step) {
-        const handle = await o.transport.open(current, { signal: step.signal });
-        const session = await DfuSession.open(handle, { signal: step.signal }).catch(async (e: unknown) => {
-          await handle.close().catch(() => undefined);
-          throw e;
-        });
-        try {
-          await session.leave({ signal: step.signal });
-        } finally {
-          await session.close();
-        }
-      },
-      async confirm(id, step) {
-        const back = await confirmBackInNormalMode(
-          { transport: o.transport },
-          { portPath: id.portPath, deviceId: id.deviceId, dfuKey },
-          { signal: step.signal, readModules: true, pollMs: o.pollMs, timeoutMs: o.reenumerationTimeoutMs },
+        const report = await installSet(
+          {
+            transport: o.transport,
+            device: current,
+            deviceId: id.deviceId,
+            platform,
+            protection: state.protection,
+            systemVersion: state.systemVersion,
+          },
+          plan,
+          {
+            verify: o.verify,
+            setupDone: o.setupDone,
+            serviceMode: o.serviceMode,
+            pollMs: o.pollMs,
+            reenumerationTimeoutMs: o.reenumerationTimeoutMs,
+            normalRetryDelayMs: o.pollMs,
+          },
+          runner,
         );
-        if (!back.ok) return failWith(back.error);
-        current = back.value.device;
-        // Module versions are optional (old Device OS), but a device that vanished while we asked
-        // was not confirmed: PASS needs it still there, in normal mode, at the end of confirm.
-        if (back.value.modulesError) {
-          const key = current.key;
-          const present = await o.transport.list().then(
-            (l) => l.some((d) => d.key === key),
-            () => false,
-          );
-          if (!present)
-            failWith({
-              code: 'DEVICE_UNPLUGGED',
-              message: `The device on ${id.portPath} was unplugged while it was being confirmed.`,
-            });
-        }
-        const modules = back.value.modules;
-        if (modules) checkModules(o.plan, modules);
-        return {
-          deviceId: (current.serialNumber ?? id.deviceId).toLowerCase(),
-          moduleVersions: modules?.map((m) => m.version),
-        };
+        current = report.device;
       },
       register: (id, step) => o.registrar.register(id.deviceId, step.signal),
     };

@@ -1,13 +1,12 @@
 import type { LsError } from '../errors/result';
 import { LsFailure, toLsError } from '../errors/result';
+import type { InstallRunner } from '../install/types';
 import { platformById } from '../platforms/lookup';
 import type {
   AttemptRecord,
   BatchRecord,
-  ModuleStep,
   ProvisioningMode,
   RegistrationState,
-  SetupDoneState,
   StepName,
 } from '../store/records';
 import type { StationLog } from '../store/station-log';
@@ -23,6 +22,12 @@ export interface DeviceIdentity {
   readonly portPath: string;
   /** Product ID the device reports (from its firmware), when it reports one. */
   readonly productId?: number | undefined;
+  /** Device Protection as the device reports it (normal mode: request 76; DFU: string 0xFA). */
+  readonly protection?: 'open' | 'protected' | 'service' | undefined;
+  /** The system part's version it runs (Device OS 4.0.0 = 4000), when it says. */
+  readonly systemVersion?: number | undefined;
+  /** What could not be read at identify and why (kept in the log; not failures). */
+  readonly notes?: readonly string[] | undefined;
 }
 
 export interface StepProgress {
@@ -42,39 +47,27 @@ export interface StepContext {
 }
 
 /**
- * The seam between the pipeline and the protocol code: one method per step. The real driver
- * composes core/particle, core/dfu and core/cloud; tests use fakes. Methods fail by throwing
- * LsFailure with a code (USB_DISCONNECTED, DFU_VERIFY_MISMATCH, ...).
+ * The seam between the pipeline and the protocol code. The real driver identifies through
+ * core/usb + core/particle and installs through core/install (the same operation
+ * `linestation flash` runs); tests use fakes. Methods fail by throwing LsFailure with a code
+ * (USB_DISCONNECTED, DFU_VERIFY_MISMATCH, ...).
  */
 export interface SlotDriver {
   identify(ctx: StepContext): Promise<DeviceIdentity>;
-  /** Puts the device in DFU mode (no-op if it already is) and waits for it on the same port path. */
-  ensureDfu(id: DeviceIdentity, ctx: StepContext): Promise<void>;
   /**
-   * Writes the modules Device OS takes only in normal mode (bootloader, NCP, assets), each
-   * verified over MODULE_INFO after the device comes back. Absent or returning [] when the set
-   * has none.
+   * Installs the locked firmware set (flash-on-line only), running each part through `runner`,
+   * which logs it as a step with its own timeout: service mode, normal-mode modules, DFU entry,
+   * DFU writes with readback, leave, confirm, setup done, in the order the set needs.
    */
-  normalUpdate?(id: DeviceIdentity, ctx: StepContext): Promise<readonly ModuleStep[]>;
-  /** Writes the whole locked module set, each image verified by readback. */
-  flash(id: DeviceIdentity, ctx: StepContext): Promise<undefined | readonly ModuleStep[]>;
-  leave(id: DeviceIdentity, ctx: StepContext): Promise<void>;
-  /** Waits for the device to come back in normal mode on the same port path and reads its ID. */
-  confirm(
-    id: DeviceIdentity,
-    ctx: StepContext,
-  ): Promise<{ deviceId: string; moduleVersions?: readonly number[] | undefined }>;
-  /**
-   * Marks the device as set up where Device OS needs it (Gen 3 before 4.0: without it the device
-   * boots into listening mode at the customer's), and says why it was skipped elsewhere.
-   */
-  setupDone?(id: DeviceIdentity, ctx: StepContext): Promise<SetupDoneState>;
+  install(id: DeviceIdentity, runner: InstallRunner): Promise<void>;
   /** Registers to the product (or queues in the outbox when offline or the cloud is down). */
   register(id: DeviceIdentity, ctx: StepContext): Promise<{ state: 'registered' | 'queued' }>;
 }
 
 export const STEP_TIMEOUTS_MS: Readonly<Record<StepName, number>> = {
   identify: 15_000,
+  // Two cloud round trips and two device requests; the cloud may be slow to answer.
+  'service-mode': 60_000,
   // A bootloader, an NCP image (minutes on its own: particle-cli allows 240 s) and assets, each
   // with a reset and a re-enumeration.
   'normal-update': 900_000,
@@ -89,6 +82,7 @@ export const STEP_TIMEOUTS_MS: Readonly<Record<StepName, number>> = {
 export const STEPS_FOR_MODE: Readonly<Record<ProvisioningMode, readonly StepName[]>> = {
   'flash-on-line': [
     'identify',
+    'service-mode',
     'normal-update',
     'ensure-dfu',
     'flash',
@@ -354,35 +348,24 @@ export const runAttempt = async (req: AttemptRequest): Promise<AttemptRecord> =>
         line.passedElsewhere.title,
       );
 
-    if (batch.mode === 'flash-on-line') {
-      const normalUpdate = async () => {
-        const run = driver.normalUpdate;
-        if (!run) return;
-        const normal = await timed('normal-update', (ctx) => run.call(driver, id, ctx));
-        stepDone('normal-update', normal.ms, { moduleSteps: normal.value });
-      };
-      // Particle's order: normal-mode modules first; but a device found already in DFU gets its
-      // DFU modules first, so a device whose Device OS is broken can be repaired.
-      const dfuFirst = id.mode === 'dfu';
-      if (!dfuFirst) await normalUpdate();
-      stepDone('ensure-dfu', (await timed('ensure-dfu', (ctx) => driver.ensureDfu(id, ctx))).ms);
-      const flashed = await timed('flash', (ctx) => driver.flash(id, ctx));
-      stepDone('flash', flashed.ms, { moduleSteps: flashed.value ?? undefined });
-      stepDone('leave', (await timed('leave', (ctx) => driver.leave(id, ctx))).ms);
-      const back = await timed('confirm', (ctx) => driver.confirm(id, ctx));
-      if (back.value.deviceId.toLowerCase() !== id.deviceId)
-        throw stepFailure(
-          'DEVICE_ID_CHANGED',
-          `Device ${back.value.deviceId} came back on ${req.device.portPath} instead of ${id.deviceId}.`,
-        );
-      stepDone('confirm', back.ms, { moduleVersions: back.value.moduleVersions });
-      if (dfuFirst) await normalUpdate();
-      const markSetUp = driver.setupDone;
-      if (markSetUp) {
-        const setUp = await timed('setup-done', (ctx) => markSetUp.call(driver, id, ctx));
-        stepDone('setup-done', setUp.ms, { setupDone: setUp.value });
-      }
-    }
+    if (batch.mode === 'flash-on-line')
+      await driver.install(id, {
+        phase: async (name, fn) => {
+          const r = await timed(name, (ctx) => fn(ctx));
+          stepDone(name, r.ms, {
+            moduleSteps: r.value.moduleSteps,
+            setupDone: r.value.setupDone,
+            moduleVersions: r.value.moduleVersions,
+          });
+          // PASS needs the same device back: a swapped device on the port never inherits a result.
+          if (name === 'confirm' && r.value.deviceId && r.value.deviceId.toLowerCase() !== id.deviceId)
+            throw stepFailure(
+              'DEVICE_ID_CHANGED',
+              `Device ${r.value.deviceId} came back on ${req.device.portPath} instead of ${id.deviceId}.`,
+            );
+          return r.value;
+        },
+      });
     const reg = await timed('register', (ctx) =>
       // Registered by another station (the line database says so): a second import is not sent.
       line?.registeredElsewhere

@@ -9,8 +9,8 @@ import {
 } from '../cloud/retry-transient';
 import { envTokenProvider } from '../cloud/token';
 import { err, type LsError, ok, type Result, toLsError } from '../errors/result';
-import type { FlashImage, InspectedFile } from '../firmware/types';
-import { validateSet } from '../firmware/validate-set';
+import { planSet } from '../firmware/plan-set';
+import type { InspectedFile, PlanTarget, SetPlan } from '../firmware/types';
 import { type LineLink, type LineTuning, openLineLink } from '../line-db/link';
 import { platformByName } from '../platforms/lookup';
 import { resolveDataDir } from '../store/data-dir';
@@ -82,7 +82,8 @@ export interface Session {
   readonly recovered: number;
   /** The previous holder of the data folder, when it died without releasing it (its lock was taken over). */
   readonly tookOverFrom: LockHolder | undefined;
-  readonly plan: readonly FlashImage[];
+  /** The locked set's install plan for a device that says nothing about itself (in normal mode). */
+  readonly plan: SetPlan;
   readonly policy: StationPolicy;
   readonly station: Station;
   readonly drain: Drain | undefined;
@@ -214,20 +215,20 @@ export const openSession = async (o: SessionOptions): Promise<Result<Session>> =
   if (!opened.ok) return fail(opened.error);
 
   const mode = p.provisioningMode ?? 'flash-on-line';
-  let plan: FlashImage[] = [];
-  if (mode === 'flash-on-line') {
-    const files = report.files.map((f) => f.inspected).filter((f): f is InspectedFile => f !== undefined);
-    const planned = validateSet(files, {
-      platformId: platform.id,
-      productId: p.product.id,
-      mode,
-      ...(p.deviceOsVersion ? { deviceOsVersion: p.deviceOsVersion } : {}),
-    });
-    const first = planned.errors[0];
-    if (first)
-      return fail({ ...first, message: `The locked firmware set cannot be written: ${first.message}` });
-    plan = planned.plan;
-  }
+  const files = report.files.map((f) => f.inspected).filter((f): f is InspectedFile => f !== undefined);
+  const product: PlanTarget = {
+    platformId: platform.id,
+    productId: p.product.id,
+    mode,
+    ...(p.deviceOsVersion ? { deviceOsVersion: p.deviceOsVersion } : {}),
+    deviceProtection: p.deviceProtection === true,
+  };
+  // The whole set, as every device gets it unless it says otherwise at identify (what it runs,
+  // DFU mode): refused here, before a device is touched, when it cannot be installed at all.
+  const plan = planSet(files, product);
+  const first = plan.errors[0];
+  if (first)
+    return fail({ ...first, message: `The locked firmware set cannot be installed: ${first.message}` });
 
   // The line database never stops the station: an unusable one is reported by the link's status.
   const lineR = openLineLink({
@@ -269,7 +270,11 @@ export const openSession = async (o: SessionOptions): Promise<Result<Session>> =
     retryDelayMs: o.retryDelayMs,
     driverFor: particleDriver({
       transport: o.transport,
-      plan,
+      files,
+      product,
+      skipWhenCurrent: p.station.skipWhenCurrent === true,
+      setupDone: true,
+      ...(p.deviceProtection && client ? { serviceMode: { cloud: client, productId: p.product.id } } : {}),
       verify: p.verification.readback,
       pollMs: o.pollMs,
       reenumerationTimeoutMs: o.reenumerationTimeoutMs,

@@ -41,6 +41,8 @@ export const EXPORT_COLUMNS = [
   'module_steps',
   // The line-database check at identify (docs/line.md); appended like the columns above.
   'line_check',
+  // Lifting Device Protection for the install (Service Mode) and putting it back.
+  'service_mode_ms',
 ] as const;
 export type ExportColumn = (typeof EXPORT_COLUMNS)[number];
 export type ExportRow = Record<ExportColumn, string | number | boolean | null>;
@@ -120,7 +122,7 @@ export const writeExport = (
     `SELECT id, device_id, platform, slot, port_path, label_serial, try_number, result, already_provisioned,
        error_code, error_message, started_at, finished_at, duration_ms, identify_ms, ensure_dfu_ms, flash_ms,
        leave_ms, confirm_ms, register_ms, registration_state, normal_update_ms, setup_done_ms, setup_done,
-       module_steps, line_check
+       module_steps, line_check, service_mode_ms
      FROM attempts WHERE batch_id = ? ORDER BY id`,
   );
   stmt.setReturnArrays(true);
@@ -166,6 +168,7 @@ export const writeExport = (
       r[23] ?? null,
       moduleStepsCell(r[24] ?? null),
       r[25] ?? null,
+      r[26] ?? null,
     ];
     if (format === 'csv') {
       let line = '';

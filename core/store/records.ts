@@ -12,11 +12,13 @@ export type RegistrationState = 'registered' | 'queued' | 'failed' | 'not-attemp
 
 /**
  * The steps of one slot's pipeline, in order (ota-on-setup runs only identify and register).
- * `normal-update` writes the modules Device OS takes only in normal mode (bootloader, NCP,
- * assets); `setup-done` marks a Gen 3 device on Device OS < 4 as set up.
+ * `service-mode` lifts Device Protection for a while (and puts it back), `normal-update` writes
+ * the modules Device OS takes only in normal mode (bootloader, NCP, assets); `setup-done` marks a
+ * Gen 3 device on Device OS < 4 as set up.
  */
 export const STEPS = [
   'identify',
+  'service-mode',
   'normal-update',
   'ensure-dfu',
   'flash',
@@ -30,6 +32,7 @@ export type StepName = (typeof STEPS)[number];
 /** Column holding each step's duration. */
 export const STEP_COLUMN: Readonly<Record<StepName, string>> = {
   identify: 'identify_ms',
+  'service-mode': 'service_mode_ms',
   'normal-update': 'normal_update_ms',
   'ensure-dfu': 'ensure_dfu_ms',
   flash: 'flash_ms',
@@ -39,18 +42,9 @@ export const STEP_COLUMN: Readonly<Record<StepName, string>> = {
   register: 'register_ms',
 };
 
-/** What happened to one module of the set on one device (the export's `module_steps`). */
-export interface ModuleStep {
-  /** File name (or module label) as the profile lists it. */
-  readonly name: string;
-  readonly path: 'normal' | 'dfu';
-  /** `current`: the device already ran this exact module, nothing was written (still verified). */
-  readonly outcome: 'written' | 'current' | 'skipped';
-  readonly ms: number;
-}
+import type { ModuleStep, SetupDoneState } from '../install/types';
 
-/** The setup-done step's outcome: set, or skipped with why (Device OS ≥ 4, P2 family, ...). */
-export type SetupDoneState = 'set' | `skipped: ${string}`;
+export type { ModuleStep, SetupDoneState };
 
 export interface FirmwareHash {
   /** File name (or module label) as it appears in the profile. */

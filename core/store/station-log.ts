@@ -421,10 +421,11 @@ export class StationLog {
   ): void {
     this.write(() => {
       const a = this.requireAttempt(attemptId);
-      this.sql(`UPDATE attempts SET ${STEP_COLUMN[step]} = ? WHERE id = ?`).run(
-        Math.round(durationMs),
-        attemptId,
-      );
+      // A step can run twice in one attempt (normal-mode modules before DFU and assets after it;
+      // Service Mode in and out): its column holds the total.
+      this.sql(
+        `UPDATE attempts SET ${STEP_COLUMN[step]} = COALESCE(${STEP_COLUMN[step]}, 0) + ? WHERE id = ?`,
+      ).run(Math.round(durationMs), attemptId);
       if (extra.moduleVersions)
         this.sql('UPDATE attempts SET module_versions = ? WHERE id = ?').run(
           JSON.stringify(extra.moduleVersions),

@@ -1,4 +1,5 @@
 import { LsFailure } from '../../core/errors/result';
+import type { ModuleStep, PhaseContext, SetupDoneState } from '../../core/install/types';
 import type { DeviceIdentity, SlotDriver, StepContext } from '../../core/station/pipeline';
 import type { DeviceSource } from '../../core/station/station';
 import type { StepName } from '../../core/store/records';
@@ -87,7 +88,7 @@ export class FakeDriver {
   for = (device: UsbDeviceInfo): SlotDriver => {
     const id = (device.serialNumber ?? '').toLowerCase();
     const b = (): FakeBehaviour => this.behaviour.get(id) ?? {};
-    const step = async (name: StepName, ctx: StepContext): Promise<void> => {
+    const step = async (name: StepName, ctx: PhaseContext): Promise<void> => {
       this.calls.push(`${id}:${name}`);
       const beh = b();
       if (beh.hangAt === name) await new Promise(() => undefined);
@@ -106,7 +107,7 @@ export class FakeDriver {
       mode: 'normal',
       portPath: device.portPath,
     });
-    return {
+    return stepDriver({
       identify: async (ctx) => {
         await step('identify', ctx);
         return identity();
@@ -115,6 +116,7 @@ export class FakeDriver {
       flash: async (_i, ctx) => {
         await step('flash', ctx);
         for (let done = 0; done <= 4096; done += 1024) ctx.onProgress({ bytesDone: done, bytesTotal: 4096 });
+        return undefined;
       },
       leave: (_i, ctx) => step('leave', ctx),
       confirm: async (_i, ctx) => {
@@ -125,8 +127,49 @@ export class FakeDriver {
         await step('register', ctx);
         return { state: b().registration ?? 'registered' };
       },
-    };
+    });
   };
 }
+
+/** A fake's install parts, one per phase, in the order the simplest set (DFU only, no extras) runs them. */
+export interface StepParts {
+  identify(ctx: StepContext): Promise<DeviceIdentity>;
+  normalUpdate?(id: DeviceIdentity, ctx: PhaseContext): Promise<readonly ModuleStep[]>;
+  ensureDfu(id: DeviceIdentity, ctx: PhaseContext): Promise<void>;
+  flash(id: DeviceIdentity, ctx: PhaseContext): Promise<undefined | readonly ModuleStep[]>;
+  leave(id: DeviceIdentity, ctx: PhaseContext): Promise<void>;
+  confirm(
+    id: DeviceIdentity,
+    ctx: PhaseContext,
+  ): Promise<{ deviceId: string; moduleVersions?: readonly number[] | undefined }>;
+  setupDone?(id: DeviceIdentity, ctx: PhaseContext): Promise<SetupDoneState>;
+  register(id: DeviceIdentity, ctx: StepContext): Promise<{ state: 'registered' | 'queued' }>;
+}
+
+/**
+ * A SlotDriver from per-phase functions: install runs them through the pipeline's runner in a
+ * fixed order (normal-mode modules, DFU entry, write, leave, confirm, setup done). The real order
+ * for a whole set is core/install's, tested against the simulator.
+ */
+export const stepDriver = (parts: StepParts): SlotDriver => ({
+  identify: (ctx) => parts.identify(ctx),
+  register: (id, ctx) => parts.register(id, ctx),
+  async install(id, runner) {
+    const normal = parts.normalUpdate;
+    if (normal) await runner.phase('normal-update', async (ctx) => ({ moduleSteps: await normal(id, ctx) }));
+    await runner.phase('ensure-dfu', async (ctx) => {
+      await parts.ensureDfu(id, ctx);
+      return {};
+    });
+    await runner.phase('flash', async (ctx) => ({ moduleSteps: (await parts.flash(id, ctx)) ?? undefined }));
+    await runner.phase('leave', async (ctx) => {
+      await parts.leave(id, ctx);
+      return {};
+    });
+    await runner.phase('confirm', (ctx) => parts.confirm(id, ctx));
+    const setUp = parts.setupDone;
+    if (setUp) await runner.phase('setup-done', async (ctx) => ({ setupDone: await setUp(id, ctx) }));
+  },
+});
 
 export const deviceId = (n: number): string => `e00fce68${n.toString(16).padStart(16, '0')}`;

@@ -36,11 +36,15 @@ describe('200 random unplugs on the simulated bus', () => {
         confirmed.set(device.portPath, mark);
         return {
           ...driver,
-          confirm: async (id, ctx) => {
-            const back = await driver.confirm(id, ctx);
-            mark.done = true;
-            return back;
-          },
+          install: (id, runner) =>
+            driver.install(id, {
+              phase: (name, fn) =>
+                runner.phase(name, async (ctx) => {
+                  const r = await fn(ctx);
+                  if (name === 'confirm') mark.done = true;
+                  return r;
+                }),
+            }),
         };
       },
     });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { portPaths } from '../../core/sim/index';
-import { simRig, userPartPlan } from './sim-rig';
+import { simRig, userPartFile } from './sim-rig';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -59,13 +59,16 @@ describe('particleDriver on the simulated bus', () => {
   it('never passes a device that rejects the module it was given, though readback matched', async () => {
     // One body byte changed after planning: the bytes land exactly as sent (readback verify
     // passes) but the device's own CRC check at boot fails, so MODULE_INFO reports it invalid.
-    const plan = userPartPlan().map((img) => {
-      if (!img.module) return img;
-      const data = Uint8Array.from(img.data);
-      data[200] = (data[200] ?? 0) ^ 0xff;
-      return { ...img, data };
-    });
-    const r = await rig({ plan, retryOn: [] });
+    const file = userPartFile();
+    const tampered = {
+      ...file,
+      images: file.images.map((img) => {
+        const data = Uint8Array.from(img.data);
+        data[200] = (data[200] ?? 0) ^ 0xff;
+        return { ...img, data };
+      }),
+    };
+    const r = await rig({ files: [tampered], retryOn: [] });
     r.bus.plug(r.device(4), portPaths(1)[0] as string);
     const e = await r.next((x) => x.type === 'attempt-finished');
     const a = e.type === 'attempt-finished' ? e.attempt : undefined;

@@ -8,7 +8,7 @@ import {
 } from '../../core/station/pipeline';
 import type { UsbDeviceInfo } from '../../core/usb/transport';
 import { newBatch, openLog } from '../store/helpers';
-import { deviceId } from './fakes';
+import { deviceId, stepDriver } from './fakes';
 
 /*
  * The pipeline's side of the line-database check (core/line-db implements it; its own tests use
@@ -25,19 +25,20 @@ const device: UsbDeviceInfo = {
   serialNumber: deviceId(1),
 };
 
-const driver = (calls: string[]): SlotDriver => ({
-  identify: async () => ({ deviceId: deviceId(1), platformId: 13, mode: 'normal', portPath: '1-1' }),
-  ensureDfu: async () => {
-    calls.push('ensure-dfu');
-  },
-  flash: async () => undefined,
-  leave: async () => undefined,
-  confirm: async () => ({ deviceId: deviceId(1) }),
-  register: async () => {
-    calls.push('register');
-    return { state: 'registered' };
-  },
-});
+const driver = (calls: string[]): SlotDriver =>
+  stepDriver({
+    identify: async () => ({ deviceId: deviceId(1), platformId: 13, mode: 'normal', portPath: '1-1' }),
+    ensureDfu: async () => {
+      calls.push('ensure-dfu');
+    },
+    flash: async () => undefined,
+    leave: async () => undefined,
+    confirm: async () => ({ deviceId: deviceId(1) }),
+    register: async () => {
+      calls.push('register');
+      return { state: 'registered' };
+    },
+  });
 
 const attempt = async (result: Partial<LineCheckResult>, reflash = false) => {
   const { log } = openLog();

@@ -1,7 +1,7 @@
 import { buildModule } from '../../core/firmware/builder';
 import { inspectBytes } from '../../core/firmware/inspect';
-import type { FlashImage } from '../../core/firmware/types';
-import { validateSet } from '../../core/firmware/validate-set';
+import { planSet } from '../../core/firmware/plan-set';
+import type { FlashImage, InspectedFile, PlanTarget } from '../../core/firmware/types';
 import { SimBus, SimDevice } from '../../core/sim/index';
 import type { SimFaults } from '../../core/sim/types';
 import { outboxRegistrar, particleDriver } from '../../core/station/particle-driver';
@@ -13,8 +13,8 @@ import { newBatch, openLog, tempDir } from '../store/helpers';
 export const PRODUCT_ID = 4242;
 export const BORON = 13;
 
-/** A small valid user part for the boron product, planned the way a locked profile's set is. */
-export const userPartPlan = (bodySize = 8192): FlashImage[] => {
+/** A small valid user part for the boron product, inspected as a locked profile's file is. */
+export const userPartFile = (bodySize = 8192): InspectedFile => {
   const bytes = buildModule({
     platformId: BORON,
     function: 'user',
@@ -22,16 +22,25 @@ export const userPartPlan = (bodySize = 8192): FlashImage[] => {
     product: { id: PRODUCT_ID, version: 3 },
     dependencies: [{ function: 'system', index: 1, version: 6201 }],
   });
-  const file = inspectBytes('app.bin', bytes);
-  const { errors, plan } = validateSet([file], {
-    platformId: BORON,
-    productId: PRODUCT_ID,
-    mode: 'flash-on-line',
-    deviceOsVersion: 6201,
-  });
-  if (errors.length > 0) throw new Error(errors.map((e) => `${e.code}: ${e.message}`).join('; '));
-  return plan;
+  return inspectBytes('app.bin', bytes);
 };
+
+export const PRODUCT: PlanTarget = {
+  platformId: BORON,
+  productId: PRODUCT_ID,
+  mode: 'flash-on-line',
+  deviceOsVersion: 6201,
+};
+
+/** The DFU images the station writes for `files` on a boron that says nothing about itself. */
+export const dfuImages = (files: readonly InspectedFile[]): FlashImage[] => {
+  const { errors, steps } = planSet(files, PRODUCT);
+  if (errors.length > 0) throw new Error(errors.map((e) => `${e.code}: ${e.message}`).join('; '));
+  return steps.flatMap((s) => (s.path === 'dfu' ? [s.image] : []));
+};
+
+/** The user part's DFU plan (the images written). */
+export const userPartPlan = (bodySize = 8192): FlashImage[] => dfuImages([userPartFile(bodySize)]);
 
 /** The real driver on a simulated bus: the station exactly as the CLI wires it, minus the CLI. */
 export const simRig = async (
@@ -43,7 +52,8 @@ export const simRig = async (
     dir?: string;
     /** Lets a test observe the real driver of each attempt (e.g. when a step really finished). */
     wrapDriver?: (driver: SlotDriver, device: UsbDeviceInfo) => SlotDriver;
-    plan?: FlashImage[];
+    /** The locked set's files (default: one user part). */
+    files?: InspectedFile[];
   } = {},
 ) => {
   const dir = over.dir ?? tempDir('ls-sim-');
@@ -51,10 +61,14 @@ export const simRig = async (
   const batch =
     log.batch('LOT-SIM') ?? log.createBatch(newBatch({ lot: 'LOT-SIM', product: String(PRODUCT_ID) }));
   const bus = new SimBus();
-  const plan = over.plan ?? userPartPlan();
+  const files = over.files ?? [userPartFile()];
+  const plan = dfuImages(files);
   const driverFor = particleDriver({
     transport: bus,
-    plan,
+    files,
+    product: PRODUCT,
+    skipWhenCurrent: false,
+    setupDone: true,
     verify: true,
     pollMs: 5,
     // The simulator re-enumerates in milliseconds; an unplugged device is given up on quickly.

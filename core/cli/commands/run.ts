@@ -288,7 +288,7 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
   try {
     await station.start();
     if (sim && simulate) {
-      const image = session.plan[0];
+      const image = session.plan.steps.find((st) => st.path === 'dfu')?.image;
       const span = image ? { address: image.address, size: image.data.length } : { address: 0, size: 1 };
       const platform = session.batch.platform;
       operator = new SimOperator({

@@ -94,3 +94,11 @@ export const stationLogV2: Migration = {
     `);
   },
 };
+
+/** Lifting Device Protection for the install (Service Mode) and putting it back is its own timed step. */
+export const stationLogV4: Migration = {
+  name: 'station-log-v4-service-mode',
+  up(db) {
+    db.exec('ALTER TABLE attempts ADD COLUMN service_mode_ms INTEGER');
+  },
+};
