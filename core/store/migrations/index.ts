@@ -1,6 +1,6 @@
 import { lineFeedV1, stationLogV3LineCheck } from './line-feed';
 import { outboxMigration } from './outbox';
-import { stationLogV1, stationLogV2 } from './station-log';
+import { stationLogV1, stationLogV2, stationLogV4 } from './station-log';
 import type { Migration } from './types';
 
 /** Every schema step, in order. Append new steps at the end; never edit one that has shipped. */
@@ -10,4 +10,5 @@ export const MIGRATIONS: readonly Migration[] = [
   stationLogV2,
   stationLogV3LineCheck,
   lineFeedV1,
+  stationLogV4,
 ];
