@@ -225,6 +225,8 @@ export const installSet = async (
       return { moduleSteps: done };
     });
     moduleSteps.push(...(r.moduleSteps ?? []));
+    // What the device listed before these modules is stale now: the end reads it again.
+    lastModules = undefined;
   };
 
   const runDfu = async (steps: readonly PlanStep[]) => {
