@@ -149,6 +149,7 @@ export type ProgrammingMode = 'flash-on-line' | 'ota-on-setup';
 
 export interface ProductTarget {
   platformId: number;
+  /** 0: no product (an engineer's bench flash), so an application's product ID is not checked. */
   productId: number;
   mode: ProgrammingMode;
   /** Device OS version (module version, e.g. 5600 for 5.6.0) the devices already run, if known. */

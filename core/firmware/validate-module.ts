@@ -143,7 +143,8 @@ export const identityProblems = (
         { platformId: m.platformId, productPlatformId: target.platformId },
       ),
     );
-  if (PRODUCT_FUNCTIONS.has(m.function) && m.productId !== target.productId) {
+  // Product 0 is no product: an engineer's bench flash (`linestation flash`) takes any application.
+  if (target.productId !== 0 && PRODUCT_FUNCTIONS.has(m.function) && m.productId !== target.productId) {
     const why =
       m.productId === 0xffff || m.productId === -1
         ? 'is not a product build (it carries no product ID)'

@@ -1,5 +1,6 @@
 import { flashDevice } from '../dfu/flash';
 import { DfuSession } from '../dfu/session';
+import type { WriteReport } from '../dfu/write-images';
 import { type LsError, LsFailure } from '../errors/result';
 import type { DfuPlanStep, NormalPlanStep, PlanStep, SetPlan } from '../firmware/types';
 import {
@@ -50,6 +51,12 @@ export interface InstallOptions {
   readonly reenumerationTimeoutMs?: number | undefined;
   /** Per-module normal-mode update retries and their pause (transient errors only). */
   readonly normalRetryDelayMs?: number | undefined;
+  /**
+   * Wait for the device to come back in normal mode after the last DFU write and check what it
+   * runs (default true). Off only for an engineer's `flash --no-confirm`: the result is then
+   * verified by readback alone, and setup done is not marked.
+   */
+  readonly confirmReturn?: boolean | undefined;
 }
 
 export interface InstallReport {
@@ -60,6 +67,10 @@ export interface InstallReport {
   readonly moduleVersions: readonly number[] | undefined;
   /** The device as it is on the bus at the end (normal mode). */
   readonly device: UsbDeviceInfo;
+  /** The DFU engine's report of the last DFU phase (timings per image), when one ran. */
+  readonly dfu: WriteReport | undefined;
+  /** How long the device took to come back after leaving DFU, when it did. */
+  readonly reenumerationMs: number | undefined;
 }
 
 const failWith = (e: LsError): never => {
@@ -106,6 +117,9 @@ export const installSet = async (
   const moduleSteps: ModuleStep[] = [];
   let lastModules: readonly DeviceModule[] | undefined;
   let serviceMode = false;
+  let dfuReport: WriteReport | undefined;
+  let reenumerationMs: number | undefined;
+  const confirmReturn = options.confirmReturn !== false;
 
   const waitOptions = {
     ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
@@ -152,7 +166,7 @@ export const installSet = async (
       });
   };
 
-  const leaveDfu = async () => {
+  const leaveDfu = async (confirm = true) => {
     await runner.phase('leave', async (ctx) => {
       const handle = await transport.open(current, { signal: ctx.signal });
       const session = await DfuSession.open(handle, { signal: ctx.signal }).catch(async (e: unknown) => {
@@ -166,6 +180,7 @@ export const installSet = async (
       }
       return {};
     });
+    if (!confirm) return;
     const back = await runner.phase('confirm', async (ctx) => {
       const r = await confirmBackInNormalMode(
         { transport },
@@ -175,6 +190,7 @@ export const installSet = async (
       if (!r.ok) return failWith(r.error);
       current = r.value.device;
       inDfu = false;
+      reenumerationMs = r.value.elapsedMs;
       if (r.value.modulesError) await stillThere(current, target.deviceId);
       if (r.value.modules) lastModules = r.value.modules;
       const id = (current.serialNumber ?? target.deviceId).toLowerCase();
@@ -264,6 +280,7 @@ export const installSet = async (
         },
       );
       if (!result.ok) return failWith(result.error);
+      dfuReport = result.value;
       if (options.verify && !result.value.verified)
         return failWith({
           code: 'DFU_VERIFY_MISMATCH',
@@ -289,8 +306,8 @@ export const installSet = async (
       else await runNormal(group);
     }
     // Back in normal mode whatever the plan ended with: PASS needs the device running its firmware.
-    if (inDfu) await leaveDfu();
-    else if (!lastModules) {
+    if (inDfu) await leaveDfu(confirmReturn);
+    else if (!lastModules && confirmReturn) {
       // Nothing went over DFU: still prove what the device now runs (skipped modules included).
       await runner.phase('confirm', async (ctx) => {
         const c = await confirmBackInNormalMode(
@@ -314,7 +331,7 @@ export const installSet = async (
         return {};
       });
     let setupDone: SetupDoneState | undefined;
-    if (options.setupDone) {
+    if (options.setupDone && confirmReturn) {
       const r = await runner.phase('setup-done', async (ctx) => {
         const m = await markSetupDone(
           transport,
@@ -337,6 +354,8 @@ export const installSet = async (
       setupDone,
       moduleVersions: lastModules?.map((m) => m.version),
       device: current,
+      dfu: dfuReport,
+      reenumerationMs,
     };
   } finally {
     // A failed install must not leave a protected device open for the rest of its Service Mode

@@ -8,7 +8,7 @@ import { enqueueRegistration, registrationState } from '../store/outbox';
 import { sleep } from '../time/sleep';
 import { identifyDevice, recognise } from '../usb/identity';
 import type { UsbDeviceInfo, UsbTransport } from '../usb/transport';
-import { type DeviceState, readDeviceState } from './device-state';
+import { type DeviceState, readDeviceState } from '../install/device-state';
 import type { DeviceIdentity, SlotDriver, StepContext } from './pipeline';
 
 /**

@@ -9,7 +9,7 @@ import type { InstallPhase, InstallRunner, PhaseResult } from '../../core/instal
 import { platformByName } from '../../core/platforms/lookup';
 import { SimBus, SimDevice } from '../../core/sim/index';
 import type { SimDeviceOptions } from '../../core/sim/types';
-import { readDeviceState } from '../../core/station/device-state';
+import { readDeviceState } from '../../core/install/device-state';
 import type { UsbDeviceInfo } from '../../core/usb/transport';
 
 /*

@@ -1,16 +1,17 @@
 import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError } from 'commander';
-import { type DfuProgress, type FlashImage, type FlashResult, flashDevice } from '../../dfu';
+import type { WriteFailure } from '../../dfu/write-images';
 import type { LsError } from '../../errors/result';
 import { inspectFile } from '../../firmware/inspect';
+import { planSummary, stepLine } from '../../firmware/plan-text';
 import { parseFileArgument } from '../../firmware/raw-file';
-import type { InspectedFile } from '../../firmware/types';
-import { flashPlan } from '../../firmware/validate-set';
-import { confirmBackInNormalMode, enterDfuMode } from '../../particle';
-import { type Platform, platformById, platformByName, platformByUsbId } from '../../platforms';
+import type { InspectedFile, SetPlan } from '../../firmware/types';
+import { type FlashOneFailure, type FlashOneResult, flashOneDevice } from '../../install/flash-one';
+import type { InstallProgress, InstallRunner } from '../../install/types';
+import { type Platform, platformById, platformByName } from '../../platforms';
 import { NodeUsbTransport } from '../../usb/node-usb';
-import type { UsbDeviceInfo, UsbTransport } from '../../usb/transport';
+import type { UsbTransport } from '../../usb/transport';
 import { ExitCode } from '../exit-codes';
 import { CliExit, type CliIo, printJson } from '../io';
 import { nonNegativeNumber } from '../options';
@@ -27,6 +28,9 @@ interface FlashOptions {
   simTimeScale: number;
   simMode: 'dfu' | 'normal';
   confirm: boolean;
+  skipCurrent?: boolean;
+  setupDone: boolean;
+  deviceOs?: number;
 }
 
 const simMode = (value: string): 'dfu' | 'normal' => {
@@ -52,37 +56,40 @@ const kb = (n: number): string => `${(n / 1024).toFixed(1)} KB`;
 const seconds = (ms: number | undefined): string => (ms === undefined ? '?' : `${(ms / 1000).toFixed(1)}s`);
 
 /**
- * Progress for people: a bar per phase and image on a terminal (cli-progress), plain lines in
- * logs and pipes, at most a few per second so a CI log stays readable.
+ * Progress for people: a bar per module and phase on a terminal (cli-progress), plain lines in
+ * logs and pipes, at most a few per second so a CI log stays readable. Phases without bytes
+ * (a device applying NCP firmware, rebooting) print their line with the time they usually take,
+ * so a long wait never looks like a hang.
  */
 const progressPrinter = (io: CliIo) => {
   let bar: cliProgress.SingleBar | undefined;
   let key = '';
   let lastLine = 0;
-  const onProgress = (p: DfuProgress) => {
-    if (p.phase === 'leave') {
+  const onProgress = (p: InstallProgress) => {
+    const k = p.phase ?? '';
+    const speed = `${kb(p.bytesPerSecond ?? 0)}/s`;
+    if (p.bytesTotal === 0) {
+      if (k === key) return;
       bar?.stop();
       bar = undefined;
-      key = 'leave';
-      if (p.bytesDone === 0) io.err('Leaving DFU mode…');
+      key = k;
+      io.err(`${k}${p.expectedMs ? ` (usually ~${seconds(p.expectedMs)})` : ''}…`);
       return;
     }
-    const k = `${p.phase}:${p.label ?? ''}`;
-    const speed = `${kb(p.bytesPerSecond)}/s`;
     if (io.isTTY) {
       if (k !== key) {
         bar?.stop();
         key = k;
         bar = new cliProgress.SingleBar(
           {
-            format: `${p.phase.padEnd(8)} {label} [{bar}] {percentage}% | {done}/{total} | {speed} | ETA {eta_s}`,
+            format: `{label} [{bar}] {percentage}% | {done}/{total} | {speed} | ETA {eta_s}`,
             hideCursor: true,
             stream: process.stderr,
           },
           cliProgress.Presets.shades_classic,
         );
         bar.start(p.bytesTotal, p.bytesDone, {
-          label: p.label ?? '',
+          label: k,
           done: kb(p.bytesDone),
           total: kb(p.bytesTotal),
           speed,
@@ -95,12 +102,9 @@ const progressPrinter = (io: CliIo) => {
     const now = performance.now();
     const finished = p.bytesDone >= p.bytesTotal;
     if (k === key && !finished && now - lastLine < 500) return;
-    if (k === key && finished && p.bytesTotal === 0) return;
     key = k;
     lastLine = now;
-    io.err(
-      `${p.phase} ${p.label ?? ''}: ${kb(p.bytesDone)}/${kb(p.bytesTotal)} ${speed} ETA ${seconds(p.etaMs)}`,
-    );
+    io.err(`${k}: ${kb(p.bytesDone)}/${kb(p.bytesTotal)} ${speed} ETA ${seconds(p.etaMs)}`);
   };
   return { onProgress, stop: () => bar?.stop() };
 };
@@ -162,112 +166,66 @@ const loadFiles = async (
   return { files, platform };
 };
 
-/**
- * Finds the one device to flash, by device ID (serial) or by port path. A device in normal mode is
- * asked to enter DFU mode (Particle control request) and awaited on the same port path.
- */
-const pickDevice = async (
-  io: CliIo,
-  transport: UsbTransport,
-  opts: FlashOptions,
-): Promise<{ device: UsbDeviceInfo; platform: Platform }> => {
-  const all = await transport.list();
-  const particle = all.flatMap((d) => {
-    const known = platformByUsbId(d.vendorId, d.productId);
-    return known ? [{ d, ...known }] : [];
-  });
-  const wanted = opts.device?.toLowerCase();
-  const match = particle.filter((p) => (wanted ? p.d.serialNumber === wanted : p.d.portPath === opts.port));
-  const what = wanted ? `device ${wanted}` : `port ${opts.port}`;
-  if (match.length === 0)
-    return refuse(
-      io,
-      opts.json,
-      {
-        code: 'DEVICE_NOT_FOUND',
-        message: `No Particle device found for ${what} (${particle.length} Particle device(s) attached).`,
-        remedy: 'Check the cable; "linestation devices" lists what is attached.',
-      },
-      ExitCode.NotReady,
-    );
-  if (match.length > 1)
-    return refuse(
-      io,
-      opts.json,
-      {
-        code: 'DEVICE_AMBIGUOUS',
-        message: `More than one device matches ${what}.`,
-        remedy: 'Select it with --port.',
-      },
-      ExitCode.Usage,
-    );
-  const [m] = match;
-  if (!m) throw new Error('unreachable');
-  if (m.mode !== 'dfu') {
-    if (!opts.json) io.err(`Asking the ${m.platform.displayName} on ${m.d.portPath} to enter DFU mode…`);
-    const entered = await enterDfuMode({ transport }, m.d, { timeoutMs: 30_000 });
-    if (!entered.ok)
-      return refuse(
-        io,
-        opts.json,
-        {
-          ...entered.error,
-          remedy:
-            entered.error.remedy ??
-            'Put it in DFU mode by hand (hold MODE, tap RESET, release MODE when it blinks yellow).',
-        },
-        ExitCode.NotReady,
-      );
-    return { device: entered.value.device, platform: m.platform };
-  }
-  return { device: m.d, platform: m.platform };
-};
+const planJson = (plan: SetPlan) => ({
+  steps: plan.steps.map((st) => ({
+    path: st.path,
+    kind: st.kind,
+    label: st.image.label,
+    bytes: st.image.data.length,
+    expectedMs: Math.round(st.expectedMs),
+    ...(st.skip ? { skip: st.skip } : {}),
+  })),
+  expectedMs: Math.round(plan.expectedMs),
+});
 
-interface BackInfo {
-  ok: boolean;
-  elapsedMs?: number;
-  error?: LsError;
-}
+/** The JSON result: the DFU engine's report (timings, images) plus each module's path and outcome. */
+const resultJson = (r: FlashOneResult, simulated: boolean, verify: boolean, confirmed: boolean) => ({
+  ok: true,
+  device: { id: r.deviceId, portPath: r.found.portPath, platform: r.platform.name, simulated },
+  verified: verify,
+  left: true,
+  bytes: r.dfu?.bytes ?? 0,
+  timings: r.dfu?.timings ?? { eraseMs: 0, downloadMs: 0, verifyMs: 0, leaveMs: 0, totalMs: 0 },
+  images: r.dfu?.images ?? [],
+  plan: planJson(r.plan),
+  modules: r.moduleSteps,
+  ...(r.setupDone ? { setupDone: r.setupDone } : {}),
+  ...(confirmed
+    ? {
+        backInNormalMode: true,
+        ...(r.reenumerationMs === undefined ? {} : { reenumerationMs: Math.round(r.reenumerationMs) }),
+      }
+    : {}),
+});
 
-const resultJson = (
-  result: FlashResult,
-  device: UsbDeviceInfo,
-  platform: Platform,
-  simulated: boolean,
-  back: BackInfo | undefined,
-) => {
-  const report = result.ok ? result.value : result.error.report;
+const failureJson = (e: FlashOneFailure, simulated: boolean) => {
+  const report = (e as Partial<WriteFailure>).report;
   return {
-    ok: result.ok,
-    device: {
-      id: device.serialNumber ?? null,
-      portPath: device.portPath,
-      platform: platform.name,
-      simulated,
-    },
-    verified: report.verified,
-    left: report.left,
-    bytes: report.bytes,
-    timings: report.timings,
-    images: report.images,
-    ...(back
+    ok: false,
+    ...(e.found
       ? {
-          backInNormalMode: back.ok,
-          ...(back.elapsedMs === undefined ? {} : { reenumerationMs: Math.round(back.elapsedMs) }),
+          device: {
+            id: e.found.serialNumber ?? null,
+            portPath: e.found.portPath,
+            platform: e.platform?.name ?? null,
+            simulated,
+          },
         }
       : {}),
-    ...(!result.ok
-      ? { error: errorJson(result.error) }
-      : back?.error
-        ? { error: errorJson(back.error) }
-        : {}),
+    verified: false,
+    left: report?.left ?? false,
+    ...(report ? { bytes: report.bytes, timings: report.timings, images: report.images } : {}),
+    ...(e.plan ? { plan: planJson(e.plan) } : {}),
+    error: errorJson(e),
   };
 };
 
 export const register: RegisterCommand = (program, io) => {
   program
     .command('flash')
-    .description('flash firmware into one device over USB DFU, with readback verify (for engineers)')
+    .description(
+      'install a firmware set on one device: normal-mode modules (bootloader, NCP) and DFU modules with readback verify, any platform; prints the plan first (for engineers)',
+    )
     .argument('<files...>', 'module binaries, .dfu files, or raw images as FILE@0xADDRESS')
     .option('--simulate', 'flash a simulated device instead of a real one')
     .option('--platform <name>', 'platform of the simulated device (default: from the files)')
@@ -282,11 +240,21 @@ export const register: RegisterCommand = (program, io) => {
       nonNegativeNumber,
       1,
     )
-    .option('--sim-mode <mode>', 'mode the simulated device starts in: dfu or normal', simMode, 'dfu')
+    .option('--sim-mode <mode>', 'mode the simulated device starts in: normal or dfu', simMode, 'normal')
+    .option(
+      '--device-os <version>',
+      'module version of the Device OS the device runs (e.g. 6201), for a device in DFU mode that cannot say',
+      nonNegativeNumber,
+    )
     .option('--no-confirm', 'do not wait for the device to come back in normal mode after leaving DFU')
+    .option(
+      '--skip-current',
+      'write nothing the device already runs (same version and SHA-256); still verified',
+    )
+    .option('--no-setup-done', 'do not mark a Gen 3 device on Device OS < 4.0 as set up')
     .addHelpText(
       'after',
-      '\nExit codes: 0 flashed (and verified unless --no-verify) and back in normal mode, 1 usage,\n2 refused (files), 3 device not found / cannot enter DFU mode / no USB, 4 flashing failed\n(a named DFU_*/USB_* error) or the device did not come back.',
+      '\nExit codes: 0 installed (and verified unless --no-verify) and back in normal mode, 1 usage,\n2 refused before anything was written (files, plan, protected device), 3 device not found / no USB,\n4 installing failed (a named DEVICE_*/DFU_*/USB_* error) or the device did not come back.',
     )
     .action(async (args: string[], opts: FlashOptions) => {
       const targets = [opts.simulate, opts.device, opts.port].filter(Boolean).length;
@@ -311,8 +279,7 @@ export const register: RegisterCommand = (program, io) => {
 
       let transport: UsbTransport;
       let dispose: () => void = () => undefined;
-      let device: UsbDeviceInfo;
-      let platform: Platform;
+      let select: { deviceId?: string; portPath?: string } = { deviceId: opts.device, portPath: opts.port };
       if (opts.simulate) {
         if (!filePlatform)
           return refuse(
@@ -335,80 +302,70 @@ export const register: RegisterCommand = (program, io) => {
         );
         transport = bus;
         dispose = () => bus.dispose();
-        const picked = await pickDevice(io, bus, { ...opts, port: '1-1.1' });
-        device = picked.device;
-        platform = picked.platform;
-      } else {
-        transport = new NodeUsbTransport();
-        const picked = await pickDevice(io, transport, opts).catch((e: unknown) => {
-          if (e instanceof CliExit) throw e;
-          const error =
-            e && typeof e === 'object' && 'error' in e ? (e as { error: LsError }).error : undefined;
-          return refuse(io, opts.json, error ?? { code: 'USB_IO', message: String(e) }, ExitCode.NotReady);
-        });
-        device = picked.device;
-        platform = picked.platform;
-        if (filePlatform && filePlatform.id !== platform.id)
-          refuse(
-            io,
-            opts.json,
-            {
-              code: 'FIRMWARE_WRONG_PLATFORM',
-              message: `The files are for ${filePlatform.name}, but the device on ${device.portPath} is a ${platform.name}.`,
-            },
-            ExitCode.Refused,
-          );
-      }
+        select = { portPath: '1-1.1' };
+      } else transport = new NodeUsbTransport();
 
-      const plan: FlashImage[] = flashPlan(
-        files.flatMap((f) => f.images),
-        { platformId: platform.id, productId: 0, mode: 'flash-on-line' },
-      );
       const progress = opts.json ? undefined : progressPrinter(io);
-      let result: FlashResult;
-      let back: BackInfo | undefined;
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(new Error('timeout')), opts.timeout);
+      // The phases as the core runs them; the CLI only prints (the station logs them instead).
+      const runner: InstallRunner = {
+        phase: (name, fn) => {
+          if (!opts.json && name === 'ensure-dfu') io.err('Asking the device to enter DFU mode…');
+          if (!opts.json && name === 'confirm') io.err('Waiting for the device to come back in normal mode…');
+          return fn({ signal: controller.signal, onProgress: (p) => progress?.onProgress(p) });
+        },
+      };
+      let result: Awaited<ReturnType<typeof flashOneDevice>>;
       try {
-        try {
-          result = await flashDevice({ transport, device }, plan, {
-            verify: opts.verify,
-            timeoutMs: opts.timeout,
-            ...(progress ? { onProgress: progress.onProgress } : {}),
-          });
-        } finally {
-          progress?.stop();
-        }
-        // The job is done when the device runs the new firmware: same port, same ID, normal mode.
-        if (result.ok && result.value.left && opts.confirm) {
-          const confirmed = await confirmBackInNormalMode(
-            { transport },
-            { portPath: device.portPath, deviceId: device.serialNumber, dfuKey: device.key },
-            { timeoutMs: 60_000 },
-          );
-          back = confirmed.ok
-            ? { ok: true, elapsedMs: confirmed.value.elapsedMs }
-            : { ok: false, error: confirmed.error };
-        }
+        result = await flashOneDevice(
+          {
+            transport,
+            select,
+            files,
+            skipWhenCurrent: opts.skipCurrent,
+            deviceOsVersion: opts.deviceOs,
+            signal: controller.signal,
+            install: { verify: opts.verify, setupDone: opts.setupDone, confirmReturn: opts.confirm },
+            onPlan: (plan, device, platform) => {
+              if (opts.json) return;
+              io.err(
+                `Plan for the ${platform.displayName} ${device.serialNumber ?? ''} on ${device.portPath}: ${planSummary(plan)}`,
+              );
+              plan.steps.forEach((st, i) => {
+                io.err(`  ${stepLine(st, i + 1)}`);
+              });
+            },
+          },
+          runner,
+        );
       } finally {
+        clearTimeout(timer);
+        progress?.stop();
         dispose();
       }
-      if (opts.json) printJson(io, resultJson(result, device, platform, Boolean(opts.simulate), back));
-      else if (result.ok) {
-        const r = result.value;
-        const t = r.timings;
-        io.out(
-          `${r.verified ? 'Flashed and verified' : 'Flashed (NOT verified)'} ${plan.length} image(s), ${kb(r.bytes)} on ${platform.displayName} ${device.serialNumber ?? ''} (${device.portPath}) in ${seconds(t.totalMs)}: erase ${seconds(t.eraseMs)}, download ${seconds(t.downloadMs)}, verify ${seconds(t.verifyMs)}, leave ${seconds(t.leaveMs)}.`,
-        );
-        if (back?.ok) io.out(`Back in normal mode after ${seconds(back.elapsedMs)}.`);
-        if (back?.error)
-          io.err(
-            `linestation: ${back.error.code}: ${back.error.message}${back.error.remedy ? ` ${back.error.remedy}` : ''}`,
-          );
-      } else {
-        const e = result.error;
-        io.err(`linestation: ${e.code}: ${e.message}${e.remedy ? ` ${e.remedy}` : ''}`);
-        const written = e.report.images.filter((i) => i.written).map((i) => i.label);
-        if (written.length > 0) io.err(`Written before the failure: ${written.join(', ')}.`);
+      if (!result.ok) {
+        const e = result.error as FlashOneFailure;
+        const beforeDevice = !e.found || e.code === 'DEVICE_PROTECTED' || e.code.startsWith('FIRMWARE_');
+        if (opts.json) printJson(io, failureJson(e, Boolean(opts.simulate)));
+        else io.err(`linestation: ${e.code}: ${e.message}${e.remedy ? ` ${e.remedy}` : ''}`);
+        if (!e.found)
+          throw new CliExit(/^(USB_|DEVICE_NOT_FOUND)/.test(e.code) ? ExitCode.NotReady : ExitCode.Usage);
+        throw new CliExit(beforeDevice ? ExitCode.Refused : ExitCode.Failed);
       }
-      if (!result.ok || back?.ok === false) throw new CliExit(ExitCode.Failed);
+      const r = result.value;
+      if (opts.json) printJson(io, resultJson(r, Boolean(opts.simulate), opts.verify, opts.confirm));
+      else {
+        const t = r.dfu?.timings;
+        const written = r.moduleSteps.filter((m) => m.outcome === 'written').length;
+        const current = r.moduleSteps.filter((m) => m.outcome !== 'written').length;
+        io.out(
+          `${opts.verify ? 'Flashed and verified' : 'Flashed (NOT verified)'} ${written} image(s)${current ? ` (${current} already current)` : ''}, ${kb(r.dfu?.bytes ?? 0)} over DFU on ${r.platform.displayName} ${r.deviceId} (${r.found.portPath})${t ? ` in ${seconds(t.totalMs)}: erase ${seconds(t.eraseMs)}, download ${seconds(t.downloadMs)}, verify ${seconds(t.verifyMs)}, leave ${seconds(t.leaveMs)}` : ''}.`,
+        );
+        for (const m of r.moduleSteps)
+          io.out(`  ${m.name}: ${m.path === 'dfu' ? 'DFU' : 'normal mode'}, ${m.outcome}`);
+        if (opts.confirm) io.out(`Back in normal mode after ${seconds(r.reenumerationMs)}.`);
+        if (r.setupDone) io.out(`Setup done: ${r.setupDone}.`);
+      }
     });
 };

@@ -69,8 +69,69 @@ describe('linestation flash', () => {
   it('prints progress lines with speed and ETA when not on a terminal', async () => {
     const r = await run([boronUser, '--simulate', '--sim-time-scale', '0']);
     expect(r.code).toBe(0);
-    expect(r.err).toMatch(/^download .*boron-user\.bin: .* KB\/s ETA/m);
+    expect(r.err).toMatch(/^.*boron-user\.bin \(DFU\): download: .* KB\/s ETA/m);
     expect(r.out).toMatch(/^Flashed and verified 2 image\(s\)/);
+  });
+
+  it('installs a whole set: prints the plan first, the bootloader in normal mode, then DFU (exit 0)', async () => {
+    const bootloader = join(dir, 'boron-bootloader.bin');
+    writeFileSync(
+      bootloader,
+      buildModule({
+        platformId: 13,
+        function: 'bootloader',
+        version: 3100,
+        bodySize: 3000,
+        // Device OS finds a Gen 3 prefix at 0x200 only behind a vector table.
+        initialStackPointer: 0x2003fc00,
+      }),
+    );
+    const r = await run([bootloader, boronUser, '--simulate', '--sim-time-scale', '0']);
+    expect(r.code).toBe(0);
+    const planAt = r.err.indexOf('Plan for the Boron');
+    expect(planAt).toBeGreaterThanOrEqual(0);
+    expect(r.err).toMatch(/1\. normal +bootloader 0 v3100/);
+    // The plan is printed before anything is written.
+    expect(planAt).toBeLessThan(r.err.indexOf('boron-bootloader.bin (normal mode)'));
+    expect(r.out).toMatch(/boron-bootloader\.bin: normal mode, written/);
+    expect(r.out).toMatch(/boron-user\.bin: DFU, written/);
+    const json = JSON.parse(
+      (await run([bootloader, boronUser, '--simulate', '--sim-time-scale', '0', '--json'])).out,
+    ) as { modules: { name: string; path: string; outcome: string }[]; plan: { steps: { path: string }[] } };
+    expect(json.plan.steps.map((st) => st.path)).toEqual(['normal', 'dfu', 'dfu']);
+    expect(json.modules.map((m) => `${m.path}:${m.outcome}`)).toEqual([
+      'normal:written',
+      'dfu:written',
+      'dfu:written',
+    ]);
+  });
+
+  it('refuses a device in DFU mode whose Device OS it cannot know, until --device-os says (exit 2, nothing written)', async () => {
+    const refused = await run([
+      boronUser,
+      '--simulate',
+      '--sim-mode',
+      'dfu',
+      '--sim-time-scale',
+      '0',
+      '--json',
+    ]);
+    expect(refused.code).toBe(2);
+    expect(JSON.parse(refused.out)).toMatchObject({
+      ok: false,
+      error: { code: 'FIRMWARE_DEPENDENCY_UNMET' },
+    });
+    const told = await run([
+      boronUser,
+      '--simulate',
+      '--sim-mode',
+      'dfu',
+      '--sim-time-scale',
+      '0',
+      '--device-os',
+      '6201',
+    ]);
+    expect(told.code).toBe(0);
   });
 
   it('refuses files for another platform than --platform (exit 2)', async () => {
