@@ -422,7 +422,7 @@ export const createForwarder = (options: ForwarderOptions): Forwarder => {
         try {
           const r = await exclusive(pass);
           onSuccess();
-          if (r.changes === 0 || lineFeedState(db).behind === 0) break;
+          if (r.changes === 0 || lineFeedState(db).behind === 0 || now() >= deadline) break;
         } catch (e) {
           const wait = onFailure(e);
           if (now() + wait > deadline) break;
