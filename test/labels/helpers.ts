@@ -1,12 +1,14 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SAMPLE_LABEL_RECORD } from '../../core/labels/label-record';
 import type { LabelLayout } from '../../core/labels/layout';
 import {
   type LabelTemplate,
   type LabelTemplateInput,
   labelTemplateSchema,
 } from '../../core/labels/template-schema';
+import { newBatch, openLog } from '../store/helpers';
 import type { Region } from './decode';
 
 export const tempDir = (prefix = 'ls-labels-'): string => mkdtempSync(join(tmpdir(), prefix));
@@ -47,3 +49,23 @@ export const symbolRegion = (layout: LabelLayout, scale = 1): Region => {
     height: Math.ceil((bottom - y) * scale),
   };
 };
+
+/** A station log with one running batch, and a way to add PASS attempts to it. */
+export const stationWithBatch = (dir = tempDir()) => {
+  const { log } = openLog(dir);
+  const batch = log.createBatch(newBatch());
+  let n = 0;
+  const passed = (deviceId = `e00fce68a1b2c3d4e5f6${String(++n).padStart(4, '0')}`): number => {
+    const a = log.startAttempt({ batchId: batch.id, slot: 1, portPath: '1-1', deviceId });
+    log.finishAttempt(a.id, { result: 'pass' });
+    return a.id;
+  };
+  return { log, db: log.db, batch, passed, dir };
+};
+
+/** The label record of a passed device: serial derived from the device ID so each is distinct. */
+export const recordFor = (deviceId: string) => ({
+  ...SAMPLE_LABEL_RECORD,
+  deviceId,
+  serial: `P046${deviceId.slice(-9).toUpperCase()}`,
+});

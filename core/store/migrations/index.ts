@@ -1,3 +1,4 @@
+import { labelsV1 } from './labels';
 import { lineFeedV1, stationLogV3LineCheck } from './line-feed';
 import { outboxMigration } from './outbox';
 import { stationLogV1, stationLogV2, stationLogV4 } from './station-log';
@@ -11,4 +12,5 @@ export const MIGRATIONS: readonly Migration[] = [
   stationLogV3LineCheck,
   lineFeedV1,
   stationLogV4,
+  labelsV1,
 ];
