@@ -8,6 +8,12 @@ export const rate = (bytesPerSecond: number | undefined): string => {
   return `${Math.round(bytesPerSecond / 1024)} KB/s`;
 };
 
+/** A typical duration, said loosely: "about 40 s", "about 2 min". */
+export const about = (ms: number): string => {
+  const s = Math.max(1, Math.round(ms / 1000));
+  return s >= 90 ? `about ${Math.round(s / 60)} min` : `about ${s} s`;
+};
+
 export const eta = (ms: number | undefined): string => {
   if (ms === undefined || !Number.isFinite(ms)) return '';
   const s = Math.max(0, Math.round(ms / 1000));

@@ -2,6 +2,8 @@ import type { BackoffPolicy } from '../cloud/backoff';
 import type { Drain } from '../cloud/outbox-drain';
 import type { BatchSummary, LogLine, SlotView, StationState } from '../contract/station';
 import { err, type LsError, ok, type Result, toLsError } from '../errors/result';
+import type { LineStatus } from '../line-db/status';
+import { lineStatusLine } from '../line-db/status';
 import { isParticleVendor } from '../platforms/lookup';
 import { openSession, type Session, type SessionOptions } from '../station/session';
 import type { SlotView as CoreSlotView, StationEvent } from '../station/station';
@@ -34,7 +36,12 @@ export interface LineOptions {
   readonly dataDir: string;
   readonly tuning: LineTuning | undefined;
   /** Station name and slot labels by port path, read fresh so an engineer's change shows at once. */
-  readonly settings: () => { stationName: string; slotLabels: Readonly<Record<string, string>> };
+  readonly settings: () => {
+    stationName: string;
+    slotLabels: Readonly<Record<string, string>>;
+    /** The variable holding the line database URL (undefined: LINESTATION_LINE_DB). */
+    lineDbEnv?: string | undefined;
+  };
   /** The environment the session reads (the token variable included, when one is stored). */
   readonly env: () => Promise<NodeJS.ProcessEnv>;
   readonly onChange: (state: StationState) => void;
@@ -86,6 +93,10 @@ const slotView = (
   if (v.deviceId) out.deviceId = v.deviceId;
   if (v.step) out.step = v.step;
   if (v.percent !== undefined) out.percent = v.percent;
+  if (v.activity) out.activity = v.activity;
+  if (v.module) out.module = v.module;
+  if (v.path) out.path = v.path;
+  if (v.expectedMs !== undefined) out.expectedMs = v.expectedMs;
   if (v.bytesPerSecond !== undefined) out.bytesPerSecond = v.bytesPerSecond;
   if (v.etaMs !== undefined) out.etaMs = v.etaMs;
   if (v.error) out.error = { ...v.error };
@@ -117,6 +128,11 @@ export class Line {
     return this.session?.drain;
   }
 
+  /** The line database's forwarding status while a batch runs with one. */
+  get lineStatus(): LineStatus | undefined {
+    return this.session?.line?.status();
+  }
+
   /** The open session's log (reads while a batch runs see its own commits at once). */
   get sessionLog(): StationLog | undefined {
     return this.session?.log;
@@ -135,6 +151,7 @@ export class Line {
       pendingLabels: [...this.labels],
       log: [...this.log],
       ...(this.notice ? { notice: this.notice } : {}),
+      ...(s?.line ? { lineDatabase: lineStatusLine(s.line.status()) } : {}),
     };
   }
 
@@ -166,6 +183,7 @@ export class Line {
         operator,
         station: this.o.settings().stationName,
         slotLabels: this.o.settings().slotLabels,
+        lineDbEnv: this.o.settings().lineDbEnv,
         dataDir: this.o.dataDir,
         env: await this.o.env(),
         offline: override.offline ?? false,
@@ -205,6 +223,16 @@ export class Line {
       this.slotLabelSerial.clear();
       this.refreshSummary();
       session.station.on((e) => this.onStation(e));
+      // The line database's state changes go to the event log as they happen (never its password).
+      session.line?.forwarder.subscribe((e) => {
+        if (e.type !== 'state') return;
+        const bad = e.status.state === 'unreachable' || e.status.state === 'refused';
+        this.line(
+          bad ? 'warn' : 'info',
+          `${lineStatusLine(e.status)}${bad && e.status.error ? `: ${e.status.error.message} ${e.status.error.remedy ?? ''}`.trimEnd() : ''}`,
+        );
+        this.schedule();
+      });
       this.line(
         'info',
         `${session.resumed ? 'Resumed' : 'Started'} batch ${lot}: ${session.loaded.profile.product.name}, operator ${operator}.`,
@@ -321,7 +349,9 @@ export class Line {
         } else if (a.result === 'skipped')
           this.line(
             'warn',
-            `Slot ${this.slotName(e.slot)}: ${who} was already provisioned in this batch.`,
+            e.title && e.title !== 'Already provisioned'
+              ? `Slot ${this.slotName(e.slot)}: ${who}: ${e.title}.`
+              : `Slot ${this.slotName(e.slot)}: ${who} was already provisioned in this batch.`,
             e.slot,
           );
         else

@@ -17,6 +17,13 @@ export const slotViewSchema = z.object({
   /** The pipeline step running now (or the one that failed). */
   step: z.string().optional(),
   percent: z.number().optional(),
+  /** What the step does now, e.g. `bootloader.bin (normal mode): applying`. */
+  activity: z.string().optional(),
+  /** The module being installed and its path. */
+  module: z.string().optional(),
+  path: z.enum(['normal', 'dfu']).optional(),
+  /** What the current part usually takes when it has no bytes to count (NCP applying: minutes). */
+  expectedMs: z.number().optional(),
   bytesPerSecond: z.number().optional(),
   etaMs: z.number().optional(),
   /** Plain-words reason and remedy of a FAIL or an interruption. */
@@ -74,6 +81,8 @@ export const stationStateSchema = z.object({
   log: z.array(logLineSchema),
   /** Why the last batch stopped on its own (target reached, a store failure), if it did. */
   notice: z.string().optional(),
+  /** The line database's status line while a batch runs with one ('line database: connected'). */
+  lineDatabase: z.string().optional(),
 });
 export type StationState = z.infer<typeof stationStateSchema>;
 
@@ -149,5 +158,7 @@ export const settingsViewSchema = z.object({
   pinSet: z.boolean(),
   tokenStored: z.boolean(),
   tokenStorage: z.string(),
+  /** The environment variable the line database URL is read from (default LINESTATION_LINE_DB). */
+  lineDbEnv: z.string(),
 });
 export type SettingsView = z.infer<typeof settingsViewSchema>;

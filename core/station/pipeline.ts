@@ -31,7 +31,13 @@ export interface DeviceIdentity {
 }
 
 export interface StepProgress {
+  /** For people: `bootloader.bin (normal mode): sending`. */
   readonly phase?: string | undefined;
+  /** The module being installed and its path (an install step writes several). */
+  readonly module?: string | undefined;
+  readonly path?: 'normal' | 'dfu' | undefined;
+  /** What this part usually takes (an NCP update takes minutes), so a UI never looks hung. */
+  readonly expectedMs?: number | undefined;
   readonly bytesDone: number;
   readonly bytesTotal: number;
   readonly bytesPerSecond?: number | undefined;
@@ -102,8 +108,12 @@ export type PipelineEvent =
       readonly type: 'progress';
       readonly attemptId: number;
       readonly step: StepName;
-      readonly percent: number;
+      /** undefined for a part with nothing to count (a device applying firmware, rebooting). */
+      readonly percent: number | undefined;
       readonly phase: string | undefined;
+      readonly module: string | undefined;
+      readonly path: 'normal' | 'dfu' | undefined;
+      readonly expectedMs: number | undefined;
       readonly bytesPerSecond: number | undefined;
       readonly etaMs: number | undefined;
     }
@@ -237,20 +247,27 @@ export const runAttempt = async (req: AttemptRequest): Promise<AttemptRecord> =>
 
   let current: StepName = 'identify';
   let lastProgress = Number.NEGATIVE_INFINITY;
+  let lastPhase: string | undefined;
   const ctxFor = (step: StepName, signal: AbortSignal): StepContext => ({
     signal,
     device: req.device,
     onProgress: (p) => {
       const now = clock();
       const done = p.bytesTotal > 0 && p.bytesDone >= p.bytesTotal;
-      if (!done && now - lastProgress < interval) return;
+      // A new phase (another module, or a device now applying firmware) is always told at once.
+      const changed = p.phase !== lastPhase;
+      if (!done && !changed && now - lastProgress < interval) return;
       lastProgress = now;
+      lastPhase = p.phase;
       emit({
         type: 'progress',
         attemptId,
         step,
-        percent: p.bytesTotal > 0 ? Math.min(100, (100 * p.bytesDone) / p.bytesTotal) : 0,
+        percent: p.bytesTotal > 0 ? Math.min(100, (100 * p.bytesDone) / p.bytesTotal) : undefined,
         phase: p.phase,
+        module: p.module,
+        path: p.path,
+        expectedMs: p.expectedMs,
         bytesPerSecond: p.bytesPerSecond,
         etaMs: p.etaMs,
       });

@@ -71,7 +71,12 @@ export const slotLine = (v: SlotView): string => {
         v.percent !== undefined
           ? ` ${v.percent.toFixed(0).padStart(3)}%${v.bytesPerSecond ? ` ${(v.bytesPerSecond / 1024).toFixed(0)} KiB/s` : ''}${v.etaMs !== undefined ? ` eta ${ms(v.etaMs)}` : ''}`
           : '';
-      return `${head} ${v.step ?? 'starting'}${bar}`;
+      const what = v.module ? ` ${v.module} (${v.path === 'normal' ? 'normal mode' : 'DFU'})` : '';
+      const waiting =
+        v.percent === undefined && v.activity
+          ? ` ${v.activity.split(': ').at(-1)}${v.expectedMs ? `, usually ~${ms(v.expectedMs)}` : ''}`
+          : '';
+      return `${head} ${v.step ?? 'starting'}${what}${bar}${waiting}`;
     }
     case 'passed':
       return `${head} PASS`;

@@ -33,6 +33,13 @@ export interface SlotView {
   readonly attemptId: number | undefined;
   readonly step: StepName | undefined;
   readonly percent: number | undefined;
+  /** What the step is doing now: `bootloader.bin (normal mode): applying`. */
+  readonly activity: string | undefined;
+  /** The module being installed and its path. */
+  readonly module: string | undefined;
+  readonly path: 'normal' | 'dfu' | undefined;
+  /** What the current part usually takes, for a part without bytes to count (NCP applying). */
+  readonly expectedMs: number | undefined;
   readonly bytesPerSecond: number | undefined;
   readonly etaMs: number | undefined;
   readonly error: { code: string; title: string; remedy: string; message: string } | undefined;
@@ -346,10 +353,29 @@ export class Station {
         s.view = { ...s.view, deviceId: e.attempt.deviceId ?? undefined };
         break;
       case 'step':
-        s.view = { ...s.view, step: e.step, percent: undefined, bytesPerSecond: undefined, etaMs: undefined };
+        s.view = {
+          ...s.view,
+          step: e.step,
+          percent: undefined,
+          activity: undefined,
+          module: undefined,
+          path: undefined,
+          expectedMs: undefined,
+          bytesPerSecond: undefined,
+          etaMs: undefined,
+        };
         break;
       case 'progress':
-        s.view = { ...s.view, percent: e.percent, bytesPerSecond: e.bytesPerSecond, etaMs: e.etaMs };
+        s.view = {
+          ...s.view,
+          percent: e.percent,
+          activity: e.phase,
+          module: e.module,
+          path: e.path,
+          expectedMs: e.expectedMs,
+          bytesPerSecond: e.bytesPerSecond,
+          etaMs: e.etaMs,
+        };
         break;
       case 'attempt-finished': {
         const a = e.attempt;
@@ -401,6 +427,10 @@ const emptyView = (slot: number, label: string, portPath: string | undefined): S
   attemptId: undefined,
   step: undefined,
   percent: undefined,
+  activity: undefined,
+  module: undefined,
+  path: undefined,
+  expectedMs: undefined,
   bytesPerSecond: undefined,
   etaMs: undefined,
   error: undefined,

@@ -1,6 +1,6 @@
 import { memo } from 'react';
 import type { SlotView } from '../../core/contract/index';
-import { eta, rate, STEP_WORDS } from '../format';
+import { about, eta, rate, STEP_WORDS } from '../format';
 
 /**
  * One slot as a big block. State is told three ways, so it reads for colour-blind people and
@@ -14,6 +14,9 @@ const LOOK: Record<SlotView['state'], { icon: string; word: string }> = {
   skipped: { icon: '↷', word: 'DONE BEFORE' },
   interrupted: { icon: '!', word: 'STOPPED' },
 };
+
+/** `tracker-bootloader@5.6.0.bin` → `tracker-bootloader@5.6.0`: the file's name without `.bin`. */
+const moduleWord = (label: string): string => label.replace(/^.*[\\/]/, '').replace(/\.(bin|dfu)$/i, '');
 
 const SlotCardView = ({ slot }: { slot: SlotView }) => {
   const look = LOOK[slot.state];
@@ -40,9 +43,19 @@ const SlotCardView = ({ slot }: { slot: SlotView }) => {
       {slot.state === 'running' && (
         <div className="slot-progress">
           <div className="slot-step" data-testid="slot-step">
-            {STEP_WORDS[slot.step ?? ''] ?? 'Starting'}
+            {slot.module
+              ? `${moduleWord(slot.module)} (${slot.path === 'normal' ? 'normal mode' : 'DFU'})`
+              : (STEP_WORDS[slot.step ?? ''] ?? 'Starting')}
             {percent !== undefined ? ` ${Math.round(percent)}%` : ''}
           </div>
+          {percent === undefined && slot.activity && (
+            // A device applying firmware (NCP: minutes) has no bytes to count: say what it does and
+            // how long that usually takes, so the slot never looks hung.
+            <div className="slot-activity" data-testid="slot-activity">
+              {slot.activity.split(': ').at(-1)}
+              {slot.expectedMs ? `, usually ${about(slot.expectedMs)}` : ''}
+            </div>
+          )}
           <progress max={100} value={percent ?? 0} aria-label="progress" />
           <div className="slot-speed">
             {[rate(slot.bytesPerSecond), eta(slot.etaMs)].filter(Boolean).join(' · ') || '\u00a0'}
@@ -71,6 +84,8 @@ const sameSlot = (a: SlotView, b: SlotView): boolean =>
   a.state === b.state &&
   a.label === b.label &&
   a.step === b.step &&
+  a.activity === b.activity &&
+  a.module === b.module &&
   a.deviceId === b.deviceId &&
   a.portPath === b.portPath &&
   Math.round(a.percent ?? -1) === Math.round(b.percent ?? -1) &&

@@ -138,6 +138,51 @@ describe('runAttempt', () => {
     expect(pct).toEqual([0, 30, 60, 90, 100]);
   });
 
+  it('tells a new module or phase at once, and a part without bytes has no percentage', async () => {
+    const { log, batch, events } = setup();
+    const now = 0; // a frozen clock: only a change of phase gets through the throttle
+    await runAttempt({
+      log,
+      batch,
+      driver: okDriver({
+        flash: async (_id, ctx) => {
+          ctx.onProgress({
+            phase: 'a.bin (DFU): download',
+            module: 'a.bin',
+            path: 'dfu',
+            bytesDone: 0,
+            bytesTotal: 10,
+          });
+          ctx.onProgress({
+            phase: 'a.bin (DFU): download',
+            module: 'a.bin',
+            path: 'dfu',
+            bytesDone: 5,
+            bytesTotal: 10,
+          });
+          ctx.onProgress({
+            phase: 'ncp.bin (normal mode): applying',
+            module: 'ncp.bin',
+            path: 'normal',
+            bytesDone: 0,
+            bytesTotal: 0,
+            expectedMs: 120_000,
+          });
+          return undefined;
+        },
+      }),
+      slot: 1,
+      device,
+      platformId: 13,
+      reflashAlreadyProvisioned: false,
+      signal: new AbortController().signal,
+      clock: () => now,
+      emit: (e) => events.push(e),
+    });
+    const told = events.flatMap((e) => (e.type === 'progress' ? [`${e.module}:${e.path}:${e.percent}`] : []));
+    expect(told).toEqual(['a.bin:dfu:0', 'ncp.bin:normal:undefined']);
+  });
+
   it('never passes when confirm reports another device, and carries the operator remedy', async () => {
     const { log, batch } = setup();
     const rec = await runAttempt({

@@ -13,6 +13,10 @@ const view = (over: Partial<SlotView>): SlotView => ({
   attemptId: undefined,
   step: undefined,
   percent: undefined,
+  activity: undefined,
+  module: undefined,
+  path: undefined,
+  expectedMs: undefined,
   bytesPerSecond: undefined,
   etaMs: undefined,
   error: undefined,
@@ -35,6 +39,31 @@ describe('slotLine', () => {
     ).toBe(`[A1] ${'ab'.repeat(12)} flash  42% 20 KiB/s eta 3.5 s`);
   });
 
+  it('names the module and its path while installing, and what a device applying firmware does', () => {
+    expect(
+      slotLine(
+        view({
+          state: 'running',
+          step: 'normal-update',
+          module: 'tracker-bootloader@5.6.0.bin',
+          path: 'normal',
+          percent: 40,
+        }),
+      ),
+    ).toContain('normal-update tracker-bootloader@5.6.0.bin (normal mode)  40%');
+    expect(
+      slotLine(
+        view({
+          state: 'running',
+          step: 'normal-update',
+          module: 'ncp.bin',
+          path: 'normal',
+          activity: 'ncp.bin (normal mode): applying',
+          expectedMs: 120_000,
+        }),
+      ),
+    ).toContain('ncp.bin (normal mode) applying, usually ~120 s');
+  });
   it('shows the operator title, code and remedy on a failure', () => {
     const line = slotLine(
       view({
