@@ -65,6 +65,7 @@ export {
   type LabelTemplateInput,
   labelTemplateSchema,
   type PrinterTarget,
+  parseLabelTemplate,
   printerTargetSchema,
   SYMBOL_CONTENT_FIELDS,
   SYMBOLOGIES,

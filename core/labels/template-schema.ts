@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import type { Result } from '../errors/result';
+import { ok } from '../errors/result';
+import { labelErr } from './errors';
 
 /**
  * The label template, engineer-edited inside the product profile (its `label` key), so it is
@@ -108,3 +111,18 @@ export const labelTemplateSchema = z
 export type LabelTemplate = z.infer<typeof labelTemplateSchema>;
 /** A template as an engineer writes it: defaults may be left out. */
 export type LabelTemplateInput = z.input<typeof labelTemplateSchema>;
+
+/**
+ * A draft template from the engineer's editor, before it is saved into a profile: every problem
+ * named by its field, as the profile's own check would name it (under `label.`).
+ */
+export const parseLabelTemplate = (value: unknown): Result<LabelTemplate, 'LABEL_TEMPLATE_INVALID'> => {
+  const parsed = labelTemplateSchema.safeParse(value);
+  if (parsed.success) return ok(parsed.data);
+  const problems = parsed.error.issues.map(
+    (i) => `${i.path.map(String).join('.') || '(template)'}: ${i.message}`,
+  );
+  return labelErr('LABEL_TEMPLATE_INVALID', `The label template is not valid: ${problems.join('; ')}.`, {
+    details: { problems },
+  });
+};

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { labelTemplateSchema } from '../../core/labels/template-schema';
+import { labelTemplateSchema, parseLabelTemplate } from '../../core/labels/template-schema';
 import { parseProfile } from '../../core/station/profile';
 import { profileHash } from '../../core/station/profile-integrity';
 
@@ -61,6 +61,19 @@ describe('label template schema', () => {
     const r = labelTemplateSchema.safeParse({ ...label, size: { widthMm: 12, heightMm: 12, marginMm: 6 } });
     expect(r.success).toBe(false);
     expect(r.error?.issues[0]?.path).toEqual(['size', 'marginMm']);
+  });
+});
+
+describe('parseLabelTemplate (a draft in the editor)', () => {
+  it('names each problem by its field', () => {
+    const r = parseLabelTemplate({ ...label, size: { widthMm: 5, heightMm: 25 }, printer: { kind: 'zpl' } });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error.code).toBe('LABEL_TEMPLATE_INVALID');
+    const problems = (r.error.details?.problems ?? []) as string[];
+    expect(problems.some((p) => p.startsWith('size.widthMm:'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('printer.host:'))).toBe(true);
+    expect(parseLabelTemplate(label).ok).toBe(true);
   });
 });
 
