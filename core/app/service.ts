@@ -10,6 +10,7 @@ import type { AppServiceOptions, HandlerContext, Handlers } from './context';
 import { batchHandlers } from './handlers/batch';
 import { cloudHandlers } from './handlers/cloud';
 import { firmwareHandlers } from './handlers/firmware';
+import { lineHandlers } from './handlers/line';
 import { profileHandlers } from './handlers/profile';
 import { sessionHandlers } from './handlers/session';
 import { settingsHandlers } from './handlers/settings';
@@ -28,6 +29,7 @@ const HANDLERS: Handlers = {
   ...batchHandlers,
   ...settingsHandlers,
   ...cloudHandlers,
+  ...lineHandlers,
 };
 
 /** Request fields that must never reach the audit log. */
@@ -95,7 +97,7 @@ export const createAppService = (options: AppServiceOptions & { role?: Role } = 
     ...(options.now ? { now: options.now } : {}),
     settings: () => {
       const s = settings.read();
-      return { stationName: s.stationName, slotLabels: s.slotLabels };
+      return { stationName: s.stationName, slotLabels: s.slotLabels, lineDbEnv: s.lineDbEnv };
     },
     // The stored token reaches the session as the variable the profile names; the environment
     // wins when it already holds one (a CI station configured by its environment).

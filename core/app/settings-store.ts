@@ -30,6 +30,8 @@ const settingsSchema = z.object({
   stationName: z.string().min(1),
   slotLabels: z.record(z.string(), z.string()).default({}),
   pin: pinHashSchema.optional(),
+  /** The variable holding the line database URL; unset = LINESTATION_LINE_DB. Never the URL. */
+  lineDbEnv: z.string().optional(),
 });
 export type StationSettings = z.infer<typeof settingsSchema>;
 

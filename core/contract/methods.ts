@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { method, ROLES } from './define';
+import { envNameSchema, lineViewSchema } from './line';
 import {
   attemptRowSchema,
   auditRowSchema,
@@ -149,6 +150,8 @@ export const METHODS = {
     request: z
       .object({
         stationName: z.string().trim().min(1).max(64).optional(),
+        /** The variable holding the line database URL (docs/line.md); the URL itself never comes here. */
+        lineDbEnv: envNameSchema.optional(),
         slotLabels: z
           .record(
             z.string().regex(/^[0-9]+-[0-9]+(\.[0-9]+)*$/, 'a USB port path like 1-2.3'),
@@ -199,6 +202,19 @@ export const METHODS = {
       remaining: z.object({ pending: z.int(), done: z.int(), failed: z.int(), blocked: z.int() }),
       message: z.string(),
     }),
+  }),
+  'line.status': method({
+    role: 'operator',
+    summary: 'The line database: what is configured and, while a batch runs, how forwarding goes.',
+    request: z.object({}).strict(),
+    response: lineViewSchema,
+  }),
+  'line.test': method({
+    role: 'engineer',
+    summary:
+      "Connect to the line database with the station's settings and check it can take the station's records.",
+    request: z.object({}).strict(),
+    response: z.object({ ok: z.boolean(), message: z.string(), code: z.string().optional() }),
   }),
   'profile.current': method({
     role: 'operator',

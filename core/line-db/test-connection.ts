@@ -42,7 +42,8 @@ export const testLineDb = async (
               pg_is_in_recovery() AS recovery, has_database_privilege(current_database(), 'CREATE') AS can_create`,
     );
     const row = info.rows[0];
-    const version = row?.v ?? '?';
+    // "15.18 (Debian 15.18-0+deb12u1)": the number is what an engineer compares.
+    const version = row?.v?.split(' ')[0] ?? '?';
     if (row?.recovery || row?.ro === 'on')
       return {
         ok: false,

@@ -11,6 +11,7 @@ import { dateTime } from '../format';
 import { Checklist } from './Checklist';
 import { FirmwareTable } from './FirmwareTable';
 import { InspectionTable } from './InspectionTable';
+import { LineDbPanel } from './LineDbPanel';
 import { LoadProfile } from './LoadProfile';
 import { LockProfile } from './LockProfile';
 import { PathForm } from './PathForm';
@@ -314,6 +315,7 @@ export const Engineer = ({
       )}
       <InspectFirmware bridge={bridge} />
       {settings && <CloudPanel bridge={bridge} settings={settings} onSettings={setSettings} />}
+      {settings && <LineDbPanel bridge={bridge} settings={settings} onSettings={setSettings} />}
       {settings && <StationPanel bridge={bridge} settings={settings} onSettings={setSettings} />}
       <AuditPanel bridge={bridge} />
     </div>

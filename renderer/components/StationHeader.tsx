@@ -30,6 +30,12 @@ export const StationHeader = ({
           <span data-testid="station-firmware">{firmwareLabel(profile, state)}</span>
           <span className="sep">·</span>
           <span>{state.stationName}</span>
+          {state.lineDatabase && (
+            <>
+              <span className="sep">·</span>
+              <span data-testid="station-line-db">{state.lineDatabase}</span>
+            </>
+          )}
         </div>
       </div>
       <div className={`mode-badge mode-${mode ?? 'none'}`} data-testid="mode-badge">

@@ -35,6 +35,7 @@ const SAMPLE: Record<string, unknown> = {
   'cloud.test': {},
   'cloud.outbox': {},
   'cloud.sync': {},
+  'line.test': {},
 };
 
 describe('engineer rights are enforced in the core', () => {

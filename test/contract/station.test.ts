@@ -14,6 +14,7 @@ describe('station contract', () => {
         'cloud.test',
         'files.choose',
         'firmware.inspect',
+        'line.test',
         'profile.load',
         'profile.lock',
         'profile.read',
@@ -30,6 +31,7 @@ describe('station contract', () => {
       'station.state',
       'batch.export',
       'session.unlock',
+      'line.status',
     ] as const)
       expect(METHODS[m].role).toBe('operator');
   });

@@ -1,5 +1,6 @@
 import type { SettingsView } from '../../contract/station';
 import { ok, type Result, toLsError } from '../../errors/result';
+import { DEFAULT_LINE_DB_ENV } from '../../line-db/config';
 import type { HandlerContext, Handlers } from '../context';
 
 export const settingsView = async (ctx: HandlerContext): Promise<Result<SettingsView>> => {
@@ -10,6 +11,7 @@ export const settingsView = async (ctx: HandlerContext): Promise<Result<Settings
     pinSet: s.pin !== undefined,
     tokenStored: (await ctx.tokens.get()) !== undefined,
     tokenStorage: ctx.tokens.storage,
+    lineDbEnv: s.lineDbEnv ?? DEFAULT_LINE_DB_ENV,
   });
 };
 
@@ -21,7 +23,10 @@ export const settingsHandlers = {
       ...s,
       ...(request.stationName ? { stationName: request.stationName } : {}),
       ...(request.slotLabels ? { slotLabels: request.slotLabels } : {}),
+      ...(request.lineDbEnv ? { lineDbEnv: request.lineDbEnv } : {}),
     }));
+    if (saved.ok && request.lineDbEnv)
+      ctx.log().recordAudit('engineer', 'line-db-env', null, { envName: request.lineDbEnv });
     if (!saved.ok) return saved;
     return settingsView(ctx);
   },
