@@ -25,7 +25,7 @@ describe('label print loop with the fake ZPL printer', () => {
   let t: LabelTemplate;
   beforeEach(async () => {
     printer = await startFakeZplPrinter();
-    t = template({ printer: { kind: 'zpl', host: printer.host, port: printer.port, timeoutMs: 300 } });
+    t = template({ printer: { kind: 'zpl', host: printer.host, port: printer.port, timeoutMs: 10_000 } });
   });
   afterEach(() => printer.close());
 
@@ -47,9 +47,11 @@ describe('label print loop with the fake ZPL printer', () => {
       const s = stationWithBatch();
       const job = queued(s, 'e00fce68a1b2c3d4e5f60001');
       const events: LabelLoopEvent[] = [];
+      // A silent printer is waited for only briefly here, so the case ends quickly.
+      const tt = state === 'noAnswer' ? { ...t, printer: { ...t.printer, timeoutMs: 300 } } : t;
       const loop = createLabelLoop({
         db: s.db,
-        printer: labelPrinter(t),
+        printer: labelPrinter(tt),
         backoff: FAST,
         onEvent: (e) => events.push(e),
       });

@@ -16,8 +16,9 @@ const label = () => {
 
 describe('ZPL printer over TCP (against the fake printer)', () => {
   let printer: FakeZplPrinter;
-  // Short only so silent-printer cases end quickly; nothing here asserts on elapsed time.
-  const target = () => ({ host: printer.host, port: printer.port, timeoutMs: 400 });
+  // Roomy, so a loaded machine never turns a slow answer into NO_ANSWER; the silent-printer case
+  // uses a short one so it ends quickly. Nothing here asserts on elapsed time.
+  const target = (timeoutMs = 10_000) => ({ host: printer.host, port: printer.port, timeoutMs });
   beforeEach(async () => {
     printer = await startFakeZplPrinter();
   });
@@ -54,7 +55,7 @@ describe('ZPL printer over TCP (against the fake printer)', () => {
 
   it('a printer that accepts but never answers is not ready: LABEL_PRINTER_NO_ANSWER, nothing sent', async () => {
     printer.set({ noAnswer: true });
-    const r = await printZpl(target(), label().zpl);
+    const r = await printZpl(target(300), label().zpl);
     expect(!r.ok && r.error.code).toBe('LABEL_PRINTER_NO_ANSWER');
     expect(!r.ok && r.error.details?.maybePrinted).toBe(false);
     expect(printer.jobs()).toHaveLength(0);
@@ -93,7 +94,7 @@ describe('ZPL printer over TCP (against the fake printer)', () => {
   it('cancels at once when asked', async () => {
     printer.set({ noAnswer: true });
     const controller = new AbortController();
-    const pending = printZpl({ ...target(), timeoutMs: 60_000 }, label().zpl, { signal: controller.signal });
+    const pending = printZpl(target(60_000), label().zpl, { signal: controller.signal });
     setTimeout(() => controller.abort(), 20);
     const r = await pending;
     expect(!r.ok && r.error.code).toBe('ABORTED');
@@ -116,7 +117,7 @@ describe('ZPL printer: something else on the port', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
-    const r = await printZpl({ host: '127.0.0.1', port, timeoutMs: 2_000 }, label().zpl);
+    const r = await printZpl({ host: '127.0.0.1', port, timeoutMs: 10_000 }, label().zpl);
     expect(!r.ok && r.error.code).toBe('LABEL_PRINTER_BAD_STATUS');
     expect(received).toBe('~HS');
   });
