@@ -77,8 +77,13 @@ const failWith = (e: LsError): never => {
   throw new LsFailure(e);
 };
 
-const stepName = (s: PlanStep): string =>
-  s.path === 'dfu' ? s.image.label : (s.image.label ?? `${s.kind} module`);
+/**
+ * The file name, not the path it was read from: the log and the export name a module as the
+ * profile's folder holds it (`bootloader.bin`), the same on every station.
+ */
+const fileName = (label: string): string => label.split(/[\\/]/).pop() || label;
+
+const stepName = (s: PlanStep): string => fileName(s.image.label ?? `${s.kind} module`);
 
 /** Consecutive steps that share a path run as one phase (one mode switch each way). */
 const groups = (steps: readonly PlanStep[]): PlanStep[][] => {
@@ -120,6 +125,23 @@ export const installSet = async (
   let dfuReport: WriteReport | undefined;
   let reenumerationMs: number | undefined;
   const confirmReturn = options.confirmReturn !== false;
+  /**
+   * Modules skipped as current where no phase of their own ran: the runner hears of them with the
+   * next phase (the station logs module steps per phase), so its log lists every module.
+   */
+  const untold: ModuleStep[] = [];
+  const phase: InstallRunner['phase'] = (name, fn) =>
+    runner.phase(name, async (ctx) => {
+      const r = await fn(ctx);
+      const carried = untold.splice(0);
+      return carried.length === 0 ? r : { ...r, moduleSteps: [...carried, ...(r.moduleSteps ?? [])] };
+    });
+  /** Skipped modules of a group in which nothing was written. */
+  const skippedOnly = (steps: readonly PlanStep[]) => {
+    const skipped = steps.filter((s) => s.skip).map(skippedStep);
+    moduleSteps.push(...skipped);
+    untold.push(...skipped);
+  };
 
   const waitOptions = {
     ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
@@ -155,7 +177,7 @@ export const installSet = async (
         remedy: 'Set the device aside and call an engineer: the profile must declare deviceProtection.',
       });
     else
-      await runner.phase('service-mode', async (ctx) => {
+      await phase('service-mode', async (ctx) => {
         const r = await enterServiceMode(transport, current, sm.cloud, {
           productId: sm.productId,
           signal: ctx.signal,
@@ -167,7 +189,7 @@ export const installSet = async (
   };
 
   const leaveDfu = async (confirm = true) => {
-    await runner.phase('leave', async (ctx) => {
+    await phase('leave', async (ctx) => {
       const handle = await transport.open(current, { signal: ctx.signal });
       const session = await DfuSession.open(handle, { signal: ctx.signal }).catch(async (e: unknown) => {
         await handle.close().catch(() => undefined);
@@ -181,7 +203,7 @@ export const installSet = async (
       return {};
     });
     if (!confirm) return;
-    const back = await runner.phase('confirm', async (ctx) => {
+    const back = await phase('confirm', async (ctx) => {
       const r = await confirmBackInNormalMode(
         { transport },
         { portPath: current.portPath, deviceId: target.deviceId, ...(dfuKey ? { dfuKey } : {}) },
@@ -206,12 +228,16 @@ export const installSet = async (
   const runNormal = async (steps: readonly PlanStep[]) => {
     if (inDfu) await leaveDfu();
     const todo = steps.filter((s): s is NormalPlanStep => s.path === 'normal' && !s.skip);
-    moduleSteps.push(...steps.filter((s) => s.skip).map(skippedStep));
-    if (todo.length === 0) return;
+    if (todo.length === 0) return skippedOnly(steps);
     await ensureServiceMode();
-    const r = await runner.phase('normal-update', async (ctx) => {
-      const done: ModuleStep[] = [];
-      for (const step of todo) {
+    // In the plan's order, skipped modules included.
+    const done: ModuleStep[] = [];
+    await phase('normal-update', async (ctx) => {
+      for (const step of steps) {
+        if (step.skip || step.path !== 'normal') {
+          done.push(skippedStep(step));
+          continue;
+        }
         const name = stepName(step);
         const image = normalModeImage(step.image.data, step.image.module, name);
         const t0 = performance.now();
@@ -240,18 +266,17 @@ export const installSet = async (
       }
       return { moduleSteps: done };
     });
-    moduleSteps.push(...(r.moduleSteps ?? []));
+    moduleSteps.push(...done);
     // What the device listed before these modules is stale now: the end reads it again.
     lastModules = undefined;
   };
 
   const runDfu = async (steps: readonly PlanStep[]) => {
     const todo = steps.filter((s): s is DfuPlanStep => s.path === 'dfu' && !s.skip);
-    moduleSteps.push(...steps.filter((s) => s.skip).map(skippedStep));
-    if (todo.length === 0) return;
+    if (todo.length === 0) return skippedOnly(steps);
     await ensureServiceMode();
     if (!inDfu)
-      await runner.phase('ensure-dfu', async (ctx) => {
+      await phase('ensure-dfu', async (ctx) => {
         const entered = await enterDfuMode({ transport }, current, { signal: ctx.signal, ...waitOptions });
         if (!entered.ok) return failWith(entered.error);
         current = entered.value.device;
@@ -259,7 +284,8 @@ export const installSet = async (
         inDfu = true;
         return {};
       });
-    const r = await runner.phase('flash', async (ctx) => {
+    const done: ModuleStep[] = [];
+    await phase('flash', async (ctx) => {
       const result = await flashDevice(
         { transport, device: current },
         todo.map((s) => s.image),
@@ -269,8 +295,8 @@ export const installSet = async (
           signal: ctx.signal,
           onProgress: (p) =>
             ctx.onProgress({
-              phase: `${p.label ?? 'image'} (DFU): ${p.phase}`,
-              ...(p.label ? { module: p.label } : {}),
+              phase: `${p.label ? fileName(p.label) : 'image'} (DFU): ${p.phase}`,
+              ...(p.label ? { module: fileName(p.label) } : {}),
               path: 'dfu',
               bytesDone: p.bytesDone,
               bytesTotal: p.bytesTotal,
@@ -286,18 +312,19 @@ export const installSet = async (
           code: 'DFU_VERIFY_MISMATCH',
           message: 'The write finished but was not verified by readback.',
         });
-      return {
-        moduleSteps: result.value.images.map(
-          (i): ModuleStep => ({
-            name: i.label,
-            path: 'dfu',
-            outcome: 'written',
-            ms: Math.round(i.eraseMs + i.downloadMs + i.verifyMs),
-          }),
-        ),
-      };
+      // The images come back in the order they were given (todo's): put them in the plan's order.
+      const written = result.value.images.map(
+        (i): ModuleStep => ({
+          name: fileName(i.label),
+          path: 'dfu',
+          outcome: 'written',
+          ms: Math.round(i.eraseMs + i.downloadMs + i.verifyMs),
+        }),
+      );
+      done.push(...steps.flatMap((s) => (s.skip ? [skippedStep(s)] : written.splice(0, 1))));
+      return { moduleSteps: done };
     });
-    moduleSteps.push(...(r.moduleSteps ?? []));
+    moduleSteps.push(...done);
   };
 
   try {
@@ -309,7 +336,7 @@ export const installSet = async (
     if (inDfu) await leaveDfu(confirmReturn);
     else if (!lastModules && confirmReturn) {
       // Nothing went over DFU: still prove what the device now runs (skipped modules included).
-      await runner.phase('confirm', async (ctx) => {
+      await phase('confirm', async (ctx) => {
         const c = await confirmBackInNormalMode(
           { transport },
           { portPath: current.portPath, deviceId: target.deviceId },
@@ -324,7 +351,7 @@ export const installSet = async (
     }
     if (lastModules) checkInstalledModules(plan, lastModules);
     if (serviceMode)
-      await runner.phase('service-mode', async (ctx) => {
+      await phase('service-mode', async (ctx) => {
         const r = await leaveServiceMode(transport, current, { signal: ctx.signal });
         if (!r.ok) return failWith(r.error);
         serviceMode = false;
@@ -332,7 +359,7 @@ export const installSet = async (
       });
     let setupDone: SetupDoneState | undefined;
     if (options.setupDone && confirmReturn) {
-      const r = await runner.phase('setup-done', async (ctx) => {
+      const r = await phase('setup-done', async (ctx) => {
         const m = await markSetupDone(
           transport,
           current,

@@ -4,12 +4,12 @@ import { buildModule } from '../../core/firmware/builder';
 import { inspectBytes } from '../../core/firmware/inspect';
 import { planSet } from '../../core/firmware/plan-set';
 import type { InspectedFile, PlanTarget } from '../../core/firmware/types';
+import { readDeviceState } from '../../core/install/device-state';
 import { type InstallOptions, installSet } from '../../core/install/install-set';
 import type { InstallPhase, InstallRunner, PhaseResult } from '../../core/install/types';
 import { platformByName } from '../../core/platforms/lookup';
 import { SimBus, SimDevice } from '../../core/sim/index';
 import type { SimDeviceOptions } from '../../core/sim/types';
-import { readDeviceState } from '../../core/install/device-state';
 import type { UsbDeviceInfo } from '../../core/usb/transport';
 
 /*
@@ -88,18 +88,22 @@ const plug = async (over: Partial<SimDeviceOptions> = {}) => {
 const recorder = () => {
   const phases: InstallPhase[] = [];
   const progress: string[] = [];
+  /** What the phases told the runner, as the station logs it (module steps per phase). */
+  const told: string[] = [];
   const runner: InstallRunner = {
     async phase(name, fn): Promise<PhaseResult> {
       phases.push(name);
-      return fn({
+      const r = await fn({
         signal: new AbortController().signal,
         onProgress: (p) => {
           if (p.phase && !progress.includes(p.phase)) progress.push(p.phase);
         },
       });
+      told.push(...(r.moduleSteps ?? []).map((m) => `${m.name}@${m.path}:${m.outcome}`));
+      return r;
     },
   };
-  return { runner, phases, progress };
+  return { runner, phases, progress, told };
 };
 
 const OPTIONS: InstallOptions = { verify: true, setupDone: true, pollMs: 5, reenumerationTimeoutMs: 3000 };
@@ -183,6 +187,47 @@ describe('installSet on the simulated Device OS', () => {
       'current',
     ]);
     expect(again.phases).toEqual(['confirm', 'setup-done']);
+    // The runner (the station's log) hears of every module, although none had a phase of its own.
+    expect(again.told).toEqual([
+      'bootloader.bin@normal:current',
+      'softdevice.bin@dfu:current',
+      'system-part1.bin@dfu:current',
+      'erase the pre-3.1 user part at 0x000D4000@dfu:current',
+      'app.bin@dfu:current',
+    ]);
+  });
+
+  it('tells the runner each module by its file name, in the plan’s order, current ones included', async () => {
+    const first = await install();
+    expect(first.error).toBeUndefined();
+    // Labels as the station has them (the path the file was read from); a newer application.
+    const files = wholeSet().map((f, i, all) =>
+      i < all.length - 1
+        ? { ...f, images: f.images.map((im) => ({ ...im, label: `/srv/line/firmware/${im.label}` })) }
+        : file(
+            '/srv/line/firmware/app.bin',
+            buildModule({
+              platformId: boron.id,
+              function: 'user',
+              version: 8,
+              bodySize: 2000,
+              product: { id: PRODUCT_ID, version: 8 },
+              dependencies: [{ function: 'system', index: 1, version: 6300 }],
+            }),
+          ),
+    );
+    const again = await install({ modules: first.device.modules, deviceId: first.device.deviceId }, files);
+    expect(again.error).toBeUndefined();
+    expect(again.phases).toEqual(['ensure-dfu', 'flash', 'leave', 'confirm', 'setup-done']);
+    const expected = [
+      'bootloader.bin@normal:current',
+      'softdevice.bin@dfu:current',
+      'system-part1.bin@dfu:current',
+      'erase the pre-3.1 user part at 0x000D4000@dfu:written',
+      'app.bin@dfu:written',
+    ];
+    expect(again.told).toEqual(expected);
+    expect(again.report?.moduleSteps.map((m) => `${m.name}@${m.path}:${m.outcome}`)).toEqual(expected);
   });
 
   it('marks a Gen 3 device on Device OS 3.x set up, and it stays so after a reset', async () => {
