@@ -60,3 +60,13 @@ export const loadStationId = (dataDir: string): Result<string, 'STATION_ID_UNREA
   const made = read();
   return made ? ok(made) : err('STATION_ID_UNREADABLE', `${file} could not be read back.`);
 };
+
+/** The station ID if one was made, without making one (read-only commands). */
+export const peekStationId = (dataDir: string): string | undefined => {
+  try {
+    const id = readFileSync(join(dataDir, STATION_ID_FILE), 'utf8').trim().toLowerCase();
+    return UUID.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+};

@@ -8,6 +8,7 @@ import { register as dfu } from './dfu';
 import { register as exportCmd } from './export';
 import { register as flash } from './flash';
 import { register as inspect } from './inspect';
+import { register as line } from './line';
 import { register as mockCloud } from './mock-cloud';
 import { register as outbox } from './outbox';
 import { register as profile } from './profile';
@@ -33,5 +34,6 @@ export const COMMANDS: RegisterCommand[] = [
   exportCmd,
   outbox,
   sync,
+  line,
   mockCloud,
 ];
