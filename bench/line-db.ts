@@ -7,6 +7,7 @@
  *   lag         the line's real rate (16 stations × 16 slots, an attempt per slot every 10 s,
  *               its changes spread over it): time from a change's local commit to the line
  *               database's commit that carries it (goal p99 < 2 s)
+ *   feed cost   the station's durable writes with the change feed's triggers on and off
  *   lookup      the check at identify (claim + unit history + release) and the history query
  *               alone, on a line database holding 1,000,000 attempts (goal p99 < 20 ms)
  * Everything runs on one machine: the stations' SQLite, the forwarders (one Node process) and the
@@ -340,6 +341,52 @@ const lookups = async (c: TempCluster) => {
   });
 };
 
+/**
+ * What the change feed costs the station: durable attempt records per second (16 writers, group
+ * commit, synchronous=FULL, as bench/station.ts measures them) with the feed's triggers off and
+ * on, alternated so a noisy machine hits both alike.
+ */
+const feedCost = async (root: string) => {
+  const rate = async (on: boolean, k: number) => {
+    const { log: store } = StationLog.open(join(root, `feed-${on ? 'on' : 'off'}-${k}`));
+    if (on) enableLineFeed(store.db);
+    const b = store.createBatch(batch(`FEED-${k}`, 'F'));
+    let n = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: 16 }, async (_, w) => {
+        while (performance.now() - t0 < 1500) {
+          const a = await store.grouped(() =>
+            store.startAttempt({ batchId: b.id, slot: w + 1, portPath: `1-${w}` }),
+          );
+          await store.grouped(() =>
+            store.finishAttempt(a.id, { result: 'pass', registrationState: 'queued' }),
+          );
+          n++;
+        }
+      }),
+    );
+    store.close();
+    return (n * 1000) / (performance.now() - t0);
+  };
+  const off: number[] = [];
+  const on: number[] = [];
+  for (let k = 0; k < 3; k++) {
+    off.push(await rate(false, k));
+    on.push(await rate(true, k));
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1] ?? 0;
+  log(
+    `feed cost: durable records/s feed off ${off.map((x) => x.toFixed(0)).join(', ')}; on ${on.map((x) => x.toFixed(0)).join(', ')}`,
+  );
+  rows.push({
+    metric: 'station: durable records/s with the line feed on (off)',
+    measured: `${median(on).toFixed(0)} (${median(off).toFixed(0)})`,
+    goal: '(reported)',
+    pass: undefined,
+  });
+};
+
 const main = async () => {
   log(`line-db bench on ${cpus().length} cores (load ${load()}); PostgreSQL with fsync on`);
   const started = await startTempCluster({ fsync: true, settings: { max_connections: '300' } });
@@ -352,6 +399,7 @@ const main = async () => {
   const c = started.value;
   const root = mkdtempSync(join(tmpdir(), 'ls-bench-line-'));
   try {
+    await feedCost(root);
     await throughput(c, root);
     await lag(c, root);
     await lookups(c);
