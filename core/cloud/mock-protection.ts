@@ -94,6 +94,7 @@ const bytesOf = (v: unknown): Buffer | undefined =>
 export class ProtectionAuthority {
   private privateKey: KeyObject;
   private readonly deviceKeys = new Map<string, KeyObject>();
+  private keyResolver: ((deviceId: string) => KeyInput | undefined) | undefined;
   private readonly nonces = new Map<string, { nonce: Buffer; at: number }[]>();
 
   constructor(
@@ -116,13 +117,31 @@ export class ProtectionAuthority {
     this.deviceKeys.set(deviceId.toLowerCase(), publicKeyOf(publicKey));
   }
 
+  /**
+   * Where the key of a device not added one by one comes from: simulated devices derive theirs
+   * from their ID, so a mock serving them can know every one, as the real cloud knows real ones.
+   */
+  resolveKeysWith(resolver: (deviceId: string) => KeyInput | undefined): void {
+    this.keyResolver = resolver;
+  }
+
   hasDeviceKey(deviceId: string): boolean {
-    return this.deviceKeys.has(deviceId.toLowerCase());
+    return this.keyOf(deviceId.toLowerCase()) !== undefined;
+  }
+
+  private keyOf(id: string): KeyObject | undefined {
+    const known = this.deviceKeys.get(id);
+    if (known || !this.keyResolver) return known;
+    const resolved = this.keyResolver(id);
+    if (resolved === undefined) return undefined;
+    const key = publicKeyOf(resolved);
+    this.deviceKeys.set(id, key);
+    return key;
   }
 
   prepare(deviceId: string): AuthorityReply {
     const id = deviceId.toLowerCase();
-    if (!this.deviceKeys.has(id)) return refuse(400, 'Device public key was not found');
+    if (!this.keyOf(id)) return refuse(400, 'Device public key was not found');
     const nonce = randomBytes(SERVER_NONCE_SIZE);
     const live = this.live(id);
     live.push({ nonce, at: this.now() });
@@ -132,7 +151,7 @@ export class ProtectionAuthority {
 
   confirm(deviceId: string, body: Record<string, unknown>): AuthorityReply {
     const id = deviceId.toLowerCase();
-    const key = this.deviceKeys.get(id);
+    const key = this.keyOf(id);
     if (!key) return refuse(400, 'Device public key was not found');
     const serverNonce = bytesOf(body.server_nonce);
     const deviceNonce = bytesOf(body.device_nonce);

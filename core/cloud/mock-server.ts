@@ -111,6 +111,15 @@ export interface MockCloudOptions {
   readonly protectionKey?: KeyInput;
   /** Device ID → the device's public key (PEM or KeyObject), as Particle knows it from manufacturing. */
   readonly deviceKeys?: Readonly<Record<string, KeyInput>>;
+  /**
+   * Simulated devices, known to this cloud as Particle knows real ones from manufacturing:
+   * `publicKeyFor(id)` gives any device's public key (core/sim's `simDeviceKeys(id).publicKey`),
+   * and a product with Device Protection counts such a device as its own for Service Mode (a
+   * device is protected by the product that holds it). Pair with `protectionKey:
+   * simCloudKeys().privateKey`, the key simulated devices trust. The caller passes the function,
+   * so the mock itself never loads core/sim.
+   */
+  readonly simulatedDevices?: { readonly publicKeyFor: (deviceId: string) => KeyInput | undefined };
 }
 
 export interface MockCloud {
@@ -182,6 +191,8 @@ export const startMockCloud = async (options: MockCloudOptions = {}): Promise<Mo
   const protectedIds = new Set((options.protectedDevices ?? []).map((d) => d.toLowerCase()));
   const authority = new ProtectionAuthority(options.protectionKey);
   for (const [id, key] of Object.entries(options.deviceKeys ?? {})) authority.addDeviceKey(id, key);
+  const simulated = options.simulatedDevices;
+  if (simulated) authority.resolveKeysWith(simulated.publicKeyFor);
   const log: MockRequestLog[] = [];
   const sockets = new Set<Socket>();
   let seq = 0;
@@ -347,7 +358,8 @@ export const startMockCloud = async (options: MockCloudOptions = {}): Promise<Mo
         return no(json(400, { ok: false, error: 'action must be prepare or confirm' }));
       if (!product.deviceProtection)
         return no(json(400, { ok: false, error: 'Device Protection is not active for this product.' }));
-      if (!product.devices.has(deviceId)) return no(json(404, { ok: false, error: 'Device not found.' }));
+      const member = product.devices.has(deviceId) || (simulated && authority.hasDeviceKey(deviceId));
+      if (!member) return no(json(404, { ok: false, error: 'Device not found.' }));
       const r = b.action === 'prepare' ? authority.prepare(deviceId) : authority.confirm(deviceId, b);
       return { reply: json(r.status, r.body), applied: r.applied };
     }

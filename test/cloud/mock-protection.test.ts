@@ -110,6 +110,20 @@ describe('ProtectionAuthority (the mock cloud side of Service Mode)', () => {
     expect(authority.confirm(ID, { server_nonce: 'x' })).toMatchObject({ status: 400, applied: false });
   });
 
+  it('asks its resolver for a key it was not given (simulated devices), and remembers it', () => {
+    const authority = new ProtectionAuthority(simCloudKeys().privateKey);
+    const asked: string[] = [];
+    authority.resolveKeysWith((id) => {
+      asked.push(id);
+      return id === ID ? simDeviceKeys(id).publicKey : undefined;
+    });
+    expect(authority.hasDeviceKey(deviceId(8))).toBe(false);
+    const prepared = authority.prepare(ID.toUpperCase());
+    expect(prepared.status).toBe(200);
+    expect(authority.confirm(ID, deviceAnswer(nonceOf(prepared))).status).toBe(200);
+    expect(asked).toEqual([deviceId(8), ID]);
+  });
+
   it('signs with the key it is given, and says which public key that is', () => {
     const authority = new ProtectionAuthority();
     const keys = p256();

@@ -223,3 +223,34 @@ describe('mock Particle Cloud: PUT /v1/products/:p/devices/:id/unprotect', () =>
     mock.setFaults('');
   });
 });
+
+describe('mock Particle Cloud serving simulated devices', () => {
+  it('knows the key of any device its resolver knows, and counts it as a member of a protected product', async () => {
+    const simulated = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const known = deviceId(50);
+    const mock = await startMockCloud({
+      products: [{ id: 9, slug: 'nine', deviceProtection: true }, { id: 10 }],
+      tokens: [{ token: TOKEN }],
+      simulatedDevices: { publicKeyFor: (id) => (id === known ? simulated.publicKey : undefined) },
+    });
+    try {
+      const put = async (product: number, id: string) => {
+        const r = await fetch(`${mock.url}/v1/products/${product}/devices/${id}/unprotect`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ action: 'prepare' }),
+        });
+        return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+      };
+      // Never imported, yet Service Mode starts: a protected device belongs to its product.
+      expect((await put(9, known)).status).toBe(200);
+      expect(mock.devices(9)).toEqual([]);
+      // A device the resolver does not know is still outside the product.
+      expect(await put(9, deviceId(51))).toMatchObject({ status: 404, body: { error: 'Device not found.' } });
+      // And a product without Device Protection still refuses.
+      expect((await put(10, known)).status).toBe(400);
+    } finally {
+      await mock.close();
+    }
+  });
+});

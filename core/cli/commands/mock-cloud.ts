@@ -12,6 +12,10 @@ export interface MockCloudCliOptions {
   token?: string;
   faults?: string;
   releasedFirmware?: number;
+  /** Know every simulated device (its key, and as a member of a protected product) and sign as the simulator's cloud. */
+  simulatedDevices?: boolean;
+  /** The product has Device Protection active. */
+  deviceProtection?: boolean;
 }
 
 /**
@@ -33,19 +37,33 @@ export const runMockCloud = async (
   const product = opts.product ?? 1000;
   // The mock's token is a demo credential, not a Particle one: printing it is what makes it usable.
   const token = opts.token ?? io.env.MOCK_CLOUD_TOKEN ?? `mock_${randomBytes(8).toString('hex')}`;
+  // Only when asked to serve simulated devices is core/sim loaded (loaded on demand).
+  const sim = opts.simulatedDevices ? await import('../../sim/index') : undefined;
   const mock = await startMockCloud({
     ...(opts.port === undefined ? {} : { port: opts.port }),
     products: [
       {
         id: product,
         ...(opts.releasedFirmware === undefined ? {} : { releasedFirmware: opts.releasedFirmware }),
+        ...(opts.deviceProtection ? { deviceProtection: true } : {}),
       },
     ],
     tokens: [{ token }],
     ...(opts.faults ? { faults: opts.faults } : {}),
+    ...(sim
+      ? {
+          simulatedDevices: { publicKeyFor: (id: string) => sim.simDeviceKeys(id).publicKey },
+          // The key every simulated device trusts for Service Mode.
+          protectionKey: sim.simCloudKeys().privateKey,
+        }
+      : {}),
   });
   io.out(`Mock Particle Cloud listening on ${mock.url}`);
-  io.out(`  product ${product}; token ${token}; faults ${opts.faults || 'none'}`);
+  io.out(
+    `  product ${product}${opts.deviceProtection ? ' (Device Protection active)' : ''}; token ${token}; faults ${opts.faults || 'none'}`,
+  );
+  if (sim)
+    io.out('  knows every simulated device (linestation run --simulate) and its key, for Service Mode');
   io.out(`  change faults: curl -X POST ${mock.url}/__admin/faults -d '{"spec":"500:0.2,429:0.1"}'`);
   io.out(`  request log:   curl ${mock.url}/__admin/requests`);
   io.out('  Ctrl+C to stop.');
@@ -73,6 +91,11 @@ export const register: RegisterCommand = (program, io) => {
     .option('--token <token>', 'the mock token to accept (default: $MOCK_CLOUD_TOKEN, else a random one)')
     .option('--faults <spec>', 'fault spec, e.g. 500:0.2,429:0.1,timeout:0.05,drop:0.05,seed=7')
     .option('--released-firmware <version>', 'seed a released default firmware', int('version', 1, 65535))
+    .option(
+      '--simulated-devices',
+      "know every simulated device's key (linestation run --simulate) and sign Service Mode as the cloud they trust",
+    )
+    .option('--device-protection', 'the product has Device Protection active (Service Mode for its devices)')
     .action(async (opts: MockCloudCliOptions) => {
       const ac = new AbortController();
       const stop = () => ac.abort();

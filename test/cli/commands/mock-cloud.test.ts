@@ -22,6 +22,35 @@ describe('linestation mock-cloud', () => {
     await expect(fetch(`${mock.url}/v1/products/77`)).rejects.toThrow();
   });
 
+  it('--simulated-devices --device-protection: knows any simulated device for Service Mode', async () => {
+    const c = captureIo();
+    const ac = new AbortController();
+    const { mock, closed } = await runMockCloud(
+      { product: 77, token: 'demo', simulatedDevices: true, deviceProtection: true },
+      c.io,
+      ac.signal,
+    );
+    try {
+      expect(c.out.join('\n')).toMatch(
+        /product 77 \(Device Protection active\).*\n.*knows every simulated device/,
+      );
+      const headers = { authorization: 'Bearer demo', 'content-type': 'application/json' };
+      const product = await fetch(`${mock.url}/v1/products/77`, { headers });
+      expect(await product.json()).toMatchObject({ product: { device_protection: 'active' } });
+      // A device it was never told about: its key is derived from its ID, as the simulator's is.
+      const r = await fetch(`${mock.url}/v1/products/77/devices/${'ab'.repeat(12)}/unprotect`, {
+        method: 'PUT',
+        headers,
+        body: JSON.stringify({ action: 'prepare' }),
+      });
+      expect(r.status).toBe(200);
+      await r.body?.cancel();
+    } finally {
+      ac.abort();
+      await closed;
+    }
+  });
+
   it('refuses a bad fault spec with a usage error', async () => {
     const c = captureIo();
     await expect(
