@@ -147,6 +147,152 @@ export const OPERATOR_ERRORS: Readonly<Record<string, OperatorError>> = {
     transient: false,
   },
 
+  MODULE_HASH_MISMATCH: {
+    title: 'Device runs a different build than was written',
+    remedy: 'Set the device aside and call an engineer.',
+    transient: false,
+  },
+
+  // Normal-mode updates (bootloader, NCP, assets): Device OS installs them and restarts.
+  DEVICE_UPDATE_NOT_APPLIED: {
+    title: 'Device kept its old firmware',
+    remedy: 'Retry once; if it fails again, set the device aside.',
+    transient: true,
+  },
+  DEVICE_UPDATE_REJECTED_INTEGRITY: {
+    title: 'Device found the firmware damaged',
+    remedy: 'Retry once; if it fails again, stop the batch and call an engineer.',
+    transient: true,
+  },
+  DEVICE_UPDATE_REJECTED_DEPENDENCY: {
+    title: 'Device needs other firmware first',
+    remedy: 'Set the device aside and call an engineer: its Device OS does not suit this firmware.',
+    transient: false,
+  },
+  ...Object.fromEntries(
+    [
+      'DEVICE_UPDATE_REJECTED',
+      'DEVICE_UPDATE_REJECTED_ADDRESS',
+      'DEVICE_UPDATE_REJECTED_SIZE',
+      'DEVICE_UPDATE_REJECTED_PLATFORM',
+      'DEVICE_UPDATE_REJECTED_FORMAT',
+      'DEVICE_UPDATE_REJECTED_UNSUPPORTED',
+      'DEVICE_UPDATE_COMPRESSED_REFUSED',
+      'DEVICE_UPDATE_EMPTY_IMAGE',
+      'DEVICE_UPDATE_ASSET_UNSUPPORTED',
+    ].map((code) => [
+      code,
+      {
+        title: 'Device refused the firmware',
+        remedy: 'Stop the batch and call an engineer: the firmware does not suit this device.',
+        transient: false,
+      },
+    ]),
+  ),
+  DEVICE_UPDATES_DISABLED: {
+    title: 'Device application blocks updates',
+    remedy: 'Put the device in safe mode (hold MODE, tap RESET, release on magenta), then retry.',
+    transient: false,
+  },
+  DEVICE_BUSY_UPDATING: {
+    title: 'Device busy with another update',
+    remedy: 'Wait until the LED stops blinking magenta, then retry.',
+    transient: true,
+  },
+  ...Object.fromEntries(
+    [
+      'DEVICE_UPDATE_START_FAILED',
+      'DEVICE_UPDATE_DATA_REJECTED',
+      'DEVICE_UPDATE_INCOMPLETE',
+      'DEVICE_UPDATE_FINISH_FAILED',
+      'DEVICE_UPDATE_TIMEOUT',
+    ].map((code) => [code, { title: 'Firmware transfer failed', remedy: RESEAT, transient: true }]),
+  ),
+  DEVICE_UPDATE_NOT_SUPPORTED: {
+    title: 'Device firmware too old for this update',
+    remedy: SET_ASIDE,
+    transient: false,
+  },
+  DEVICE_UPDATE_MODULE_INVALID: {
+    title: 'Device rejected the firmware that was written',
+    remedy: 'Set the device aside and call an engineer: its Device OS may be too old for this firmware.',
+    transient: false,
+  },
+  DEVICE_UPDATE_HASH_MISMATCH: {
+    title: 'Device runs a different build than was written',
+    remedy: 'Retry once; if it fails again, set the device aside.',
+    transient: true,
+  },
+  DEVICE_UPDATE_UNVERIFIED: {
+    title: 'Device did not say what it runs',
+    remedy: 'Retry once; if it fails again, set the device aside.',
+    transient: true,
+  },
+  SETUP_DONE_NOT_KEPT: {
+    title: 'Device forgot its setup',
+    remedy: 'Retry once; if it fails again, set the device aside: its configuration storage may be faulty.',
+    transient: true,
+  },
+
+  // Device Protection: refused at identify, or Service Mode through the product's cloud.
+  DEVICE_PROTECTED: {
+    title: 'Device is protected',
+    remedy: 'Set the device aside and call an engineer: this profile does not take protected devices.',
+    transient: false,
+  },
+  SERVICE_MODE_PRODUCT_NOT_PROTECTED: {
+    title: 'Cloud says the product has no Device Protection',
+    remedy: 'Stop the batch and call an engineer to check the profile.',
+    transient: false,
+  },
+  SERVICE_MODE_DEVICE_NOT_IN_PRODUCT: {
+    title: 'Device belongs to another product',
+    remedy: 'Set aside: only its own product can unlock it.',
+    transient: false,
+  },
+  SERVICE_MODE_DEVICE_KEY_UNKNOWN: {
+    title: 'Cloud does not know this device',
+    remedy: SET_ASIDE,
+    transient: false,
+  },
+  SERVICE_MODE_SIGNATURE_MISMATCH: {
+    title: 'Device and cloud did not agree on unlocking',
+    remedy: 'Retry once; if it fails again, set the device aside.',
+    transient: true,
+  },
+  SERVICE_MODE_SERVER_KEY_MISMATCH: {
+    title: 'Device trusts another Particle Cloud',
+    remedy: 'Stop the batch and call an engineer to check the cloud address in the profile.',
+    transient: false,
+  },
+  SERVICE_MODE_CLOUD_UNAVAILABLE: {
+    title: 'Cloud unreachable: the device cannot be unlocked',
+    remedy: 'Check the network, then retry.',
+    transient: true,
+  },
+  SERVICE_MODE_CLOUD_REFUSED: {
+    title: 'Cloud refused to unlock the device',
+    remedy: 'Call an engineer: the access token may lack permission.',
+    transient: false,
+  },
+  SERVICE_MODE_UNSUPPORTED: {
+    title: 'Device OS cannot be unlocked over USB',
+    remedy: SET_ASIDE,
+    transient: false,
+  },
+  SERVICE_MODE_TIMEOUT: {
+    title: 'Unlocking took too long',
+    remedy: 'Check the network and the cable, then retry.',
+    transient: true,
+  },
+  SERVICE_MODE_DEVICE_REFUSED: { title: 'Device refused to be unlocked', remedy: RESEAT, transient: true },
+  SERVICE_MODE_NOT_ENTERED: { title: 'Device did not confirm the unlock', remedy: RESEAT, transient: true },
+  SERVICE_MODE_NOT_LEFT: {
+    title: 'Device did not lock again',
+    remedy: 'Retry; if it fails again, set the device aside: it must not ship unlocked.',
+    transient: true,
+  },
+
   // Firmware on the station (an engineer's problem, never the device's).
   FIRMWARE_CHANGED: {
     title: 'Firmware file changed since the profile was locked',

@@ -31,7 +31,13 @@ export interface SimOperatorReport {
   readonly setAside: number;
 }
 
-const NEVER_RESEAT = ['WRONG_PLATFORM', 'WRONG_PRODUCT', 'NOT_PARTICLE', 'DEVICE_ID_INVALID'];
+const NEVER_RESEAT = [
+  'WRONG_PLATFORM',
+  'WRONG_PRODUCT',
+  'NOT_PARTICLE',
+  'DEVICE_ID_INVALID',
+  'DEVICE_PROTECTED',
+];
 
 export class SimOperator<D> {
   private next = 0;

@@ -22,6 +22,27 @@ describe('operator error table', () => {
     expect(operatorError('USB_DISCONNECTED').transient).toBe(true);
   });
 
+  it('names the failures of a whole-set install (normal-mode updates, setup done, Device Protection)', () => {
+    for (const code of [
+      'DEVICE_UPDATE_NOT_APPLIED',
+      'DEVICE_UPDATE_REJECTED_INTEGRITY',
+      'DEVICE_UPDATE_REJECTED_DEPENDENCY',
+      'DEVICE_UPDATE_REJECTED_FORMAT',
+      'DEVICE_UPDATES_DISABLED',
+      'DEVICE_UPDATE_HASH_MISMATCH',
+      'SETUP_DONE_NOT_KEPT',
+      'DEVICE_PROTECTED',
+      'SERVICE_MODE_DEVICE_NOT_IN_PRODUCT',
+      'SERVICE_MODE_CLOUD_UNAVAILABLE',
+      'SERVICE_MODE_NOT_LEFT',
+      'MODULE_HASH_MISMATCH',
+    ])
+      expect(operatorError(code).title).not.toBe('Unexpected failure');
+    // A protected device on a profile without Device Protection is the wrong device, not a bad contact.
+    expect(operatorError('DEVICE_PROTECTED').transient).toBe(false);
+    expect(operatorError('DEVICE_UPDATE_REJECTED_PLATFORM').transient).toBe(false);
+  });
+
   it('is cautious about codes it does not know', () => {
     expect(operatorError('SOMETHING_NEW')).toMatchObject({ title: 'Unexpected failure', transient: false });
   });
