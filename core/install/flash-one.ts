@@ -1,10 +1,10 @@
 import { err, type LsError, LsFailure, ok, type Result, toLsError } from '../errors/result';
-import { planSet } from '../firmware/plan-set';
 import type { InspectedFile, SetPlan } from '../firmware/types';
 import { type Platform, platformById, platformByUsbId } from '../platforms';
 import type { UsbDeviceInfo, UsbTransport } from '../usb/transport';
 import { readDeviceState } from './device-state';
 import { type InstallOptions, type InstallReport, installSet } from './install-set';
+import { planForDevice } from './plan-for-device';
 import type { InstallRunner } from './types';
 
 /*
@@ -24,7 +24,9 @@ export interface FlashOneRequest {
   readonly install: Omit<InstallOptions, 'serviceMode'>;
   readonly signal?: AbortSignal | undefined;
   /** Told the plan once the device is known, before anything is written. */
-  readonly onPlan?: ((plan: SetPlan, device: UsbDeviceInfo, platform: Platform) => void) | undefined;
+  readonly onPlan?:
+    | ((plan: SetPlan, device: UsbDeviceInfo, platform: Platform, unchecked: readonly LsError[]) => void)
+    | undefined;
 }
 
 export interface FlashOneResult extends InstallReport {
@@ -106,16 +108,17 @@ export const flashOneDevice = async (
           'Provision it from a station whose profile declares deviceProtection (linestation run), which asks the cloud for Service Mode.',
       },
     );
-  const plan = planSet(req.files, {
-    platformId: platform.id,
-    productId: req.productId ?? 0,
-    mode: 'flash-on-line',
-    ...(req.deviceOsVersion !== undefined ? { deviceOsVersion: req.deviceOsVersion } : {}),
-    deviceModules: state.modules,
-    alreadyInDfu: dfu,
-    skipWhenCurrent: req.skipWhenCurrent === true,
-  });
-  req.onPlan?.(plan, device, platform);
+  const { plan, unchecked } = planForDevice(
+    req.files,
+    {
+      platformId: platform.id,
+      productId: req.productId ?? 0,
+      mode: 'flash-on-line',
+      ...(req.deviceOsVersion !== undefined ? { deviceOsVersion: req.deviceOsVersion } : {}),
+    },
+    { inDfu: dfu, state, skipWhenCurrent: req.skipWhenCurrent === true },
+  );
+  req.onPlan?.(plan, device, platform, unchecked);
   const first = plan.errors[0];
   if (first) return { ok: false, error: { ...first, plan, found: device, platform } };
   const deviceId = (device.serialNumber ?? '').toLowerCase();

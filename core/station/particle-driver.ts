@@ -1,14 +1,14 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { type LsError, LsFailure } from '../errors/result';
-import { planSet } from '../firmware/plan-set';
 import type { InspectedFile, PlanTarget } from '../firmware/types';
+import { type DeviceState, readDeviceState } from '../install/device-state';
 import { type InstallOptions, installSet } from '../install/install-set';
+import { planForDevice } from '../install/plan-for-device';
 import { platformById } from '../platforms/lookup';
 import { enqueueRegistration, registrationState } from '../store/outbox';
 import { sleep } from '../time/sleep';
 import { identifyDevice, recognise } from '../usb/identity';
 import type { UsbDeviceInfo, UsbTransport } from '../usb/transport';
-import { type DeviceState, readDeviceState } from '../install/device-state';
 import type { DeviceIdentity, SlotDriver, StepContext } from './pipeline';
 
 /**
@@ -126,11 +126,9 @@ export const particleDriver =
           return failWith({ code: 'WRONG_PLATFORM', message: `Unknown platform ${id.platformId}.` });
         // Planned for this device: what it already runs (dependencies, skipWhenCurrent) and
         // whether it is in DFU mode (Particle's repair order).
-        const plan = planSet(o.files, {
-          ...o.product,
-          deviceModules: state.modules,
-          alreadyInDfu: id.mode === 'dfu',
-          deviceProtection: o.product.deviceProtection || state.protection === 'protected',
+        const { plan } = planForDevice(o.files, o.product, {
+          inDfu: id.mode === 'dfu',
+          state,
           skipWhenCurrent: o.skipWhenCurrent,
         });
         const report = await installSet(

@@ -214,7 +214,8 @@ const failureJson = (e: FlashOneFailure, simulated: boolean) => {
       : {}),
     verified: false,
     left: report?.left ?? false,
-    ...(report ? { bytes: report.bytes, timings: report.timings, images: report.images } : {}),
+    bytes: report?.bytes ?? 0,
+    ...(report ? { timings: report.timings, images: report.images } : {}),
     ...(e.plan ? { plan: planJson(e.plan) } : {}),
     error: errorJson(e),
   };
@@ -327,8 +328,12 @@ export const register: RegisterCommand = (program, io) => {
             deviceOsVersion: opts.deviceOs,
             signal: controller.signal,
             install: { verify: opts.verify, setupDone: opts.setupDone, confirmReturn: opts.confirm },
-            onPlan: (plan, device, platform) => {
+            onPlan: (plan, device, platform, unchecked) => {
               if (opts.json) return;
+              for (const u of unchecked)
+                io.err(
+                  `Not checked before writing: ${u.message} (a device in DFU mode cannot list what it runs; it checks each module at boot, and the confirm step reads them back. --device-os N checks it now.)`,
+                );
               io.err(
                 `Plan for the ${platform.displayName} ${device.serialNumber ?? ''} on ${device.portPath}: ${planSummary(plan)}`,
               );

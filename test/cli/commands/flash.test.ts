@@ -106,21 +106,29 @@ describe('linestation flash', () => {
     ]);
   });
 
-  it('refuses a device in DFU mode whose Device OS it cannot know, until --device-os says (exit 2, nothing written)', async () => {
-    const refused = await run([
-      boronUser,
-      '--simulate',
-      '--sim-mode',
-      'dfu',
-      '--sim-time-scale',
-      '0',
-      '--json',
-    ]);
+  it('refuses a module whose dependency the device says it lacks (exit 2, nothing written)', async () => {
+    const needsNewer = join(dir, 'boron-user-needs-9999.bin');
+    writeFileSync(
+      needsNewer,
+      buildModule({
+        platformId: 13,
+        function: 'user',
+        bodySize: 2000,
+        dependencies: [{ function: 'system', index: 1, version: 9999 }],
+      }),
+    );
+    const refused = await run([needsNewer, '--simulate', '--sim-time-scale', '0', '--json']);
     expect(refused.code).toBe(2);
     expect(JSON.parse(refused.out)).toMatchObject({
       ok: false,
-      error: { code: 'FIRMWARE_DEPENDENCY_UNMET' },
+      error: { code: 'FIRMWARE_DEVICE_DEPENDENCY_UNMET' },
     });
+  });
+
+  it('flashes a device in DFU mode, which cannot list what it runs, saying what it could not check first', async () => {
+    const r = await run([boronUser, '--simulate', '--sim-mode', 'dfu', '--sim-time-scale', '0']);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/Not checked before writing: .*needs system part 1/);
     const told = await run([
       boronUser,
       '--simulate',
@@ -132,6 +140,7 @@ describe('linestation flash', () => {
       '6201',
     ]);
     expect(told.code).toBe(0);
+    expect(told.err).not.toMatch(/Not checked before writing/);
   });
 
   it('refuses files for another platform than --platform (exit 2)', async () => {
