@@ -65,6 +65,25 @@ describe('the local change feed for the line database', () => {
     log.close();
   });
 
+  it('keeps its triggers through every migration (a table rebuilt later must put them back)', () => {
+    const { log } = openLog(tempDir());
+    const names = (
+      log.db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'line_feed_%'")
+        .all() as {
+        name: string;
+      }[]
+    )
+      .map((r) => r.name)
+      .sort();
+    expect(names).toEqual(
+      ['batch', 'attempt', 'audit', 'registration']
+        .flatMap((k) => [`line_feed_${k}_insert`, `line_feed_${k}_update`])
+        .sort(),
+    );
+    log.close();
+  });
+
   it('acknowledges in order and never backwards', () => {
     const { log } = openLog(tempDir());
     enableLineFeed(log.db);
