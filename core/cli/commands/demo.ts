@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startMockCloud } from '../../cloud/mock-server';
+import { platformByName } from '../../platforms/lookup';
+import { simCloudKeys, simDeviceKeys } from '../../sim/index';
 import { DEMO_PRODUCT_ID, DEMO_TOKEN_ENV, writeDemoProduct } from '../../station/demo-setup';
 import { openStationLog } from '../../station/report';
 import { exportToFile } from '../../store/export';
@@ -8,6 +10,16 @@ import { ExitCode } from '../exit-codes';
 import { CliExit } from '../io';
 import type { RegisterCommand } from './index';
 import { runStation } from './run';
+
+interface DemoOptions {
+  dataDir: string;
+  devices: number;
+  timeScale: number;
+  platform: string;
+  wholeSet?: boolean;
+  protected?: boolean;
+  json?: boolean;
+}
 
 export const register: RegisterCommand = (program, io) => {
   program
@@ -22,17 +34,46 @@ export const register: RegisterCommand = (program, io) => {
     )
     .option('--devices <n>', 'how many simulated devices', (v) => Number.parseInt(v, 10), 8)
     .option('--time-scale <x>', 'simulated timing scale (1 = real time)', Number, 0.05)
+    .option('--platform <name>', 'the product platform (default boron)', 'boron')
+    .option(
+      '--whole-set',
+      'a whole Device OS 6.3.0 set (bootloader, SoftDevice, system part, application) instead of the application alone',
+    )
+    .option(
+      '--protected',
+      'the product has Device Protection and the devices arrive protected: each goes through Service Mode',
+    )
     .option('--json', 'JSON lines instead of text')
-    .action(async (opts: { dataDir: string; devices: number; timeScale: number; json?: boolean }) => {
+    .action(async (opts: DemoOptions) => {
       const dir = resolve(io.cwd, opts.dataDir);
       mkdirSync(dir, { recursive: true });
+      const platform = platformByName(opts.platform);
+      if (!platform) {
+        io.err(`linestation: DEMO_PLATFORM: Unknown platform ${opts.platform}.`);
+        throw new CliExit(ExitCode.Usage);
+      }
       const cloud = await startMockCloud({
         host: '127.0.0.1',
         port: 0,
-        products: [{ id: DEMO_PRODUCT_ID, slug: 'demo-widget', platformId: 13, releasedFirmware: 3 }],
+        products: [
+          {
+            id: DEMO_PRODUCT_ID,
+            slug: 'demo-widget',
+            platformId: platform.id,
+            releasedFirmware: 3,
+            deviceProtection: opts.protected === true,
+          },
+        ],
+        // The demo's devices are simulated: the cloud knows their keys, and they trust its key.
+        simulatedDevices: { publicKeyFor: (id) => simDeviceKeys(id).publicKey },
+        protectionKey: simCloudKeys().privateKey,
       });
       try {
-        const setup = await writeDemoProduct(dir, cloud.url);
+        const setup = await writeDemoProduct(dir, cloud.url, {
+          platform: platform.name,
+          ...(opts.wholeSet ? { wholeSet: true } : {}),
+          ...(opts.protected ? { deviceProtection: true } : {}),
+        });
         if (!setup.ok) {
           io.err(`linestation: ${setup.error.code}: ${setup.error.message}`);
           throw new CliExit(ExitCode.NotReady);
@@ -40,7 +81,7 @@ export const register: RegisterCommand = (program, io) => {
         cloud.addToken(setup.value.token);
         const lot = `DEMO-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`;
         if (!opts.json) {
-          io.out(`Demo: firmware ${setup.value.firmwarePath}`);
+          io.out(`Demo: firmware ${setup.value.firmwarePaths.join(', ')}`);
           io.out(
             `Demo: profile ${setup.value.profilePath} (locked ${setup.value.profileHash.slice(0, 12)}…)`,
           );
@@ -56,6 +97,7 @@ export const register: RegisterCommand = (program, io) => {
             dataDir: dir,
             simulate: opts.devices,
             timeScale: opts.timeScale,
+            ...(opts.protected ? { simProtected: true } : {}),
             accept: [],
             json: opts.json,
           },

@@ -1,8 +1,11 @@
 import { hostname, userInfo } from 'node:os';
+import { InvalidArgumentError } from 'commander';
 import { isEnvVarName } from '../../cloud/token';
 import type { LsError } from '../../errors/result';
 import { type LineStatus, lineStatusLine } from '../../line-db/status';
-import { portPaths, SimBus, SimDevice } from '../../sim/index';
+import { platformByName } from '../../platforms/lookup';
+import { deviceOsFeatures, portPaths, SimBus, SimDevice } from '../../sim/index';
+import { loadProfile } from '../../station/profile';
 import { batchDetails, slotLine } from '../../station/report';
 import { openSession, type Session } from '../../station/session';
 import { faultsFor, parseSimFaults } from '../../station/sim-faults';
@@ -25,6 +28,10 @@ export interface RunOptions {
   dataDir?: string;
   simulate?: number;
   simFaults?: string;
+  /** Simulation only: the Device OS the simulated devices run when they are plugged in. */
+  simDeviceOs?: SimDeviceOs;
+  /** Simulation only: the simulated devices have Device Protection on. */
+  simProtected?: boolean;
   timeScale?: number;
   count?: number;
   offline?: boolean;
@@ -36,6 +43,23 @@ export interface RunOptions {
   lineDbEnv?: string;
   json?: boolean;
 }
+
+export interface SimDeviceOs {
+  /** As Particle writes a release: 3.3.1. */
+  readonly version: string;
+  /** As the device reports its system part: 3301. */
+  readonly systemModuleVersion: number;
+}
+
+/** `--sim-device-os 3.3.1`: a release number, and the module version Device OS numbers it with. */
+export const parseSimDeviceOs = (value: string): SimDeviceOs => {
+  const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(value);
+  const [major, minor, patch] = (m ?? []).slice(1).map(Number);
+  // Device OS module versions are major·1000 + minor·100 + patch (6.2.1 = 6201).
+  if (major === undefined || minor === undefined || patch === undefined || minor > 9 || patch > 99)
+    throw new InvalidArgumentError('must be a Device OS release such as 3.3.1 or 6.1.0.');
+  return { version: value, systemModuleVersion: major * 1000 + minor * 100 + patch };
+};
 
 /** How often a run repeats the line-database status line while something is left to say. */
 const LINE_STATUS_EVERY_MS = 30_000;
@@ -101,8 +125,29 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
   const timeScale = opts.timeScale ?? 1;
   const faults = parseSimFaults(opts.simFaults);
   if (!faults.ok) return printRefusal(io, faults.error, json);
-  if (opts.simFaults && !simulate)
-    return printRefusal(io, { code: 'USAGE', message: '--sim-faults needs --simulate N.' }, json);
+  for (const [given, flag] of [
+    [opts.simFaults, '--sim-faults'],
+    [opts.simDeviceOs, '--sim-device-os'],
+    [opts.simProtected, '--sim-protected'],
+  ] as const)
+    if (given && !simulate)
+      return printRefusal(io, { code: 'USAGE', message: `${flag} needs --simulate N.` }, json);
+  if (simulate && opts.simProtected) {
+    // Refused here, before a batch is opened: a simulated device that cannot be protected.
+    const loaded = await loadProfile(opts.profile);
+    const platform = loaded.ok ? platformByName(loaded.value.profile.platform) : undefined;
+    const version = opts.simDeviceOs?.version ?? '6.2.1';
+    if (platform && !deviceOsFeatures(version, platform).protection)
+      return printRefusal(
+        io,
+        {
+          code: 'USAGE',
+          message: `--sim-protected needs Device OS 6.0 or later on a Gen 3 or later device; the simulated ${platform.name} runs ${version}.`,
+          remedy: 'Leave out --sim-device-os, or give 6.1.1 or later (Service Mode came with 6.1.1).',
+        },
+        json,
+      );
+  }
   // A URL here would sit in the process list and the shell history; the refusal does not echo it.
   if (opts.lineDbEnv !== undefined && !isEnvVarName(opts.lineDbEnv))
     return printRefusal(
@@ -303,6 +348,15 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
             seed: `${session.batch.lot}:${i}`,
             timeScale,
             faults: choice.faults,
+            ...(opts.simDeviceOs
+              ? {
+                  deviceOs: opts.simDeviceOs,
+                  // Fresh from the factory: a Gen 3 device before Device OS 4.0 is not set up yet
+                  // and boots into listening mode (the release decides whether the flag exists).
+                  setupDone: false,
+                }
+              : {}),
+            ...(opts.simProtected ? { protection: 'protected' as const } : {}),
           });
         },
       });
@@ -410,6 +464,15 @@ export const register: RegisterCommand = (program, io) => {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .option('--simulate <n>', 'simulate N devices plugged into the slots in turn', atLeastOne)
     .option('--sim-faults <spec>', 'simulated faults, e.g. "unplug=0.2,verify=0.05,seed=7"')
+    .option(
+      '--sim-device-os <version>',
+      'simulation only: the Device OS the simulated devices run when plugged in, e.g. 3.3.1 (default 6.2.1)',
+      parseSimDeviceOs,
+    )
+    .option(
+      '--sim-protected',
+      'simulation only: the simulated devices have Device Protection on (the profile must declare deviceProtection)',
+    )
     .option('--time-scale <x>', 'simulated device timing scale (1 = real time)', positiveNumber)
     .option('--count <k>', 'stop when K devices have passed (default: N with --simulate)', atLeastOne)
     .option('--offline', 'queue registrations instead of sending them (needs --accept offline)')

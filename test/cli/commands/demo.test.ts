@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../../core/cli/main';
+import { parseCsvLine } from '../../../core/store/export';
 import { captureIo } from '../../station/cli-harness';
 import { tempDir } from '../../store/helpers';
 
@@ -27,5 +28,43 @@ describe('linestation demo', () => {
       lock?: { profileHash: string };
     };
     expect(profile.lock?.profileHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('--platform tracker --whole-set --protected: a whole Device OS set on protected devices, each unlocked and locked again', async () => {
+    const dir = join(tempDir('ls-demo-'), 'demo');
+    const c = captureIo();
+    const code = await runCli(
+      [
+        'demo',
+        '--data-dir',
+        dir,
+        '--devices',
+        '2',
+        '--time-scale',
+        '0.002',
+        '--platform',
+        'tracker',
+        '--whole-set',
+        '--protected',
+      ],
+      c.io,
+    );
+    expect(c.errs).toEqual([]);
+    expect(code).toBe(0);
+    const text = c.out.join('\n');
+    expect(text).toMatch(
+      /firmware \S+bootloader\.bin, \S+softdevice\.bin, \S+system-part1\.bin, \S+widget-app\.bin/,
+    );
+    const csv = /exported 2 attempt\(s\) to (\S+\.csv)/.exec(text)?.[1] ?? '';
+    const [head = '', ...rows] = readFileSync(csv, 'utf8').trimEnd().split('\r\n');
+    const header = parseCsvLine(head);
+    const col = (row: string, name: string) => parseCsvLine(row)[header.indexOf(name)];
+    for (const row of rows) {
+      expect(col(row, 'result')).toBe('pass');
+      expect(col(row, 'service_mode_ms')).toMatch(/^\d+$/);
+      expect(col(row, 'module_steps')).toMatch(
+        /^bootloader\.bin@normal:written:\d+;softdevice\.bin@dfu:written/,
+      );
+    }
   });
 });
