@@ -61,10 +61,29 @@ export const IDENTITY_ERROR = {
 
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 
-/** Stable made-up IMEI (15 digits) and ICCID (20 digits, Particle's 8988… issuer prefix) for an ID. */
+/** The Luhn check digit IMEIs and ICCIDs end with. */
+const luhn = (digits: string): string => {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = Number(digits[digits.length - 1 - i]);
+    if (i % 2 === 0) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return String((10 - (sum % 10)) % 10);
+};
+
+/**
+ * Stable made-up IMEI (15 digits) and ICCID (20 digits, Particle's 8988… issuer prefix), each with
+ * its Luhn check digit, from a hash of the device ID (so IDs that differ only at the end differ).
+ */
 export const simCellularIds = (deviceId: string): { imei: string; iccid: string } => {
-  const digits = [...deviceId].map((c) => (Number.parseInt(c, 16) % 10).toString()).join('');
-  return { imei: `35${digits.slice(0, 13)}`, iccid: `8988${digits.slice(0, 16)}` };
+  const digits = [...digest(`linestation-sim-cellular:${deviceId}`)].map((b) => String(b % 10)).join('');
+  const imei = `35${digits.slice(0, 12)}`;
+  const iccid = `8988${digits.slice(12, 27)}`;
+  return { imei: imei + luhn(imei), iccid: iccid + luhn(iccid) };
 };
 
 /**
