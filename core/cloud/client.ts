@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { type CloudError, type CloudErrorCode, cloudError, redact } from './errors';
+import { createRateLimiter, PARTICLE_RATE_BUDGET, type RateLimiter } from './rate-budget';
 import {
   type DeviceSettings,
   type DeviceUnprotectProof,
@@ -16,6 +17,7 @@ import {
   unprotectConfirmSchema,
   unprotectPrepareSchema,
 } from './schemas';
+import { type CloudSetupClient, setupEndpoints, simRejection, updateRefusal } from './setup-client';
 
 export const PARTICLE_API_URL = 'https://api.particle.io';
 
@@ -37,19 +39,35 @@ export interface CloudClientOptions {
   readonly timeoutMs?: number;
   /** Injected for tests; the built-in fetch otherwise. */
   readonly fetch?: typeof fetch;
+  /**
+   * Spaces every request to stay inside the rate budget (rate-budget.ts). Default: this client's
+   * own limiter with Particle's whole budget. Clients of one station share one limiter; a line with
+   * several stations behind one public IP gives each its `stationShare`. `null`: no spacing.
+   */
+  readonly rateLimiter?: RateLimiter | null;
 }
 
 export interface RequestOptions {
   readonly signal?: AbortSignal;
 }
 
-export interface CloudClient {
+export interface ImportOptions extends RequestOptions {
+  /** `import_sims: true`: the cloud imports each device's SIM into the product with it. */
+  readonly importSims?: boolean;
+}
+
+export interface CloudClient extends CloudSetupClient {
   readonly baseUrl: string;
-  /** One device goes as `{ id }`, several as `{ ids }` (one request, one rate-limit token). */
+  /** The limiter every request of this client waits on (undefined: none). */
+  readonly rateLimiter: RateLimiter | undefined;
+  /**
+   * One device goes as `{ id }`, several as `{ ids }` (one request, one rate-limit token). With
+   * `importSims`, a refused SIM comes back as CLOUD_SIM_REJECTED (the whole request fails).
+   */
   importDevices(
     productId: string,
     deviceIds: readonly string[],
-    opts?: RequestOptions,
+    opts?: ImportOptions,
   ): Promise<CloudResult<ImportResponse>>;
   updateDevice(
     productId: string,
@@ -180,7 +198,18 @@ export interface ErrorSaid {
   readonly description?: string | undefined;
 }
 
-type Classifier = (status: number, said: ErrorSaid) => CloudError | undefined;
+export type Classifier = (status: number, said: ErrorSaid) => CloudError | undefined;
+
+/** The client's one way to the cloud: spacing, token, timeout, error classes, schema. */
+export type CloudRequest = <S extends z.ZodType>(
+  method: 'GET' | 'POST' | 'PUT',
+  path: string,
+  body: unknown,
+  schema: S | undefined,
+  productId: string,
+  opts: RequestOptions | undefined,
+  classify?: Classifier,
+) => Promise<CloudResult<z.infer<S>>>;
 
 /**
  * The unprotect endpoint's refusals. Particle does not publish its error codes for it, so they are
@@ -256,6 +285,10 @@ export const createCloudClient = (options: CloudClientOptions): CloudClient => {
   const baseUrl = (options.baseUrl ?? PARTICLE_API_URL).replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const doFetch = options.fetch ?? fetch;
+  const limiter =
+    options.rateLimiter === null
+      ? undefined
+      : (options.rateLimiter ?? createRateLimiter(PARTICLE_RATE_BUDGET));
 
   const request = async <S extends z.ZodType>(
     method: 'GET' | 'POST' | 'PUT',
@@ -287,6 +320,9 @@ export const createCloudClient = (options: CloudClientOptions): CloudClient => {
           },
         ),
       };
+    // Spaced before the timeout starts: waiting for the budget is not the cloud being slow.
+    if (limiter && !(await limiter.take(outer)))
+      return { ok: false, error: cloudError('CLOUD_ABORTED', 'aborted', 'The request was cancelled.') };
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = outer ? AbortSignal.any([outer, timeout]) : timeout;
     const init: RequestInit = {
@@ -334,6 +370,9 @@ export const createCloudClient = (options: CloudClientOptions): CloudClient => {
         ),
       };
     }
+    // Rate limited anyway (another station or program on the same IP): nobody here sends before
+    // the cloud's Retry-After.
+    if (status === 429) limiter?.pause(retryAfterMs ?? 1000);
     if (status < 200 || status >= 300) {
       let description: string | undefined;
       let said: ErrorSaid = {};
@@ -392,15 +431,39 @@ export const createCloudClient = (options: CloudClientOptions): CloudClient => {
     return { ok: true, value: { devices: r.value.devices, totalPages: r.value.meta?.total_pages ?? 1 } };
   };
 
+  const sendRequest: CloudRequest = request;
+
   return {
     baseUrl,
+    rateLimiter: limiter,
+    ...setupEndpoints(sendRequest, p),
     importDevices: (productId, deviceIds, opts) => {
-      const body = deviceIds.length === 1 ? { id: deviceIds[0] } : { ids: [...deviceIds] };
-      return request('POST', `${p(productId)}/devices`, body, importResponseSchema, productId, opts);
+      const body = {
+        ...(deviceIds.length === 1 ? { id: deviceIds[0] } : { ids: [...deviceIds] }),
+        ...(opts?.importSims ? { import_sims: true } : {}),
+      };
+      return request(
+        'POST',
+        `${p(productId)}/devices`,
+        body,
+        importResponseSchema,
+        productId,
+        opts,
+        opts?.importSims
+          ? simRejection(
+              productId,
+              deviceIds.length === 1 ? `device ${deviceIds[0]}` : `${deviceIds.length} devices`,
+            )
+          : undefined,
+      );
     },
     updateDevice: async (productId, deviceId, settings, opts) => {
       const body: Record<string, unknown> = {};
+      if (settings.name !== undefined) body.name = settings.name;
+      if (settings.notes !== undefined) body.notes = settings.notes;
       if (settings.development !== undefined) body.development = settings.development;
+      if (settings.desiredFirmwareVersion !== undefined)
+        body.desired_firmware_version = settings.desiredFirmwareVersion;
       if (settings.groups !== undefined) body.groups = [...settings.groups];
       const r = await request(
         'PUT',
@@ -409,6 +472,13 @@ export const createCloudClient = (options: CloudClientOptions): CloudClient => {
         undefined,
         productId,
         opts,
+        // Only the new fields get the new refusal classes; a legacy {development, groups} PUT keeps
+        // its classes (a 404 there blocks the product, as before).
+        settings.name !== undefined ||
+          settings.notes !== undefined ||
+          settings.desiredFirmwareVersion !== undefined
+          ? updateRefusal(productId, deviceId, settings.desiredFirmwareVersion ?? undefined)
+          : undefined,
       );
       return r.ok ? { ok: true, value: undefined } : r;
     },

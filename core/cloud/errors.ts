@@ -28,7 +28,13 @@ export type CloudErrorCode =
   | 'CLOUD_DEVICE_NOT_IN_PRODUCT'
   | 'CLOUD_DEVICE_KEY_UNKNOWN'
   | 'CLOUD_SIGNATURE_INVALID'
-  | 'CLOUD_NONCE_INVALID';
+  | 'CLOUD_NONCE_INVALID'
+  // Cloud setup (SIM import, device update, groups): see setup-client.ts.
+  | 'CLOUD_SIM_REJECTED'
+  | 'CLOUD_GROUP_EXISTS'
+  | 'CLOUD_GROUP_NOT_FOUND'
+  | 'CLOUD_GROUP_NAME_INVALID'
+  | 'CLOUD_FIRMWARE_VERSION_UNKNOWN';
 
 export interface CloudError extends LsError<CloudErrorCode> {
   readonly kind: CloudFailureKind;

@@ -10,6 +10,15 @@ import {
   seededRandom,
 } from './mock-faults';
 import { type KeyInput, ProtectionAuthority } from './mock-protection';
+import { type MockRateLimit, SlidingWindow } from './mock-rate-limit';
+import {
+  handleSetupApi,
+  importDeviceSims,
+  type MockGroup,
+  type MockSim,
+  type SimRegistry,
+  simRefusal,
+} from './mock-setup';
 
 /**
  * A mock Particle Cloud for tests and demos: the endpoints the station uses, with the documented
@@ -22,19 +31,33 @@ export type MockScope =
   | 'devices:update'
   | 'devices:list'
   | 'firmware:list'
-  | 'products:get';
+  | 'products:get'
+  | 'groups:list'
+  | 'groups:create'
+  | 'groups:update'
+  | 'groups:remove'
+  | 'sims:import';
 export const ALL_SCOPES: readonly MockScope[] = [
   'devices:import',
   'devices:update',
   'devices:list',
   'firmware:list',
   'products:get',
+  'groups:list',
+  'groups:create',
+  'groups:update',
+  'groups:remove',
+  'sims:import',
 ];
 
 export interface MockDevice {
   readonly id: string;
   development: boolean;
   groups: string[];
+  name?: string;
+  notes?: string;
+  /** The firmware lock (`desired_firmware_version`); null once unlocked. */
+  desiredFirmwareVersion?: number | null;
   readonly importedAt: string;
 }
 
@@ -54,6 +77,8 @@ interface MockProduct {
   readonly firmware: MockFirmware[];
   /** Device Protection is active: its devices may be put in Service Mode. */
   deviceProtection: boolean;
+  readonly groups: Map<string, MockGroup>;
+  readonly sims: Map<string, MockSim>;
 }
 
 export type MockResponseClass =
@@ -79,6 +104,8 @@ export interface MockRequestLog {
   applied: boolean;
   /** For imports: the devices this request newly added to the product. */
   imported?: string[];
+  /** Answered 429 by the mock's rate limit (not by an injected fault). */
+  rateLimited?: boolean;
   /** The whole answer was handed to the socket. */
   delivered: boolean;
   readonly at: number;
@@ -120,6 +147,12 @@ export interface MockCloudOptions {
    * so the mock itself never loads core/sim.
    */
   readonly simulatedDevices?: { readonly publicKeyFor: (deviceId: string) => KeyInput | undefined };
+  /** Device ID → the ICCID of its SIM, as Particle knows it from manufacturing (import_sims). */
+  readonly deviceSims?: Readonly<Record<string, string>>;
+  /** ICCID or device ID → why its SIM cannot be imported (owned by another account, …). */
+  readonly refusedSims?: Readonly<Record<string, string>>;
+  /** Enforced like Particle's per-IP limit: 429 with Retry-After beyond it. Default none. */
+  readonly rateLimit?: MockRateLimit;
 }
 
 export interface MockCloud {
@@ -152,6 +185,17 @@ export interface MockCloud {
   addFirmware(productId: number | string, version: number, opts?: { released?: boolean }): void;
   addNonmember(deviceId: string): void;
   addProtected(deviceId: string): void;
+  /** The SIM the cloud knows for a device (import_sims imports it). */
+  addDeviceSim(deviceId: string, iccid: string): void;
+  /** Refuse this SIM (by ICCID or device ID) with `reason`, as the cloud would. */
+  refuseSim(key: string, reason: string): void;
+  /** The product's groups, with their device counts. */
+  groups(productId: number | string): { name: string; deviceCount: number }[];
+  /** The product's SIMs. */
+  sims(productId: number | string): MockSim[];
+  /** Changes (or, with undefined, lifts) the rate limit; the window starts afresh. */
+  setRateLimit(limit: MockRateLimit | undefined): void;
+  readonly rateLimit: MockRateLimit | undefined;
 }
 
 const DEVICE_ID = /^[0-9a-f]{24}$/;
@@ -190,6 +234,11 @@ export const startMockCloud = async (options: MockCloudOptions = {}): Promise<Mo
   const nonmember = new Set((options.nonmemberDevices ?? []).map((d) => d.toLowerCase()));
   const protectedIds = new Set((options.protectedDevices ?? []).map((d) => d.toLowerCase()));
   const authority = new ProtectionAuthority(options.protectionKey);
+  const registry: SimRegistry = {
+    deviceSims: new Map(Object.entries(options.deviceSims ?? {}).map(([d, i]) => [d.toLowerCase(), i])),
+    refused: new Map(Object.entries(options.refusedSims ?? {}).map(([k, r]) => [k.toLowerCase(), r])),
+  };
+  const limitWindow = new SlidingWindow(options.rateLimit);
   for (const [id, key] of Object.entries(options.deviceKeys ?? {})) authority.addDeviceKey(id, key);
   const simulated = options.simulatedDevices;
   if (simulated) authority.resolveKeysWith(simulated.publicKeyFor);
@@ -221,6 +270,8 @@ export const startMockCloud = async (options: MockCloudOptions = {}): Promise<Mo
       devices: new Map(),
       firmware: [],
       deviceProtection: p.deviceProtection ?? false,
+      groups: new Map(),
+      sims: new Map(),
     };
     if (p.releasedFirmware !== undefined)
       product.firmware.push({
@@ -260,9 +311,7 @@ export const startMockCloud = async (options: MockCloudOptions = {}): Promise<Mo
       return no(
         json(401, { error: 'invalid_token', error_description: 'The access token provided is invalid.' }),
       );
-    const m = /^\/v1\/products\/([^/]+)(\/devices(?:\/([^/]+)(\/unprotect)?)?|\/firmware)?$/.exec(
-      url.pathname,
-    );
+    const m = /^\/v1\/products\/([^/]+)(\/.*)?$/.exec(url.pathname);
     if (!m) return no(json(404, { error: 'Not found' }));
     const product = findProduct(decodeURIComponent(m[1] ?? ''));
     if (!product) return no(json(404, { error: 'Product not found' }));
@@ -271,7 +320,13 @@ export const startMockCloud = async (options: MockCloudOptions = {}): Promise<Mo
         ? undefined
         : json(403, { error: 'insufficient_scope', error_description: `Requires ${scope}.` });
     const sub = m[2];
-    const deviceId = m[3] ? decodeURIComponent(m[3]).toLowerCase() : undefined;
+    const dm = sub === undefined ? null : /^\/devices\/([^/]+)(\/unprotect)?$/.exec(sub);
+    const deviceId = dm?.[1] ? decodeURIComponent(dm[1]).toLowerCase() : undefined;
+    const unprotect = dm?.[2] !== undefined;
+    if (sub !== undefined && !unprotect) {
+      const setup = handleSetupApi(method, sub, url, body, product, registry, need);
+      if (setup) return setup;
+    }
 
     if (sub === undefined && method === 'GET') {
       const denied = need('products:get');
@@ -316,10 +371,24 @@ export const startMockCloud = async (options: MockCloudOptions = {}): Promise<Mo
     if (sub === '/devices' && method === 'POST') {
       const denied = need('devices:import');
       if (denied) return no(denied);
-      const b = (typeof body === 'object' && body !== null ? body : {}) as { id?: unknown; ids?: unknown };
+      const b = (typeof body === 'object' && body !== null ? body : {}) as {
+        id?: unknown;
+        ids?: unknown;
+        import_sims?: unknown;
+      };
       const ids: unknown[] = Array.isArray(b.ids) ? b.ids : b.id !== undefined ? [b.id] : [];
       if (ids.length === 0 || !ids.every((x) => typeof x === 'string'))
         return no(json(400, { error: 'Please provide a device id, an array of ids, or a file.' }));
+      const withSims = b.import_sims === true || b.import_sims === 'true';
+      if (withSims) {
+        // Particle does not document per-SIM results of import_sims; the mock refuses the whole
+        // request naming the SIM, and the station isolates the device (docs/cloud.md).
+        const refused = simRefusal(
+          registry,
+          (ids as string[]).map((i) => i.trim().toLowerCase()),
+        );
+        if (refused) return no(json(400, { ok: false, error: refused }));
+      }
       const result = {
         updated: 0,
         updatedDeviceIds: [] as string[],
@@ -347,9 +416,14 @@ export const startMockCloud = async (options: MockCloudOptions = {}): Promise<Mo
         }
       }
       result.updated = result.updatedDeviceIds.length;
+      if (withSims) {
+        const before = product.sims.size;
+        importDeviceSims(product, registry, [...result.updatedDeviceIds, ...result.existingDeviceIds]);
+        applied ||= product.sims.size > before;
+      }
       return { reply: json(200, result), applied, imported: result.updatedDeviceIds };
     }
-    if (m[4] !== undefined && deviceId !== undefined && method === 'PUT') {
+    if (unprotect && deviceId !== undefined && method === 'PUT') {
       // Which scope the real endpoint wants is not published; unprotecting updates the device.
       const denied = need('devices:update');
       if (denied) return no(denied);
@@ -362,34 +436,6 @@ export const startMockCloud = async (options: MockCloudOptions = {}): Promise<Mo
       if (!member) return no(json(404, { ok: false, error: 'Device not found.' }));
       const r = b.action === 'prepare' ? authority.prepare(deviceId) : authority.confirm(deviceId, b);
       return { reply: json(r.status, r.body), applied: r.applied };
-    }
-    if (sub?.startsWith('/devices/') && deviceId !== undefined && method === 'PUT') {
-      const denied = need('devices:update');
-      if (denied) return no(denied);
-      const device = product.devices.get(deviceId);
-      if (!device) return no(json(404, { error: 'Device not found in this product.' }));
-      const b = (typeof body === 'object' && body !== null ? body : {}) as {
-        development?: unknown;
-        groups?: unknown;
-      };
-      if (b.development !== undefined && typeof b.development !== 'boolean')
-        return no(json(400, { error: 'development must be a boolean' }));
-      if (
-        b.groups !== undefined &&
-        !(Array.isArray(b.groups) && b.groups.every((g) => typeof g === 'string'))
-      )
-        return no(json(400, { error: 'groups must be an array of strings' }));
-      if (typeof b.development === 'boolean') device.development = b.development;
-      if (Array.isArray(b.groups)) device.groups = [...(b.groups as string[])];
-      return {
-        reply: json(200, {
-          id: device.id,
-          development: device.development,
-          groups: device.groups,
-          updated_at: new Date().toISOString(),
-        }),
-        applied: true,
-      };
     }
     return no(json(405, { error: 'Method not allowed' }));
   };
@@ -404,10 +450,38 @@ export const startMockCloud = async (options: MockCloudOptions = {}): Promise<Mo
       applyPlan(r.value);
       return json(200, plan);
     }
-    const d = /^\/__admin\/devices\/([^/]+)$/.exec(url.pathname);
+    if (url.pathname === '/__admin/rate-limit' && method === 'GET')
+      return json(200, limitWindow.current ?? {});
+    if (url.pathname === '/__admin/rate-limit' && method === 'POST') {
+      const b = (body ?? {}) as { requests?: unknown; windowMs?: unknown };
+      if (b.requests === undefined) limitWindow.set(undefined);
+      else if (
+        typeof b.requests === 'number' &&
+        typeof b.windowMs === 'number' &&
+        b.requests > 0 &&
+        b.windowMs > 0
+      )
+        limitWindow.set({ requests: b.requests, windowMs: b.windowMs });
+      else
+        return json(400, {
+          error: 'Give { requests, windowMs } (positive numbers), or {} to lift the limit.',
+        });
+      return json(200, limitWindow.current ?? {});
+    }
+    const d = /^\/__admin\/(devices|groups|sims)\/([^/]+)$/.exec(url.pathname);
     if (d && method === 'GET') {
-      const product = findProduct(decodeURIComponent(d[1] ?? ''));
-      return product ? json(200, [...product.devices.values()]) : json(404, { error: 'Product not found' });
+      const product = findProduct(decodeURIComponent(d[2] ?? ''));
+      if (!product) return json(404, { error: 'Product not found' });
+      if (d[1] === 'groups')
+        return json(
+          200,
+          [...product.groups.values()].map((g) => ({
+            ...g,
+            device_count: [...product.devices.values()].filter((x) => x.groups.includes(g.name)).length,
+          })),
+        );
+      if (d[1] === 'sims') return json(200, [...product.sims.values()]);
+      return json(200, [...product.devices.values()]);
     }
     return json(404, { error: 'Not found' });
   };
@@ -460,6 +534,22 @@ export const startMockCloud = async (options: MockCloudOptions = {}): Promise<Mo
         at: Date.now(),
       };
       log.push(entry);
+      const admitted = limitWindow.admit(Date.now());
+      if (!admitted.ok) {
+        entry.rateLimited = true;
+        return send(
+          res,
+          entry,
+          json(
+            429,
+            {
+              error: 'Too many requests',
+              error_description: 'Rate limit exceeded; retry after the given time.',
+            },
+            { 'retry-after': String(Math.ceil(admitted.retryAfterMs) / 1000) },
+          ),
+        );
+      }
       const fault = queued.shift() ?? pickFault(plan, random);
       if (fault) entry.fault = fault;
       switch (fault) {
@@ -576,6 +666,21 @@ export const startMockCloud = async (options: MockCloudOptions = {}): Promise<Mo
     },
     addNonmember: (id) => nonmember.add(id.toLowerCase()),
     addProtected: (id) => protectedIds.add(id.toLowerCase()),
+    addDeviceSim: (deviceId, iccid) => registry.deviceSims.set(deviceId.toLowerCase(), iccid),
+    refuseSim: (key, reason) => registry.refused.set(key.toLowerCase(), reason),
+    groups: (productId) => {
+      const product = findProduct(productId);
+      if (!product) return [];
+      return [...product.groups.values()].map((g) => ({
+        name: g.name,
+        deviceCount: [...product.devices.values()].filter((d) => d.groups.includes(g.name)).length,
+      }));
+    },
+    sims: (productId) => [...(findProduct(productId)?.sims.values() ?? [])],
+    setRateLimit: (limit) => limitWindow.set(limit),
+    get rateLimit() {
+      return limitWindow.current;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

@@ -3,11 +3,13 @@ import {
   blockProductOutbox,
   dueOutboxEntries,
   nextOutboxDueByProduct,
+  type OutboxAction,
   type OutboxCounts,
   type OutboxEntry,
   type OutboxSettle,
   onEnqueue,
   outboxCounts,
+  pendingEntriesOf,
   settleOutbox,
   unblockOutbox,
 } from '../store/outbox';
@@ -16,12 +18,13 @@ import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff';
 import type { CloudClient } from './client';
 import { type CloudError, DEVICE_REJECTIONS } from './errors';
 import { classifyImport } from './import-outcome';
+import { createGroupSender } from './outbox-groups';
 
 export interface DrainOptions {
   readonly db: DatabaseSync;
   readonly client: CloudClient;
   readonly backoff?: BackoffPolicy;
-  /** Device IDs per import request. */
+  /** Device IDs per import request, per SIM import and per batch group assignment. */
   readonly batchSize?: number;
   /** Only drain this product's entries. */
   readonly productId?: string;
@@ -39,9 +42,9 @@ export interface DrainOptions {
 
 export interface SettledDevice {
   readonly deviceId: string;
-  readonly action: 'import' | 'settings';
+  readonly action: OutboxAction;
   readonly state: 'done' | 'failed' | 'pending';
-  /** done: imported | existing | applied. */
+  /** done: imported | existing | applied (sim: imported | existing, with its device's import). */
   readonly outcome?: string;
   readonly code?: string;
   readonly message?: string;
@@ -71,7 +74,10 @@ export interface DrainReport {
   requests: number;
   imported: number;
   existing: number;
+  /** Device updates and group memberships acknowledged (and earlier-style settings). */
   settingsApplied: number;
+  /** SIMs the cloud took with their device's import, or on their own. */
+  simsImported: number;
   failed: { productId: string; deviceId: string; action: string; code: string; message: string }[];
   /** Device sends that will be retried (counted per device and attempt). */
   retries: number;
@@ -103,6 +109,7 @@ const emptyReport = (): DrainReport => ({
   imported: 0,
   existing: 0,
   settingsApplied: 0,
+  simsImported: 0,
   failed: [],
   retries: 0,
   configErrors: [],
@@ -226,23 +233,80 @@ export const createDrain = (options: DrainOptions): Drain => {
     return true;
   };
 
+  /** A device-level outcome, committed first, then told. */
+  const settle = (productId: string, updates: OutboxSettle[], devices: SettledDevice[]) => {
+    settleOutbox(db, updates, now());
+    if (devices.length > 0) emit({ type: 'settled', productId, devices });
+  };
+
+  /** The SIM rows an import carried end with it: done with the device, or failed with the cloud's reason. */
+  const simsWith = (
+    productId: string,
+    deviceIds: readonly string[],
+    how: (deviceId: string) => { outcome: string } | { code: string; message: string } | undefined,
+    report: DrainReport,
+  ): { updates: OutboxSettle[]; devices: SettledDevice[] } => {
+    const updates: OutboxSettle[] = [];
+    const devices: SettledDevice[] = [];
+    for (const sim of pendingEntriesOf(db, productId, 'sim', deviceIds)) {
+      const h = how(sim.deviceId);
+      if (!h) continue;
+      if ('outcome' in h) {
+        updates.push({ id: sim.id, state: 'done', outcome: h.outcome });
+        devices.push({ deviceId: sim.deviceId, action: 'sim', state: 'done', outcome: h.outcome });
+        report.simsImported++;
+      } else {
+        updates.push({ id: sim.id, state: 'failed', code: h.code, message: h.message });
+        devices.push({
+          deviceId: sim.deviceId,
+          action: 'sim',
+          state: 'failed',
+          code: h.code,
+          message: h.message,
+        });
+        report.failed.push({
+          productId,
+          deviceId: sim.deviceId,
+          action: 'sim',
+          code: h.code,
+          message: h.message,
+        });
+      }
+    }
+    return { updates, devices };
+  };
+
   const sendImports = async (
     productId: string,
     entries: readonly OutboxEntry[],
     report: DrainReport,
     signal: AbortSignal,
+    withSims = entries.some((e) => e.settings.importSims === true),
   ): Promise<boolean> => {
     report.requests++;
     const r = await client.importDevices(
       productId,
       entries.map((e) => e.deviceId),
-      { signal },
+      { signal, ...(withSims ? { importSims: true } : {}) },
     );
     if (!r.ok) {
-      // A 400 on a multi-device request may be one odd ID: send them one by one so only it fails.
+      // A 400 on a multi-device request may be one odd ID or SIM: send them one by one so only it fails.
       if (r.error.kind === 'permanent' && entries.length > 1) {
-        for (const e of entries) if (!(await sendImports(productId, [e], report, signal))) return false;
+        for (const e of entries)
+          if (!(await sendImports(productId, [e], report, signal, withSims))) return false;
         return true;
+      }
+      const [only] = entries;
+      if (r.error.code === 'CLOUD_SIM_REJECTED' && only) {
+        // The SIM is its own outcome: record the cloud's reason, then import the device without it.
+        const sims = simsWith(
+          productId,
+          [only.deviceId],
+          () => ({ code: r.error.code, message: r.error.message }),
+          report,
+        );
+        settle(productId, sims.updates, sims.devices);
+        return sendImports(productId, entries, report, signal, false);
       }
       return onFailure(productId, entries, r.error, report);
     }
@@ -267,6 +331,20 @@ export const createDrain = (options: DrainOptions): Drain => {
         report.failed.push({ productId, deviceId: e.deviceId, action: 'import', code: o.code, message });
       } else unacked.push(e);
     }
+    if (withSims) {
+      // The cloud took the SIMs of the devices it took: they end with their device's import.
+      const sims = simsWith(
+        productId,
+        entries.map((e) => e.deviceId),
+        (id) => {
+          const o = outcomes.get(id);
+          return o?.kind === 'done' ? { outcome: o.how } : undefined;
+        },
+        report,
+      );
+      updates.push(...sims.updates);
+      devices.push(...sims.devices);
+    }
     if (unacked.length > 0) {
       const retry = retryUpdates(
         unacked,
@@ -288,38 +366,178 @@ export const createDrain = (options: DrainOptions): Drain => {
         });
     }
     // The acknowledgement is committed before anyone (UI, log, CLI) hears of it.
-    settleOutbox(db, updates, now());
-    emit({ type: 'settled', productId, devices });
+    settle(productId, updates, devices);
     return true;
   };
 
-  const sendSettings = async (
+  /**
+   * SIMs on their own: re-armed after their device's import was done. With the ICCID read at
+   * identify they go as one SIM import; without it, as the device's import again with its SIM.
+   */
+  const sendSims = async (
+    productId: string,
+    entries: readonly OutboxEntry[],
+    report: DrainReport,
+    signal: AbortSignal,
+  ): Promise<boolean> => {
+    const known = entries.filter((e) => e.settings.iccid);
+    for (const e of entries.filter((x) => !x.settings.iccid)) {
+      if (signal.aborted) return false;
+      report.requests++;
+      const r = await client.importDevices(productId, [e.deviceId], { signal, importSims: true });
+      if (r.ok) settleSims(productId, [e], 'existing', report);
+      else if (r.error.code === 'CLOUD_SIM_REJECTED') failSims(productId, [e], r.error, report);
+      else if (!onFailure(productId, [e], r.error, report)) return false;
+    }
+    for (const group of chunk(known, batchSize)) {
+      if (signal.aborted) return false;
+      report.requests++;
+      const r = await client.importSims(
+        productId,
+        group.map((e) => e.settings.iccid ?? ''),
+        { signal },
+      );
+      if (r.ok) settleSims(productId, group, 'imported', report);
+      else if (r.error.code === 'CLOUD_SIM_REJECTED' && group.length > 1) {
+        for (const e of group) if (!(await sendSims(productId, [e], report, signal))) return false;
+      } else if (r.error.code === 'CLOUD_SIM_REJECTED') failSims(productId, group, r.error, report);
+      else if (!onFailure(productId, group, r.error, report)) return false;
+    }
+    return true;
+  };
+
+  const settleSims = (
+    productId: string,
+    entries: readonly OutboxEntry[],
+    outcome: string,
+    report: DrainReport,
+  ) => {
+    report.simsImported += entries.length;
+    settle(
+      productId,
+      entries.map((e) => ({ id: e.id, state: 'done', outcome })),
+      entries.map((e) => ({ deviceId: e.deviceId, action: 'sim', state: 'done', outcome })),
+    );
+  };
+
+  const failSims = (
+    productId: string,
+    entries: readonly OutboxEntry[],
+    error: CloudError,
+    report: DrainReport,
+  ) => {
+    for (const e of entries)
+      report.failed.push({
+        productId,
+        deviceId: e.deviceId,
+        action: 'sim',
+        code: error.code,
+        message: error.message,
+      });
+    settle(
+      productId,
+      entries.map((e) => ({ id: e.id, state: 'failed', code: error.code, message: error.message })),
+      entries.map((e) => ({
+        deviceId: e.deviceId,
+        action: 'sim',
+        state: 'failed',
+        code: error.code,
+        message: error.message,
+      })),
+    );
+  };
+
+  /** One PUT per device: an update (name, notes, development, firmware lock), or earlier-style settings. */
+  const sendUpdate = async (
     productId: string,
     entry: OutboxEntry,
     report: DrainReport,
     signal: AbortSignal,
   ): Promise<boolean> => {
     report.requests++;
-    const r = await client.updateDevice(productId, entry.deviceId, entry.settings, { signal });
-    if (!r.ok) return onFailure(productId, [entry], r.error, report);
-    settleOutbox(
-      db,
-      [{ id: entry.id, state: 'done', outcome: 'applied', sentPayload: entry.settings }],
-      now(),
-    );
-    report.settingsApplied++;
-    emit({
-      type: 'settled',
+    const { name, notes, development, desiredFirmwareVersion, groups } = entry.settings;
+    const r = await client.updateDevice(
       productId,
-      devices: [{ deviceId: entry.deviceId, action: 'settings', state: 'done', outcome: 'applied' }],
-    });
+      entry.deviceId,
+      entry.action === 'settings'
+        ? { ...(development === undefined ? {} : { development }), ...(groups ? { groups } : {}) }
+        : {
+            ...(name === undefined ? {} : { name }),
+            ...(notes === undefined ? {} : { notes }),
+            ...(development === undefined ? {} : { development }),
+            ...(desiredFirmwareVersion === undefined ? {} : { desiredFirmwareVersion }),
+          },
+      { signal },
+    );
+    if (!r.ok) return onFailure(productId, [entry], r.error, report);
+    report.settingsApplied++;
+    settle(
+      productId,
+      [{ id: entry.id, state: 'done', outcome: 'applied', sentPayload: entry.settings }],
+      [{ deviceId: entry.deviceId, action: entry.action, state: 'done', outcome: 'applied' }],
+    );
     return true;
+  };
+
+  let groupReport: DrainReport = emptyReport();
+  const groups = createGroupSender({
+    client,
+    batchSize,
+    counted: () => {
+      groupReport.requests++;
+    },
+    done: (productId, entries) => {
+      groupReport.settingsApplied += entries.length;
+      settle(
+        productId,
+        entries.map((e) => ({ id: e.id, state: 'done', outcome: 'applied', sentPayload: e.settings })),
+        entries.map((e) => ({ deviceId: e.deviceId, action: 'groups', state: 'done', outcome: 'applied' })),
+      );
+    },
+    failed: (productId, entries, error) => onFailure(productId, entries, error, groupReport),
+  });
+
+  /** The order a device's work goes in; imports first (the rest waits for them anyway). */
+  const ORDER: readonly OutboxAction[] = ['import', 'sim', 'update', 'settings', 'groups'];
+
+  const sendProduct = async (
+    productId: string,
+    entries: readonly OutboxEntry[],
+    report: DrainReport,
+    signal: AbortSignal,
+  ): Promise<void> => {
+    const of = (a: OutboxAction) => entries.filter((e) => e.action === a);
+    let go = true;
+    for (const action of ORDER) {
+      const todo = of(action);
+      if (todo.length === 0) continue;
+      if (!go || signal.aborted) return;
+      if (action === 'import') {
+        // import_sims is per request: devices with and without it go separately.
+        for (const withSims of [true, false])
+          for (const group of chunk(
+            todo.filter((e) => (e.settings.importSims === true) === withSims),
+            batchSize,
+          )) {
+            if (!go || signal.aborted) return;
+            go = await sendImports(productId, group, report, signal, withSims);
+          }
+      } else if (action === 'sim') go = await sendSims(productId, todo, report, signal);
+      else if (action === 'groups') {
+        groupReport = report;
+        go = await groups.send(productId, todo, signal);
+      } else
+        for (const e of todo) {
+          if (!go || signal.aborted) return;
+          go = await sendUpdate(productId, e, report, signal);
+        }
+    }
   };
 
   const pass = (ignoreSchedule: boolean, signal: AbortSignal, report: DrainReport): Promise<DrainReport> =>
     exclusive(async () => {
-      // Settings become due once their import is done, possibly within this pass: loop until the
-      // pass finds nothing sendable.
+      // Updates and groups become due once their import is done, possibly within this pass: loop
+      // until the pass finds nothing sendable.
       for (let round = 0; round < 1000 && !signal.aborted; round++) {
         if (ignoreSchedule) holds.clear();
         const t = now();
@@ -331,24 +549,12 @@ export const createDrain = (options: DrainOptions): Drain => {
         ignoreSchedule = false;
         const byProduct = new Map<string, OutboxEntry[]>();
         for (const e of due) byProduct.set(e.productId, [...(byProduct.get(e.productId) ?? []), e]);
-        let progressed = false;
+        const before = report.requests;
         for (const [productId, entries] of byProduct) {
-          let go = true;
-          for (const group of chunk(
-            entries.filter((e) => e.action === 'import'),
-            batchSize,
-          )) {
-            if (!go || signal.aborted) break;
-            go = await sendImports(productId, group, report, signal);
-            progressed = true;
-          }
-          for (const e of entries.filter((x) => x.action === 'settings')) {
-            if (!go || signal.aborted) break;
-            go = await sendSettings(productId, e, report, signal);
-            progressed = true;
-          }
+          if (signal.aborted) break;
+          await sendProduct(productId, entries, report, signal);
         }
-        if (!progressed) break;
+        if (report.requests === before) break;
       }
       report.remaining = outboxCounts(db, options.productId);
       return report;

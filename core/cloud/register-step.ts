@@ -6,6 +6,7 @@ import {
   type RegistrationState,
   registrationState,
 } from '../store/outbox';
+import { type CloudSetup, type DeviceFacts, registrationRequestFor, type SkippedSetup } from './cloud-setup';
 import { DEVICE_REJECTIONS, type DeviceRejectionCode } from './errors';
 import type { Drain } from './outbox-drain';
 
@@ -16,6 +17,18 @@ export interface RegistrarOptions {
   readonly productId: string | number;
   readonly development?: boolean;
   readonly groups?: readonly string[];
+  /**
+   * Cloud setup (cloud-setup.ts resolveCloudSetup): SIM import, name, notes, groups, date group,
+   * firmware lock. When given, it replaces `development` and `groups`.
+   */
+  readonly setup?: CloudSetup;
+  /** What the templates may use besides the device's own identity: product, platform, lot, station. */
+  readonly line?: Pick<DeviceFacts, 'platform' | 'lot' | 'station' | 'timeZone'> & {
+    /** The product's slug (default: its ID). */
+    readonly product?: string | undefined;
+  };
+  /** The clock for the date group's day (tests pin it). */
+  readonly now?: () => Date;
   /**
    * How long the register step waits for the cloud before calling the device queued. Short: a
    * slow cloud must not hold the line; the outbox finishes the job in the background.
@@ -30,8 +43,29 @@ export interface RegistrarOptions {
  * set it aside. A configuration error (token, scope, product) leaves it queued: the drain has
  * stopped the product's registrations and said why, and nothing is lost meanwhile.
  */
+/** What identify read, for the templates and the SIM (core/particle readIdentity). */
+export interface RegisteredIdentity {
+  readonly serialNumber?: string | undefined;
+  readonly iccid?: string | undefined;
+  readonly imei?: string | undefined;
+}
+
+export type RegisterOutcome =
+  | { readonly state: 'registered' | 'queued'; readonly skipped: readonly SkippedSetup[] }
+  /** In the product, but the cloud refused its SIM: the cloud's reason in code/message. */
+  | {
+      readonly state: 'sim-failed';
+      readonly code: string;
+      readonly message: string;
+      readonly skipped: readonly SkippedSetup[];
+    };
+
 export const createRegistrar = (options: RegistrarOptions) => ({
-  async register(deviceId: string, signal?: AbortSignal): Promise<{ state: 'registered' | 'queued' }> {
+  async register(
+    deviceId: string,
+    signal?: AbortSignal,
+    identity: RegisteredIdentity = {},
+  ): Promise<RegisterOutcome> {
     const id = normalizeDeviceId(deviceId);
     const productId = String(options.productId);
     const { drain } = options;
@@ -41,13 +75,29 @@ export const createRegistrar = (options: RegistrarOptions) => ({
       if (e.type !== 'error' && e.productId === productId) pulse();
     });
     let state: RegistrationState;
+    let skipped: readonly SkippedSetup[] = [];
     try {
-      enqueueRegistration(options.db, {
-        productId,
-        deviceId: id,
-        ...(options.development === undefined ? {} : { development: options.development }),
-        ...(options.groups === undefined ? {} : { groups: options.groups }),
-      });
+      if (options.setup) {
+        const { product, ...line } = options.line ?? {};
+        const planned = registrationRequestFor(options.setup, {
+          ...line,
+          product: product ?? productId,
+          productId,
+          deviceId: id,
+          serialNumber: identity.serialNumber,
+          iccid: identity.iccid,
+          imei: identity.imei,
+          at: options.now?.() ?? new Date(),
+        });
+        skipped = planned.skipped;
+        enqueueRegistration(options.db, planned.request);
+      } else
+        enqueueRegistration(options.db, {
+          productId,
+          deviceId: id,
+          ...(options.development === undefined ? {} : { development: options.development }),
+          ...(options.groups === undefined ? {} : { groups: options.groups }),
+        });
       drain?.wake();
       const deadline = Date.now() + (drain ? (options.waitMs ?? 10_000) : 0);
       for (;;) {
@@ -69,7 +119,9 @@ export const createRegistrar = (options: RegistrarOptions) => ({
     } finally {
       unsubscribe?.();
     }
-    if (state.state === 'registered') return { state: 'registered' };
+    if (state.state === 'registered') return { state: 'registered', skipped };
+    if (state.state === 'sim-failed')
+      return { state: 'sim-failed', code: state.code, message: state.message, skipped };
     if (state.state === 'failed') {
       const known = DEVICE_REJECTIONS[state.code as DeviceRejectionCode];
       return fail(state.code, known?.message ?? state.message, {
@@ -77,6 +129,6 @@ export const createRegistrar = (options: RegistrarOptions) => ({
         details: { deviceId: id, productId },
       });
     }
-    return { state: 'queued' };
+    return { state: 'queued', skipped };
   },
 });

@@ -54,8 +54,14 @@ export const errorBodySchema = z.looseObject({
   info: z.string().optional(),
 });
 
+/** PUT /v1/products/:p/devices/:id (particle-api-js updateDevice); only the fields given are sent. */
 export interface DeviceSettings {
+  readonly name?: string;
+  readonly notes?: string;
   readonly development?: boolean;
+  /** `desired_firmware_version`: lock to this product firmware version; null unlocks. */
+  readonly desiredFirmwareVersion?: number | null;
+  /** Absolute: the device ends up in exactly these groups (the batch endpoint only adds). */
   readonly groups?: readonly string[];
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TEMPLATE_FIELDS, unknownTemplateFields } from '../cloud/cloud-setup';
 import { labelTemplateSchema } from '../labels/template-schema';
 
 /**
@@ -42,14 +43,45 @@ export const firmwareEntrySchema = z.strictObject({
 });
 export type FirmwareEntry = z.infer<typeof firmwareEntrySchema>;
 
+/** A name or notes template: only the placeholders core/cloud/cloud-setup.ts fills. */
+const setupTemplate = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((t) => unknownTemplateFields(t).length === 0, {
+      message: `may use only the placeholders ${TEMPLATE_FIELDS.map((f) => `{${f}}`).join(', ')}`,
+    });
+
+/**
+ * Cloud setup after the import, as Particle's manufacturing guide recommends (docs/cloud.md).
+ * Every key is optional and none has a default in the file, so a profile without them keeps its
+ * hash; the defaults apply when the station resolves them (core/cloud/cloud-setup.ts).
+ */
+export const cloudSetupSchema = z.strictObject({
+  /** Import each device's SIM with it (`import_sims`). Default: true on cellular platforms. */
+  importSims: z.boolean().optional(),
+  /** Device name template, e.g. `{serial}` or `{product}-{serial}`. */
+  name: setupTemplate(200).optional(),
+  /** Device notes template, e.g. `lot {lot}, station {station}`. */
+  notes: setupTemplate(1000).optional(),
+  /** Also put each device in the shipment's date group YYYYMMDD_XXXX (XXXX = its device count). */
+  dateGroup: z.boolean().optional(),
+  /** Lock devices to a product firmware version: true = the version of the profile's user part. */
+  lockFirmwareVersion: z.union([z.literal(true), z.int().positive()]).optional(),
+});
+export type CloudSetupProfile = z.infer<typeof cloudSetupSchema>;
+
 export const registrationSchema = z.discriminatedUnion('mode', [
   z.strictObject({
     mode: z.literal('cloud'),
     apiBaseUrl: z.url({ protocol: /^https?$/ }).default('https://api.particle.io'),
     tokenEnv: envVarName,
+    setup: cloudSetupSchema.optional(),
   }),
-  // Offline is a deliberate answer: device IDs go to the outbox and are registered later.
-  z.strictObject({ mode: z.literal('offline') }),
+  // Offline is a deliberate answer: device IDs go to the outbox and are registered later (with
+  // the same setup).
+  z.strictObject({ mode: z.literal('offline'), setup: cloudSetupSchema.optional() }),
 ]);
 export type Registration = z.infer<typeof registrationSchema>;
 

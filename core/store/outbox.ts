@@ -5,7 +5,16 @@ import { transaction } from './database';
 // (core/cloud/outbox-drain.ts) reads due entries, talks to the cloud and writes outcomes back
 // through `settleOutbox`, which commits before anyone is told.
 
-export type OutboxAction = 'import' | 'settings';
+/**
+ * - import: the device into the product (batched; `import_sims` rides along for cellular devices);
+ * - sim: the device's SIM. Normally settled by the import that carried it; sent on its own (SIM
+ *   import) only when re-armed after the import was done;
+ * - update: one PUT per device (name, notes, development flag, firmware lock);
+ * - groups: group membership, batched per group set (static groups and the date group);
+ * - settings: the earlier PUT {development, groups}; still drained for databases that hold it,
+ *   no longer created.
+ */
+export type OutboxAction = 'import' | 'sim' | 'update' | 'groups' | 'settings';
 /**
  * - pending: waiting to be sent (at or after nextAttemptAt);
  * - done: the cloud acknowledged it (kept for history; see pruneOutbox);
@@ -14,9 +23,24 @@ export type OutboxAction = 'import' | 'settings';
  */
 export type OutboxState = 'pending' | 'done' | 'failed' | 'blocked';
 
+/** What an entry carries; which fields depends on its action (see OutboxAction). */
 export interface OutboxSettings {
+  /** import: send `import_sims: true`. */
+  readonly importSims?: boolean;
+  /** sim: the ICCID read from the device, for a SIM import on its own. */
+  readonly iccid?: string;
+  /** update: the device name (already rendered from the profile's template). */
+  readonly name?: string;
+  /** update: the device notes (rendered). */
+  readonly notes?: string;
+  /** update (and legacy settings): mark as a development device. */
   readonly development?: boolean;
+  /** update: lock the device to this product firmware version (`desired_firmware_version`). */
+  readonly desiredFirmwareVersion?: number;
+  /** groups (and legacy settings): static groups, sorted. */
   readonly groups?: readonly string[];
+  /** groups: the shipment's day (YYYYMMDD): the device joins that day's date group. */
+  readonly dateGroup?: string;
 }
 
 export interface OutboxEntry {
@@ -24,7 +48,7 @@ export interface OutboxEntry {
   readonly productId: string;
   readonly deviceId: string;
   readonly action: OutboxAction;
-  /** For 'settings' entries: what to apply. Empty for imports. */
+  /** What the entry carries (see OutboxSettings); `{}` for a plain import. */
   readonly settings: OutboxSettings;
   readonly state: OutboxState;
   readonly attempts: number;
@@ -43,8 +67,20 @@ export interface RegistrationRequest {
   readonly productId: string | number;
   readonly deviceId: string;
   /** Mark as a development device (prototypes: the cloud will not auto-update it). */
-  readonly development?: boolean;
-  readonly groups?: readonly string[];
+  readonly development?: boolean | undefined;
+  readonly groups?: readonly string[] | undefined;
+  /** Import the device's SIM with it (`import_sims`); cellular products. */
+  readonly importSims?: boolean | undefined;
+  /** The ICCID read at identify (kept for a SIM import on its own). */
+  readonly iccid?: string | undefined;
+  /** The device name, rendered (core/cloud/cloud-setup.ts). */
+  readonly name?: string | undefined;
+  /** The device notes, rendered. */
+  readonly notes?: string | undefined;
+  /** Lock the device to this product firmware version. */
+  readonly desiredFirmwareVersion?: number | undefined;
+  /** YYYYMMDD: put the device in that day's date group (YYYYMMDD_XXXX). */
+  readonly dateGroup?: string | undefined;
 }
 
 type Row = {
@@ -98,19 +134,55 @@ export const onEnqueue = (db: DatabaseSync, listener: () => void): (() => void) 
   return () => set.delete(listener);
 };
 
-/** Settings worth a PUT: a development flag or groups. A plain production device needs none. */
-const settingsFor = (req: RegistrationRequest): OutboxSettings | undefined => {
-  const s: { development?: boolean; groups?: string[] } = {};
-  if (req.development === true) s.development = true;
-  if (req.groups && req.groups.length > 0) s.groups = [...req.groups].sort();
-  return Object.keys(s).length > 0 ? s : undefined;
+/** The payload of each action a request needs; actions with nothing to do are left out. */
+const payloadsFor = (req: RegistrationRequest): Map<OutboxAction, OutboxSettings> => {
+  const out = new Map<OutboxAction, OutboxSettings>();
+  out.set('import', req.importSims ? { importSims: true } : {});
+  if (req.importSims) out.set('sim', req.iccid ? { iccid: req.iccid } : {});
+  const update: { -readonly [K in keyof OutboxSettings]: OutboxSettings[K] } = {};
+  if (req.name) update.name = req.name;
+  if (req.notes) update.notes = req.notes;
+  if (req.development === true) update.development = true;
+  if (req.desiredFirmwareVersion !== undefined) update.desiredFirmwareVersion = req.desiredFirmwareVersion;
+  if (Object.keys(update).length > 0) out.set('update', update);
+  const groups: { -readonly [K in keyof OutboxSettings]: OutboxSettings[K] } = {};
+  if (req.groups && req.groups.length > 0) groups.groups = [...new Set(req.groups)].sort();
+  if (req.dateGroup) groups.dateGroup = req.dateGroup;
+  if (Object.keys(groups).length > 0) out.set('groups', groups);
+  return out;
+};
+
+/** Key-sorted JSON, so equal payloads compare equal as text. */
+const payloadText = (p: OutboxSettings): string =>
+  JSON.stringify(Object.fromEntries(Object.entries(p).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+
+/**
+ * Whether a request re-arms an entry that exists: a failed or blocked one always (the engineer
+ * fixed something and retried the device); a pending or done one when what it carries changed.
+ * A device keeps the date group of its first registration: re-registering it another day does not
+ * move it (membership only grows, so it would end up in two shipments).
+ */
+const rearm = (
+  action: OutboxAction,
+  state: OutboxState,
+  was: OutboxSettings,
+  next: OutboxSettings,
+): OutboxSettings | undefined => {
+  if (action === 'groups' && was.dateGroup && next.dateGroup && was.dateGroup !== next.dateGroup)
+    next = { ...next, dateGroup: was.dateGroup };
+  if (state === 'failed' || state === 'blocked') return next;
+  if (action === 'import' || action === 'sim') {
+    // Asking for the SIM now re-arms an import that went without it; nothing else does.
+    return action === 'import' && next.importSims && !was.importSims && state !== 'done' ? next : undefined;
+  }
+  return payloadText(was) === payloadText(next) ? undefined : next;
 };
 
 /**
- * Queues a device for registration: an import, and, when the device is a development device or
- * gets groups, a settings entry applied after the import is acknowledged. Idempotent: an entry
- * already pending or done is left alone; a failed or blocked one is re-armed (the engineer fixed
- * something and retried the device); settings that changed are re-sent.
+ * Queues a device for registration: an import (with its SIM for cellular products), then, once the
+ * import is acknowledged, the per-device update (name, notes, development, firmware lock) and the
+ * group memberships. Idempotent per (product, device, action): an entry already pending or done
+ * is left alone unless what it carries changed; a failed or blocked one is re-armed.
  * Returns the actions that now have work to do.
  */
 export const enqueueRegistration = (
@@ -121,25 +193,34 @@ export const enqueueRegistration = (
   const productId = String(req.productId);
   const deviceId = normalizeDeviceId(req.deviceId);
   const iso = new Date(now).toISOString();
-  const settings = settingsFor(req);
   const armed: OutboxAction[] = [];
   transaction(db, () => {
-    const upsert = db.prepare(`
+    const existing = new Map(
+      (
+        db
+          .prepare('SELECT * FROM outbox WHERE product_id = ? AND device_id = ?')
+          .all(productId, deviceId) as Row[]
+      ).map((r) => [r.action, toEntry(r)]),
+    );
+    const insert = db.prepare(`
       INSERT INTO outbox (product_id, device_id, action, payload, state, next_attempt_at, created_at, updated_at)
-      VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)
-      ON CONFLICT (product_id, device_id, action) DO UPDATE SET
-        state = 'pending', payload = excluded.payload, attempts = 0, next_attempt_at = excluded.next_attempt_at,
-        last_error_code = NULL, last_error_message = NULL, outcome = NULL, done_at = NULL,
-        updated_at = excluded.updated_at
-      WHERE outbox.state IN ('failed', 'blocked')
-         OR (outbox.action = 'settings' AND outbox.payload <> excluded.payload)
-    `);
-    if (upsert.run(productId, deviceId, 'import', '{}', now, iso, iso).changes > 0) armed.push('import');
-    if (
-      settings &&
-      upsert.run(productId, deviceId, 'settings', JSON.stringify(settings), now, iso, iso).changes > 0
-    )
-      armed.push('settings');
+      VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`);
+    const reset = db.prepare(`
+      UPDATE outbox SET state = 'pending', payload = ?, attempts = 0, next_attempt_at = ?,
+        last_error_code = NULL, last_error_message = NULL, outcome = NULL, done_at = NULL, updated_at = ?
+      WHERE id = ?`);
+    for (const [action, payload] of payloadsFor(req)) {
+      const was = existing.get(action);
+      if (!was) {
+        insert.run(productId, deviceId, action, payloadText(payload), now, iso, iso);
+        armed.push(action);
+        continue;
+      }
+      const next = rearm(action, was.state, was.settings, payload);
+      if (next === undefined) continue;
+      reset.run(payloadText(next), now, iso, was.id);
+      armed.push(action);
+    }
   });
   if (armed.length > 0) for (const l of listeners.get(db) ?? []) l();
   return { armed };
@@ -190,6 +271,23 @@ export const dueOutboxEntries = (
     .all(opts.ignoreSchedule ? 1 : 0, now, opts.productId ?? null, opts.productId ?? null) as Row[];
   return rows.map(toEntry);
 };
+
+/** The pending entries of one action for these devices of a product (the SIMs an import carries). */
+export const pendingEntriesOf = (
+  db: DatabaseSync,
+  productId: string,
+  action: OutboxAction,
+  deviceIds: readonly string[],
+): OutboxEntry[] =>
+  deviceIds.length === 0
+    ? []
+    : (
+        db
+          .prepare(`
+            SELECT * FROM outbox WHERE product_id = ? AND action = ? AND state = 'pending'
+              AND device_id IN (SELECT value FROM json_each(?)) ORDER BY id`)
+          .all(productId, action, JSON.stringify(deviceIds.map(normalizeDeviceId))) as Row[]
+      ).map(toEntry);
 
 /** When the next pending entry falls due (epoch ms), or undefined when nothing is pending. */
 export const nextOutboxDueAt = (db: DatabaseSync): number | undefined => {
@@ -249,7 +347,7 @@ export const settleOutbox = (
       WHERE id = ? AND state = 'pending'`);
     for (const u of updates) {
       if (u.state === 'done') {
-        const sent = u.sentPayload === undefined ? null : JSON.stringify(u.sentPayload);
+        const sent = u.sentPayload === undefined ? null : payloadText(u.sentPayload);
         done.run(u.outcome, iso, iso, u.id, sent, sent);
       } else if (u.state === 'pending') retry.run(u.nextAttemptAt, u.code, u.message, iso, u.id);
       else stop.run(u.state, u.code, u.message, iso, u.id);
@@ -280,25 +378,33 @@ export type RegistrationState =
       readonly lastErrorMessage: string | null;
     }
   | { readonly state: 'registered'; readonly outcome: string; readonly doneAt: string }
+  | {
+      /**
+       * The device is in the product (and named, grouped, locked as asked), but the cloud refused
+       * its SIM: `code`/`message` carry the cloud's reason. The device cannot connect until the
+       * SIM is sorted out (see docs/cloud.md).
+       */
+      readonly state: 'sim-failed';
+      readonly outcome: string;
+      readonly doneAt: string;
+      readonly code: string;
+      readonly message: string;
+    }
   | { readonly state: 'failed' | 'blocked'; readonly code: string; readonly message: string };
 
+export type RegistrationStateName = RegistrationState['state'];
+
 /**
- * One device's registration as the station shows it: registered only when the import and any
- * settings were acknowledged; failed or blocked as soon as either part is.
+ * One device's registration as the station shows it, from its outbox rows: failed or blocked as
+ * soon as the import, update or groups entry is; queued while any entry is pending; sim-failed when
+ * everything went through but the SIM; registered when every entry was acknowledged.
  */
-export const registrationState = (
-  db: DatabaseSync,
-  productId: string | number,
-  deviceId: string,
-): RegistrationState => {
-  const rows = (
-    db
-      .prepare('SELECT * FROM outbox WHERE product_id = ? AND device_id = ? ORDER BY action')
-      .all(String(productId), normalizeDeviceId(deviceId)) as Row[]
-  ).map(toEntry);
+export const registrationStateOf = (rows: readonly OutboxEntry[]): RegistrationState => {
   if (rows.length === 0) return { state: 'none' };
+  const main = rows.filter((r) => r.action !== 'sim');
   for (const s of ['failed', 'blocked'] as const) {
-    const bad = rows.find((r) => r.state === s);
+    const bad =
+      main.find((r) => r.state === s) ?? (s === 'blocked' ? rows.find((r) => r.state === s) : undefined);
     if (bad) return { state: s, code: bad.lastErrorCode ?? 'UNKNOWN', message: bad.lastErrorMessage ?? '' };
   }
   const pending = rows.filter((r) => r.state === 'pending');
@@ -317,7 +423,47 @@ export const registrationState = (
       .map((r) => r.doneAt ?? '')
       .sort()
       .at(-1) ?? '';
-  return { state: 'registered', outcome: imp?.outcome ?? 'applied', doneAt };
+  const outcome = imp?.outcome ?? 'applied';
+  const sim = rows.find((r) => r.action === 'sim' && r.state === 'failed');
+  if (sim)
+    return {
+      state: 'sim-failed',
+      outcome,
+      doneAt,
+      code: sim.lastErrorCode ?? 'CLOUD_SIM_REJECTED',
+      message: sim.lastErrorMessage ?? '',
+    };
+  return { state: 'registered', outcome, doneAt };
+};
+
+/** One device's registration as the station shows it (see registrationStateOf). */
+export const registrationState = (
+  db: DatabaseSync,
+  productId: string | number,
+  deviceId: string,
+): RegistrationState =>
+  registrationStateOf(
+    (
+      db
+        .prepare('SELECT * FROM outbox WHERE product_id = ? AND device_id = ? ORDER BY action')
+        .all(String(productId), normalizeDeviceId(deviceId)) as Row[]
+    ).map(toEntry),
+  );
+
+/**
+ * Every device's registration state in a product, in one query (exports, the batch view). Same
+ * rule as registrationState; devices without entries are absent.
+ */
+export const registrationStates = (
+  db: DatabaseSync,
+  productId: string | number,
+): Map<string, RegistrationStateName> => {
+  const byDevice = new Map<string, OutboxEntry[]>();
+  for (const r of (
+    db.prepare('SELECT * FROM outbox WHERE product_id = ? ORDER BY id').all(String(productId)) as Row[]
+  ).map(toEntry))
+    byDevice.set(r.deviceId, [...(byDevice.get(r.deviceId) ?? []), r]);
+  return new Map([...byDevice].map(([id, rows]) => [id, registrationStateOf(rows).state]));
 };
 
 export type OutboxCounts = Record<OutboxState, number>;

@@ -33,7 +33,7 @@ describe('outbox drain', () => {
     client = createCloudClient({ baseUrl: mock.url, token: async () => token, timeoutMs: 10_000 });
   });
 
-  it('sends pending imports as one ids request, then settings, telling only after the commit', async () => {
+  it('sends pending imports as one ids request, then the update and the groups, telling only after the commit', async () => {
     for (let n = 1; n <= 5; n++) enqueueRegistration(db, { productId: PRODUCT, deviceId: deviceId(n) });
     enqueueRegistration(db, { productId: PRODUCT, deviceId: deviceId(6), development: true, groups: ['qa'] });
     const seenStates: string[] = [];
@@ -52,20 +52,25 @@ describe('outbox drain', () => {
     });
     const report = await drain.drainNow({ deadlineMs: 5_000 });
     const reqs = mock.requests();
+    // The import, the development flag (one PUT), the group created once and assigned in a batch.
     expect(reqs.map((r) => `${r.method} ${r.path}`)).toEqual([
       `POST /v1/products/${PRODUCT}/devices`,
       `PUT /v1/products/${PRODUCT}/devices/${deviceId(6)}`,
+      `POST /v1/products/${PRODUCT}/groups`,
+      `PUT /v1/products/${PRODUCT}/devices`,
     ]);
     expect(reqs[0]?.body).toMatchObject({ ids: expect.any(Array) });
     expect((reqs[0]?.body as { ids: string[] } | undefined)?.ids).toHaveLength(6);
-    expect(report).toMatchObject({ requests: 2, imported: 6, existing: 0, settingsApplied: 1, retries: 0 });
-    expect(report.remaining).toEqual({ pending: 0, done: 7, failed: 0, blocked: 0 });
+    expect(reqs[1]?.body).toEqual({ development: true });
+    expect(reqs[3]?.body).toEqual({ action: 'groups', devices: [deviceId(6)], metadata: { add: ['qa'] } });
+    expect(report).toMatchObject({ requests: 4, imported: 6, existing: 0, settingsApplied: 2, retries: 0 });
+    expect(report.remaining).toEqual({ pending: 0, done: 8, failed: 0, blocked: 0 });
     expect(mock.devices(PRODUCT).find((d) => d.id === deviceId(6))).toMatchObject({
       development: true,
       groups: ['qa'],
     });
     // Every entry was already committed as done when its event arrived.
-    expect(seenStates).toEqual(Array(7).fill('done'));
+    expect(seenStates).toEqual(Array(8).fill('done'));
   });
 
   it('fails invalid, non-member and protected devices permanently, each under its own code', async () => {

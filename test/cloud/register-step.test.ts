@@ -33,13 +33,13 @@ describe('createRegistrar (the station register step)', () => {
 
   it('reports registered once the cloud acknowledged the import and the settings', async () => {
     const reg = createRegistrar({ db, drain, productId: PRODUCT, development: true, groups: ['line-2'] });
-    expect(await reg.register(deviceId(1).toUpperCase())).toEqual({ state: 'registered' });
+    expect(await reg.register(deviceId(1).toUpperCase())).toMatchObject({ state: 'registered' });
     expect(mock.devices(PRODUCT).find((d) => d.id === deviceId(1))).toMatchObject({
       development: true,
       groups: ['line-2'],
     });
     // Registering again is a no-op that still answers registered.
-    expect(await reg.register(deviceId(1))).toEqual({ state: 'registered' });
+    expect(await reg.register(deviceId(1))).toMatchObject({ state: 'registered' });
   });
 
   it('fails the step with the rejection code for a device the cloud refuses for good', async () => {
@@ -52,7 +52,7 @@ describe('createRegistrar (the station register step)', () => {
   it('reports queued when the cloud is down, and the drain finishes the job later', async () => {
     mock.setFaults('503');
     const reg = createRegistrar({ db, drain, productId: PRODUCT, waitMs: 150 });
-    expect(await reg.register(deviceId(2))).toEqual({ state: 'queued' });
+    expect(await reg.register(deviceId(2))).toMatchObject({ state: 'queued' });
     mock.setFaults('');
     for (let i = 0; i < 200 && registrationState(db, PRODUCT, deviceId(2)).state !== 'registered'; i++)
       await new Promise((r) => setTimeout(r, 25));
@@ -62,13 +62,13 @@ describe('createRegistrar (the station register step)', () => {
   it('reports queued on a configuration error (nothing lost) and offline without a drain', async () => {
     token = 'bad';
     const reg = createRegistrar({ db, drain, productId: PRODUCT, waitMs: 5_000 });
-    expect(await reg.register(deviceId(3))).toEqual({ state: 'queued' });
+    expect(await reg.register(deviceId(3))).toMatchObject({ state: 'queued' });
     expect(registrationState(db, PRODUCT, deviceId(3))).toMatchObject({
       state: 'blocked',
       code: 'CLOUD_UNAUTHORIZED',
     });
     const offline = createRegistrar({ db, productId: PRODUCT });
-    expect(await offline.register(deviceId(4))).toEqual({ state: 'queued' });
+    expect(await offline.register(deviceId(4))).toMatchObject({ state: 'queued' });
     expect(registrationState(db, PRODUCT, deviceId(4)).state).toBe('queued');
   });
 });

@@ -43,7 +43,7 @@ describe('outbox store', () => {
     expect(listOutbox(db)).toHaveLength(2);
   });
 
-  it('adds a settings entry only for development devices or groups, due after the import is done', () => {
+  it('adds an update entry for a development device and a groups entry for groups, due after the import is done', () => {
     const db = openDatabase(file);
     expect(
       enqueueRegistration(db, { productId: 1, deviceId: deviceId(2), development: false }, 10).armed,
@@ -53,26 +53,28 @@ describe('outbox store', () => {
       { productId: 1, deviceId: deviceId(3), development: true, groups: ['b', 'a'] },
       10,
     );
-    expect(r.armed).toEqual(['import', 'settings']);
-    const settings = listOutbox(db).find((e) => e.action === 'settings');
-    expect(settings?.settings).toEqual({ development: true, groups: ['a', 'b'] });
+    expect(r.armed).toEqual(['import', 'update', 'groups']);
+    expect(listOutbox(db).find((e) => e.action === 'update')?.settings).toEqual({ development: true });
+    expect(listOutbox(db).find((e) => e.action === 'groups')?.settings).toEqual({ groups: ['a', 'b'] });
     expect(dueOutboxEntries(db, 100).map((e) => e.action)).toEqual(['import', 'import']);
     const imp = listOutbox(db).find((e) => e.deviceId === deviceId(3) && e.action === 'import');
     settleOutbox(db, [{ id: imp?.id ?? 0, state: 'done', outcome: 'imported' }], 50);
     expect(dueOutboxEntries(db, 100).map((e) => [e.deviceId, e.action])).toEqual([
       [deviceId(2), 'import'],
-      [deviceId(3), 'settings'],
+      [deviceId(3), 'update'],
+      [deviceId(3), 'groups'],
     ]);
-    // Changed settings re-arm a done settings entry; identical ones do not.
-    const s = listOutbox(db).find((e) => e.action === 'settings');
-    settleOutbox(db, [{ id: s?.id ?? 0, state: 'done', outcome: 'applied' }]);
+    // Changed groups re-arm a done groups entry; identical ones do not.
+    for (const e of listOutbox(db).filter((x) => x.action !== 'import'))
+      settleOutbox(db, [{ id: e.id, state: 'done', outcome: 'applied' }]);
     expect(
       enqueueRegistration(db, { productId: 1, deviceId: deviceId(3), development: true, groups: ['a', 'b'] })
         .armed,
     ).toEqual([]);
-    expect(enqueueRegistration(db, { productId: 1, deviceId: deviceId(3), groups: ['c'] }).armed).toEqual([
-      'settings',
-    ]);
+    expect(
+      enqueueRegistration(db, { productId: 1, deviceId: deviceId(3), development: true, groups: ['c'] })
+        .armed,
+    ).toEqual(['groups']);
   });
 
   it('settles outcomes, counts attempts and honours the schedule', () => {
@@ -147,21 +149,21 @@ describe('outbox store', () => {
 });
 
 describe('outbox settle guards', () => {
-  it('keeps settings pending when they changed while the old ones were in flight', () => {
+  it('keeps groups pending when they changed while the old ones were in flight', () => {
     const db = openDatabase(':memory:');
     enqueueRegistration(db, { productId: 1, deviceId: deviceId(1), groups: ['a'] }, 0);
     const imp = listOutbox(db).find((e) => e.action === 'import');
     settleOutbox(db, [{ id: imp?.id ?? 0, state: 'done', outcome: 'imported' }]);
-    const inFlight = listOutbox(db).find((e) => e.action === 'settings');
+    const inFlight = listOutbox(db).find((e) => e.action === 'groups');
     enqueueRegistration(db, { productId: 1, deviceId: deviceId(1), groups: ['b'] }, 0);
     settleOutbox(db, [
       { id: inFlight?.id ?? 0, state: 'done', outcome: 'applied', sentPayload: inFlight?.settings ?? {} },
     ]);
-    expect(listOutbox(db).find((e) => e.action === 'settings')).toMatchObject({
+    expect(listOutbox(db).find((e) => e.action === 'groups')).toMatchObject({
       state: 'pending',
       settings: { groups: ['b'] },
     });
-    const again = listOutbox(db).find((e) => e.action === 'settings');
+    const again = listOutbox(db).find((e) => e.action === 'groups');
     settleOutbox(db, [
       { id: again?.id ?? 0, state: 'done', outcome: 'applied', sentPayload: again?.settings ?? {} },
     ]);

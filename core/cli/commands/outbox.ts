@@ -17,7 +17,14 @@ const when = (ms: number, now: number): string => {
 
 /** One line per entry: what an engineer scans to see what is stuck and why. */
 export const formatOutboxLine = (e: OutboxEntry, now: number): string => {
-  const what = e.action === 'settings' ? `settings ${JSON.stringify(e.settings)}` : 'import';
+  const what =
+    e.action === 'import'
+      ? e.settings.importSims
+        ? 'import (with SIM)'
+        : 'import'
+      : Object.keys(e.settings).length > 0
+        ? `${e.action} ${JSON.stringify(e.settings)}`
+        : e.action;
   const state =
     e.state === 'pending'
       ? `pending (${when(e.nextAttemptAt, now)})`

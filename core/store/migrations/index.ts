@@ -1,6 +1,7 @@
 import { labelsV1 } from './labels';
 import { lineFeedV1, stationLogV3LineCheck } from './line-feed';
 import { outboxMigration } from './outbox';
+import { outboxSetupMigration } from './outbox-setup';
 import { stationLogV1, stationLogV2, stationLogV4 } from './station-log';
 import type { Migration } from './types';
 
@@ -13,4 +14,5 @@ export const MIGRATIONS: readonly Migration[] = [
   lineFeedV1,
   stationLogV4,
   labelsV1,
+  outboxSetupMigration,
 ];

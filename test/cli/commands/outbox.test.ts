@@ -33,7 +33,7 @@ describe('linestation outbox', () => {
         (l) => l.includes(deviceId(1)) && l.includes('failed') && l.includes('CLOUD_DEVICE_NONMEMBER'),
       ),
     ).toBe(true);
-    expect(c.out.some((l) => l.includes(deviceId(2)) && l.includes('settings {"development":true}'))).toBe(
+    expect(c.out.some((l) => l.includes(deviceId(2)) && l.includes('update {"development":true}'))).toBe(
       true,
     );
     expect(c.out.at(-1)).toMatch(/^2 pending, 0 done, 1 failed, 0 blocked/);
