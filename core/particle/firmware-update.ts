@@ -30,6 +30,15 @@ const DATA_TIMEOUT_MS = 10_000;
 const FINISH_TIMEOUT_MS = 30_000;
 const CANCEL_TIMEOUT_MS = 2_000;
 
+/**
+ * CHECK back-off while START erases the update area (≈ 40 ms per 4 KB on Gen 3: half a second for a
+ * bootloader, seconds for NCP firmware). The general back-off grows to 500 ms and then 1 s, so a
+ * CHECK that just misses the end of the erase leaves the answer waiting up to that long: a 46 KB
+ * bootloader's 485 ms erase was answered after ≈ 960 ms (bench/install.ts). Capped at 25 ms, the
+ * wait overshoots the erase by at most one interval, for one ~3 ms CHECK every 25 ms meanwhile.
+ */
+export const START_CHECK_INTERVALS: readonly number[] = [5, 5, 10, 20, 25];
+
 export interface UpdateRequestOptions extends ControlRequestOptions {}
 
 /** `StartFirmwareUpdateRequest { uint32 size = 1; FileFormat format = 2 }`, BIN = 0, MINIZ = 1. */
@@ -86,7 +95,11 @@ export const startUpdate = async (
     'start',
     RequestType.START_FIRMWARE_UPDATE,
     encodeStartRequest(size, format),
-    { timeoutMs: START_TIMEOUT_MS, ...options },
+    {
+      timeoutMs: START_TIMEOUT_MS,
+      ...options,
+      checkIntervals: options.checkIntervals ?? START_CHECK_INTERVALS,
+    },
     { size, format },
   );
   if (!r.ok) return r;

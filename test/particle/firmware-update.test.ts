@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   cancelUpdate,
   encodeDataRequest,
@@ -7,11 +7,25 @@ import {
   encodeStartRequest,
   finishUpdate,
   MAX_DATA_CHUNK,
+  START_CHECK_INTERVALS,
   sendData,
   sendFirmware,
   startUpdate,
 } from '../../core/particle/firmware-update';
 import { FakeUpdateDevice } from './fake-update-device';
+
+// Every wait between CHECKs, as asked for (the waits still happen): which back-off a request used.
+const { slept } = vi.hoisted(() => ({ slept: [] as number[] }));
+vi.mock('../../core/time/sleep', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../core/time/sleep')>();
+  return {
+    ...real,
+    sleep: (ms: number, signal?: AbortSignal) => {
+      slept.push(ms);
+      return real.sleep(ms, signal);
+    },
+  };
+});
 
 // The host side of START/DATA/FINISH/CANCEL against a device model that decodes our requests with
 // Particle's own protobuf definitions (fake-update-device.ts).
@@ -69,6 +83,22 @@ describe('the single requests', () => {
   it('START returns the chunk size the device names, after the erase kept CHECK pending', async () => {
     const { handle } = await open({ chunkSize: 512, erasePendingChecks: 3 });
     expect(await startUpdate(handle, 2000, fast)).toEqual({ ok: true, value: { chunkSize: 512 } });
+  });
+
+  it('START polls a long erase at a short interval (never the 500 ms/1 s tail); a caller’s own back-off wins', async () => {
+    const first = await open({ erasePendingChecks: 12 });
+    slept.length = 0;
+    expect((await startUpdate(first.handle, 48_000)).ok).toBe(true);
+    // 12 CHECKs answered PENDING, then the answer: one wait before each.
+    expect(slept).toEqual([
+      ...START_CHECK_INTERVALS,
+      ...Array<number>(13 - START_CHECK_INTERVALS.length).fill(25),
+    ]);
+    first.dev.dispose();
+    const second = await open({ erasePendingChecks: 3 });
+    slept.length = 0;
+    expect((await startUpdate(second.handle, 48_000, { checkIntervals: [1] })).ok).toBe(true);
+    expect(slept).toEqual([1, 1, 1, 1]);
   });
 
   it('START names a chunk size of 0 instead of looping forever', async () => {
