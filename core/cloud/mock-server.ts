@@ -146,7 +146,11 @@ export interface MockCloudOptions {
    * simCloudKeys().privateKey`, the key simulated devices trust. The caller passes the function,
    * so the mock itself never loads core/sim.
    */
-  readonly simulatedDevices?: { readonly publicKeyFor: (deviceId: string) => KeyInput | undefined };
+  readonly simulatedDevices?: {
+    readonly publicKeyFor: (deviceId: string) => KeyInput | undefined;
+    /** The ICCID of a simulated cellular device's SIM (core/sim's `simCellularIds(id).iccid`), for import_sims. */
+    readonly iccidFor?: (deviceId: string) => string | undefined;
+  };
   /** Device ID → the ICCID of its SIM, as Particle knows it from manufacturing (import_sims). */
   readonly deviceSims?: Readonly<Record<string, string>>;
   /** ICCID or device ID → why its SIM cannot be imported (owned by another account, …). */
@@ -237,6 +241,7 @@ export const startMockCloud = async (options: MockCloudOptions = {}): Promise<Mo
   const registry: SimRegistry = {
     deviceSims: new Map(Object.entries(options.deviceSims ?? {}).map(([d, i]) => [d.toLowerCase(), i])),
     refused: new Map(Object.entries(options.refusedSims ?? {}).map(([k, r]) => [k.toLowerCase(), r])),
+    resolve: options.simulatedDevices?.iccidFor,
   };
   const limitWindow = new SlidingWindow(options.rateLimit);
   for (const [id, key] of Object.entries(options.deviceKeys ?? {})) authority.addDeviceKey(id, key);

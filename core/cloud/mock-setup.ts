@@ -54,7 +54,19 @@ export interface SimRegistry {
   readonly deviceSims: Map<string, string>;
   /** ICCID or device ID → why the SIM cannot be imported. */
   readonly refused: Map<string, string>;
+  /** The SIM of a device not listed in `deviceSims` (simulated devices derive theirs from their ID). */
+  readonly resolve?: ((deviceId: string) => string | undefined) | undefined;
 }
+
+/** The ICCID the cloud knows for a device, from the list or the resolver (then remembered). */
+export const simOf = (registry: SimRegistry, deviceId: string): string | undefined => {
+  const id = deviceId.toLowerCase();
+  const known = registry.deviceSims.get(id);
+  if (known || !registry.resolve) return known;
+  const resolved = registry.resolve(id);
+  if (resolved) registry.deviceSims.set(id, resolved);
+  return resolved;
+};
 
 type Reply = { status: number; body: unknown };
 export type Handled = { reply: Reply; applied: boolean };
@@ -82,7 +94,7 @@ const groupView = (product: SetupProduct, g: MockGroup) => ({
 export const simRefusal = (registry: SimRegistry, keys: readonly string[]): string | undefined => {
   for (const key of keys) {
     const k = key.toLowerCase();
-    const iccid = registry.deviceSims.get(k) ?? k;
+    const iccid = simOf(registry, k) ?? k;
     const why = registry.refused.get(k) ?? registry.refused.get(iccid.toLowerCase());
     if (why) return `SIM ${iccid.toUpperCase()} cannot be imported: ${why}.`;
   }
@@ -96,7 +108,7 @@ export const importDeviceSims = (
   deviceIds: readonly string[],
 ): void => {
   for (const id of deviceIds) {
-    const iccid = registry.deviceSims.get(id);
+    const iccid = simOf(registry, id);
     if (!iccid || product.sims.has(iccid)) continue;
     product.sims.set(iccid, { iccid, status: 'active', deviceId: id, importedAt: new Date().toISOString() });
   }

@@ -16,6 +16,8 @@ export interface MockCloudCliOptions {
   simulatedDevices?: boolean;
   /** The product has Device Protection active. */
   deviceProtection?: boolean;
+  /** Enforce a rate limit like Particle's per-IP one. */
+  rateLimit?: { requests: number; windowMs: number };
 }
 
 /**
@@ -50,9 +52,14 @@ export const runMockCloud = async (
     ],
     tokens: [{ token }],
     ...(opts.faults ? { faults: opts.faults } : {}),
+    ...(opts.rateLimit ? { rateLimit: opts.rateLimit } : {}),
     ...(sim
       ? {
-          simulatedDevices: { publicKeyFor: (id: string) => sim.simDeviceKeys(id).publicKey },
+          simulatedDevices: {
+            publicKeyFor: (id: string) => sim.simDeviceKeys(id).publicKey,
+            // The SIM a simulated cellular device reports, so import_sims imports it.
+            iccidFor: (id: string) => sim.simCellularIds(id).iccid,
+          },
           // The key every simulated device trusts for Service Mode.
           protectionKey: sim.simCloudKeys().privateKey,
         }
@@ -63,7 +70,13 @@ export const runMockCloud = async (
     `  product ${product}${opts.deviceProtection ? ' (Device Protection active)' : ''}; token ${token}; faults ${opts.faults || 'none'}`,
   );
   if (sim)
-    io.out('  knows every simulated device (linestation run --simulate) and its key, for Service Mode');
+    io.out(
+      '  knows every simulated device (linestation run --simulate): its key, for Service Mode, and its SIM',
+    );
+  if (opts.rateLimit)
+    io.out(
+      `  rate limit: ${opts.rateLimit.requests} requests per ${opts.rateLimit.windowMs / 1000} s (429 with Retry-After beyond)`,
+    );
   io.out(`  change faults: curl -X POST ${mock.url}/__admin/faults -d '{"spec":"500:0.2,429:0.1"}'`);
   io.out(`  request log:   curl ${mock.url}/__admin/requests`);
   io.out('  Ctrl+C to stop.');
@@ -73,6 +86,18 @@ export const runMockCloud = async (
     else until.addEventListener('abort', stop, { once: true });
   });
   return { mock, closed };
+};
+
+/** `10000/300`: requests per seconds. */
+const rateLimit = (v: string): { requests: number; windowMs: number } => {
+  const m = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(v.trim());
+  const requests = Number(m?.[1]);
+  const seconds = Number(m?.[2]);
+  if (!m || requests < 1 || !(seconds > 0))
+    throw new InvalidArgumentError(
+      'must be REQUESTS/SECONDS, e.g. 10000/300 (Particle: 10,000 per 5 minutes).',
+    );
+  return { requests, windowMs: seconds * 1000 };
 };
 
 const int = (what: string, min: number, max: number) => (v: string) => {
@@ -96,6 +121,11 @@ export const register: RegisterCommand = (program, io) => {
       "know every simulated device's key (linestation run --simulate) and sign Service Mode as the cloud they trust",
     )
     .option('--device-protection', 'the product has Device Protection active (Service Mode for its devices)')
+    .option(
+      '--rate-limit <requests/seconds>',
+      "enforce a rate limit like Particle's per-IP one, e.g. 10000/300 (429 with Retry-After beyond)",
+      rateLimit,
+    )
     .action(async (opts: MockCloudCliOptions) => {
       const ac = new AbortController();
       const stop = () => ac.abort();

@@ -51,6 +51,38 @@ describe('linestation mock-cloud', () => {
     }
   });
 
+  it('--simulated-devices imports a simulated device’s SIM; --rate-limit answers 429 beyond it', async () => {
+    const { simCellularIds } = await import('../../../core/sim');
+    const c = captureIo();
+    const ac = new AbortController();
+    const { mock, closed } = await runMockCloud(
+      { product: 77, token: 'demo', simulatedDevices: true, rateLimit: { requests: 2, windowMs: 60_000 } },
+      c.io,
+      ac.signal,
+    );
+    try {
+      expect(c.out.join('\n')).toMatch(/rate limit: 2 requests per 60 s/);
+      const id = 'cd'.repeat(12);
+      const headers = { authorization: 'Bearer demo', 'content-type': 'application/json' };
+      const r = await fetch(`${mock.url}/v1/products/77/devices`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ id, import_sims: true }),
+      });
+      expect(r.status).toBe(200);
+      await r.body?.cancel();
+      expect(mock.sims(77).map((s) => s.iccid)).toEqual([simCellularIds(id).iccid]);
+      await (await fetch(`${mock.url}/v1/products/77`, { headers })).body?.cancel();
+      const limited = await fetch(`${mock.url}/v1/products/77`, { headers });
+      expect(limited.status).toBe(429);
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+      await limited.body?.cancel();
+    } finally {
+      ac.abort();
+      await closed;
+    }
+  });
+
   it('refuses a bad fault spec with a usage error', async () => {
     const c = captureIo();
     await expect(
