@@ -74,6 +74,7 @@ const resolveTarget = async (opts: SyncOptions, io: CliIo): Promise<SyncTarget> 
 
 const summary = (r: DrainReport): string =>
   `${r.imported} imported, ${r.existing} already in the product, ${r.settingsApplied} settings applied, ` +
+  (r.simsImported > 0 ? `${r.simsImported} SIMs imported, ` : '') +
   `${r.failed.length} failed, ${r.retries} retries over ${r.requests} requests; ` +
   `outbox now ${r.remaining.pending} pending, ${r.remaining.blocked} blocked, ${r.remaining.failed} failed, ${r.remaining.done} done.`;
 
