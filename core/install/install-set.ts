@@ -122,6 +122,8 @@ export const installSet = async (
   const moduleSteps: ModuleStep[] = [];
   let lastModules: readonly DeviceModule[] | undefined;
   let serviceMode = false;
+  /** The device is out of its protection (entered here, or found so) and must be locked before it leaves. */
+  let unlocked = target.protection === 'service';
   let dfuReport: WriteReport | undefined;
   let reenumerationMs: number | undefined;
   const confirmReturn = options.confirmReturn !== false;
@@ -164,9 +166,14 @@ export const installSet = async (
       });
   };
 
-  /** Lifts Device Protection before the first write; a protected device refuses every write otherwise. */
+  /**
+   * Lifts Device Protection before the first write; a protected device refuses every write
+   * otherwise. A device found already in Service Mode goes through it again: that gives it a fresh
+   * window for the install's resets, and marks it to be locked at the end, so it never leaves the
+   * line in the Service Mode someone else left it in.
+   */
   const ensureServiceMode = async () => {
-    if (serviceMode || target.protection !== 'protected') return;
+    if (serviceMode || (target.protection !== 'protected' && target.protection !== 'service')) return;
     // Service Mode is asked for in normal mode: a protected device found in DFU leaves it first.
     if (inDfu) await leaveDfu();
     const sm = options.serviceMode;
@@ -184,6 +191,7 @@ export const installSet = async (
         });
         if (!r.ok) return failWith(r.error);
         serviceMode = true;
+        unlocked = true;
         return {};
       });
   };
@@ -350,11 +358,12 @@ export const installSet = async (
       });
     }
     if (lastModules) checkInstalledModules(plan, lastModules);
-    if (serviceMode)
+    // Also when nothing was written (every module current): a device found in Service Mode is locked.
+    if (unlocked)
       await phase('service-mode', async (ctx) => {
         const r = await leaveServiceMode(transport, current, { signal: ctx.signal });
         if (!r.ok) return failWith(r.error);
-        serviceMode = false;
+        unlocked = false;
         return {};
       });
     let setupDone: SetupDoneState | undefined;
@@ -387,7 +396,7 @@ export const installSet = async (
   } finally {
     // A failed install must not leave a protected device open for the rest of its Service Mode
     // window: best effort, since the device may be gone (unplugged) or in DFU mode.
-    if (serviceMode) await leaveServiceMode(transport, current, {}).catch(() => undefined);
+    if (unlocked) await leaveServiceMode(transport, current, {}).catch(() => undefined);
   }
 };
 

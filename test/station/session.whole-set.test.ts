@@ -200,6 +200,42 @@ describe('protected devices through the station', () => {
     expect(actions.sort()).toEqual(['confirm', 'confirm', 'prepare', 'prepare']);
   });
 
+  it('locks a device found already in Service Mode before it leaves the slot, also when nothing is written', async () => {
+    const cloud = await protectedCloud();
+    const dir = join(tempDir('ls-prot-session-'), 'product');
+    const dataDir = join(dir, 'data');
+    const setup = await product(cloud, dir, {
+      platform: 'tracker',
+      wholeSet: true,
+      deviceProtection: true,
+      skipWhenCurrent: true,
+    });
+    // Left in Service Mode elsewhere (another tool, an earlier station that failed to lock it).
+    const [device] = trackers('LOT-SVC', 1, { protection: 'service' });
+    if (!device) throw new Error('no device');
+    cloud.addDevice(DEMO_PRODUCT_ID, device.deviceId);
+    cloud.addDeviceKey(device.deviceId, simDeviceKeys(device.deviceId).publicKey);
+
+    const first = await runLot(setup, 'LOT-SVC', dataDir, [device]);
+    expect(first.finished.map((a) => [a.result, a.errorCode])).toEqual([['pass', null]]);
+    expect(first.rows[0]?.service_mode_ms).not.toBeNull();
+    expect(device.protection).toBe('protected');
+
+    // The same device, in Service Mode again, already running the whole set: nothing to write.
+    const again = new SimDevice({
+      platform: 'tracker',
+      deviceId: device.deviceId,
+      modules: device.modules,
+      protection: 'service',
+      timeScale: 0.002,
+    });
+    const second = await runLot(setup, 'LOT-SVC-AGAIN', dataDir, [again]);
+    expect(second.finished.map((a) => [a.result, a.errorCode])).toEqual([['pass', null]]);
+    expect(steps(second.rows[0]).every((x) => x.endsWith(':current'))).toBe(true);
+    expect(second.rows[0]?.service_mode_ms).not.toBeNull();
+    expect(again.protection).toBe('protected');
+  });
+
   it('refuses a protected device at identify (DEVICE_PROTECTED) when the profile lacks deviceProtection, and writes nothing', async () => {
     const cloud = await protectedCloud();
     const dir = join(tempDir('ls-prot-session-'), 'product');
