@@ -4,7 +4,9 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type LineDbTarget, lineDbTargetFromEnv } from '../../core/line-db/config';
+import { createLinePool } from '../../core/line-db/connection';
 import type { Forwarder } from '../../core/line-db/forwarder';
+import { createLineCheck } from '../../core/line-db/line-check';
 import { lineStatusLine } from '../../core/line-db/status';
 import { testLineDb } from '../../core/line-db/test-connection';
 import type { StationLog } from '../../core/store/station-log';
@@ -189,6 +191,49 @@ describe.skipIf(pgSkip)('line database faults', () => {
     expect(proxy.cuts).toBeGreaterThan(0);
     expect(lineStatusLine(fwd.status())).toMatch(/unreachable since \d\d:\d\d \(LINE_DB_CONNECTION_LOST\)/);
     proxy.setCutWhen(undefined);
+    await recovers(fwd, log, url);
+    log.close();
+  });
+
+  it('a slow database: the station commits and identifies without waiting for it', async () => {
+    const url = await freshDatabase(cluster());
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: cluster().port });
+    temporary.push(() => proxy.close());
+    const slow = url.replace(`:${cluster().port}/`, `:${proxy.port}/`);
+    const log = station();
+    const fwd = testForwarder({ db: log.db, target: target(slow) });
+    await fwd.forwardNow();
+    proxy.setDelay(1500);
+    let forwarded = false;
+    fwd.subscribe((e) => {
+      if (e.type === 'forwarded') forwarded = true;
+    });
+    writeHistory(log, 'LOT-SLOW-1');
+    fwd.start();
+    // A pass is now waiting on the slow database; the station's own commits do not.
+    await new Promise((r) => setTimeout(r, 100));
+    const b = log.requireBatch('LOT-SLOW-1');
+    const a = await log.grouped(() => log.startAttempt({ batchId: b.id, slot: 9, portPath: '1-9' }));
+    await log.grouped(() => log.finishAttempt(a.id, { result: 'pass', registrationState: 'queued' }));
+    expect(forwarded).toBe(false);
+    // Identify asks with its own short bound and goes on without an answer.
+    const pool = createLinePool({ url: slow, applicationName: 'slow', max: 2 });
+    temporary.push(() => pool.end());
+    const check = createLineCheck({
+      pool,
+      url: slow,
+      station: { id: fwd.status().stationId, name: 'B-1' },
+      timeoutMs: 300,
+    });
+    const r = await check.check('e00fce68ffffffffffffffff', {
+      attemptId: a.id,
+      lot: 'LOT-SLOW-1',
+      productId: '12345',
+      signal: new AbortController().signal,
+    });
+    expect(r.check).toBe('skipped: no answer within 300 ms');
+    expect(forwarded).toBe(false);
+    proxy.setDelay(0);
     await recovers(fwd, log, url);
     log.close();
   });

@@ -4,7 +4,7 @@ import { connect, createServer, type Socket } from 'node:net';
  * A TCP proxy on 127.0.0.1 in front of the line database, for network faults: `cutWhen` sees
  * each chunk the station sends and, when it returns true, both sockets are destroyed before the
  * chunk is passed on (a cable pulled mid-transaction); `cutAll` does the same to every open
- * connection; `pause` makes new and open connections black holes (packets dropped).
+ * connection; `setDelay` holds the server's answers (a slow database).
  */
 export interface TcpProxy {
   readonly port: number;
@@ -12,6 +12,8 @@ export interface TcpProxy {
   readonly cuts: number;
   cutAll(): void;
   setCutWhen(fn: ((chunk: Buffer) => boolean) | undefined): void;
+  /** Holds every answer of the server this long before passing it on (a slow database or link). */
+  setDelay(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -19,6 +21,7 @@ export const startTcpProxy = async (target: { host: string; port: number }): Pro
   const open = new Set<Socket>();
   let cutWhen: ((chunk: Buffer) => boolean) | undefined;
   let cuts = 0;
+  let delayMs = 0;
   const server = createServer((client) => {
     const upstream = connect(target.port, target.host);
     open.add(client);
@@ -35,7 +38,10 @@ export const startTcpProxy = async (target: { host: string; port: number }): Pro
       }
       upstream.write(chunk);
     });
-    upstream.on('data', (chunk: Buffer) => client.write(chunk));
+    upstream.on('data', (chunk: Buffer) => {
+      if (delayMs > 0) setTimeout(() => client.write(chunk), delayMs);
+      else client.write(chunk);
+    });
     for (const s of [client, upstream]) {
       s.on('error', () => undefined);
       s.on('close', () => {
@@ -59,6 +65,9 @@ export const startTcpProxy = async (target: { host: string; port: number }): Pro
     },
     setCutWhen(fn) {
       cutWhen = fn;
+    },
+    setDelay(ms) {
+      delayMs = ms;
     },
     close: () =>
       new Promise<void>((resolve) => {
