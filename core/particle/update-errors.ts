@@ -58,7 +58,7 @@ const STEP_REQUEST: Record<UpdateStep, number> = {
   cancel: RequestType.CANCEL_FIRMWARE_UPDATE,
 };
 
-const INSPECT = 'Check the file with `linestation firmware inspect`';
+const INSPECT = 'Check the file with `linestation inspect FILE`';
 
 /** Validation refusals: the module itself is wrong for this device; sending it again cannot help. */
 const REFUSALS: Record<number, { code: UpdateErrorCode; message: string; remedy: string }> = {
