@@ -472,11 +472,9 @@ export const createCloudClient = (options: CloudClientOptions): CloudClient => {
         undefined,
         productId,
         opts,
-        // Only the new fields get the new refusal classes; a legacy {development, groups} PUT keeps
-        // its classes (a 404 there blocks the product, as before).
-        settings.name !== undefined ||
-          settings.notes !== undefined ||
-          settings.desiredFirmwareVersion !== undefined
+        // A PUT without `groups` (the update action) gets the device-level refusal classes; the
+        // earlier {development, groups} settings keep theirs (a 404 there blocks the product).
+        settings.groups === undefined
           ? updateRefusal(productId, deviceId, settings.desiredFirmwareVersion ?? undefined)
           : undefined,
       );

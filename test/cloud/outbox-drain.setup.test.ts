@@ -260,6 +260,27 @@ describe('cloud setup through the outbox', () => {
     }
   });
 
+  it('a firmware version the product does not have fails the update for good, and only it', async () => {
+    const client = createCloudClient({ baseUrl: mock.url, token: async () => TOKEN });
+    const registrar = createRegistrar({
+      db,
+      productId: PRODUCT,
+      setup: { ...setupFor(), desiredFirmwareVersion: 99 },
+      now: () => AT,
+    });
+    await registrar.register(deviceId(1), undefined, identityOf(1));
+    const report = await createDrain({ db, client, backoff: FAST }).drainNow({ deadlineMs: 30_000 });
+    expect(report.failed).toEqual([
+      expect.objectContaining({ action: 'update', code: 'CLOUD_FIRMWARE_VERSION_UNKNOWN' }),
+    ]);
+    expect(registrationState(db, PRODUCT, deviceId(1))).toMatchObject({
+      state: 'failed',
+      code: 'CLOUD_FIRMWARE_VERSION_UNKNOWN',
+    });
+    // The import, the SIM and the groups went through; nothing was blocked.
+    expect(report.remaining).toEqual({ pending: 0, done: 3, failed: 1, blocked: 0 });
+  });
+
   it('a SIM re-armed after its import goes on its own as a SIM import, batched', async () => {
     const client = createCloudClient({ baseUrl: mock.url, token: async () => TOKEN });
     const plain = createRegistrar({
