@@ -1,4 +1,5 @@
 import type { LsError } from '../errors/result';
+import { LABEL_ERRORS } from '../labels/errors';
 
 /**
  * What an operator sees for each failure code: a short title and one thing to do. The code and
@@ -364,6 +365,10 @@ export const OPERATOR_ERRORS: Readonly<Record<string, OperatorError>> = {
   },
   INTERRUPTED: { title: 'Station stopped mid-attempt', remedy: RESEAT, transient: true },
   ABORTED: { title: 'Stopped', remedy: RESEAT, transient: true },
+
+  // Labels (core/labels): a printer's state, a template problem, a wrong label scanned back. They
+  // are the label's failures, shown on a PASS; none of them makes a device FAIL.
+  ...LABEL_ERRORS,
 };
 
 const FALLBACK: OperatorError = {

@@ -11,6 +11,7 @@ import type {
 } from '../store/records';
 import type { StationLog } from '../store/station-log';
 import type { UsbDeviceInfo } from '../usb/transport';
+import type { SlotLabel } from './labels';
 import { describeFailure } from './operator-errors';
 
 /** What identify learns about the device on a slot. */
@@ -122,6 +123,8 @@ export type PipelineEvent =
       readonly attempt: AttemptRecord;
       /** Operator wording for a failure. */
       readonly title: string | undefined;
+      /** A PASS's label as queued with it (when the profile prints labels). */
+      readonly label?: SlotLabel | undefined;
     };
 
 /**
@@ -178,6 +181,11 @@ export interface AttemptRequest {
   readonly labelSerial?: string | undefined;
   /** Asks the line database about the device after identify (history, and a claim on its ID). */
   readonly lineCheck?: LineCheck | undefined;
+  /**
+   * Runs inside the PASS's own group commit, so a PASS and its label job commit together
+   * (core/station/labels.ts); what it returns goes out with the PASS.
+   */
+  readonly onPass?: ((attempt: AttemptRecord, identity: DeviceIdentity) => SlotLabel | undefined) | undefined;
 }
 
 const stepFailure = (code: string, message: string): LsFailure => new LsFailure({ code, message });
@@ -311,13 +319,15 @@ export const runAttempt = async (req: AttemptRequest): Promise<AttemptRecord> =>
   const finish = async (
     outcome: Parameters<StationLog['finishAttempt']>[1],
     title?: string,
+    passed?: DeviceIdentity,
   ): Promise<AttemptRecord> => {
-    const rec = await log.grouped(() => {
+    const { rec, label } = await log.grouped(() => {
       flushDeferred();
-      return log.finishAttempt(attemptId, outcome);
+      const done = log.finishAttempt(attemptId, outcome);
+      return { rec: done, label: passed ? req.onPass?.(done, passed) : undefined };
     });
     line?.release?.();
-    emit({ type: 'attempt-finished', attempt: rec, title });
+    emit({ type: 'attempt-finished', attempt: rec, title, ...(label ? { label } : {}) });
     return rec;
   };
 
@@ -391,7 +401,7 @@ export const runAttempt = async (req: AttemptRequest): Promise<AttemptRecord> =>
     );
     registration = reg.value.state;
     stepDone('register', reg.ms);
-    return finish({ result: 'pass', step: 'register', registrationState: registration });
+    return finish({ result: 'pass', step: 'register', registrationState: registration }, undefined, id);
   } catch (e) {
     const error: LsError = toLsError(e);
     if (/^STORE_/.test(error.code)) throw e;

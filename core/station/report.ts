@@ -2,6 +2,7 @@ import { resolveDataDir } from '../store/data-dir';
 import { openLogForReading } from '../store/open-log';
 import type { BatchRecord } from '../store/records';
 import type { BatchStats } from '../store/stats';
+import { labelWords } from './labels';
 import type { SlotView } from './station';
 
 /** Text the CLI prints about batches; kept apart from commander so it can be tested as plain strings. */
@@ -79,7 +80,7 @@ export const slotLine = (v: SlotView): string => {
       return `${head} ${v.step ?? 'starting'}${what}${bar}${waiting}`;
     }
     case 'passed':
-      return `${head} PASS`;
+      return `${head} PASS${v.deviceLabel ? `, ${labelWords(v.deviceLabel)}` : ''}`;
     case 'skipped':
       return `${head} already provisioned`;
     case 'interrupted':

@@ -19,6 +19,7 @@ import { acquireStationLock, type LockHolder, takeoverNotice } from '../store/st
 import { StationLog } from '../store/station-log';
 import type { UsbTransport } from '../usb/transport';
 import { openBatch } from './batch';
+import { createStationLabels, type StationLabels } from './labels';
 import { outboxRegistrar, particleDriver } from './particle-driver';
 import { type LoadedProfile, loadProfile } from './profile';
 import { checkReadiness } from './readiness';
@@ -71,6 +72,8 @@ export interface SessionOptions {
   readonly lineDbEnv?: string | undefined;
   /** Line database timings (tests and benchmarks shorten them). */
   readonly lineTuning?: LineTuning | undefined;
+  /** Between tries of a label while the printer is not ready (default 1 s doubling to 30 s). */
+  readonly labelBackoff?: BackoffPolicy | undefined;
 }
 
 export interface Session {
@@ -89,6 +92,8 @@ export interface Session {
   readonly drain: Drain | undefined;
   /** Forwarding to the line database and the check at identify; undefined without one. */
   readonly line: LineLink | undefined;
+  /** The label queue and its print loop, when the profile has a `label` template. */
+  readonly labels: StationLabels | undefined;
   readonly dataDir: string;
   /** Stops the station and the drain (flushing the outbox for up to `flushMs`), closes the log. */
   close(options?: { flushMs?: number }): Promise<void>;
@@ -252,6 +257,27 @@ export const openSession = async (o: SessionOptions): Promise<Result<Session>> =
     reflashAlreadyProvisioned: p.station.reflashAlreadyProvisioned,
     ...(line ? { lineCheck: line.lineCheck } : {}),
   };
+  // Labels print for the session's lifetime; the loop starts now so labels a previous run left
+  // pending print even before the first device passes.
+  const userPart = files.find((f) => f.module?.function === 'user')?.module;
+  const labels = p.label
+    ? createStationLabels({
+        log,
+        batchId: opened.value.batch.id,
+        template: p.label,
+        facts: {
+          productName: p.product.name,
+          // 0xFFFF (or -1 for a short suffix) marks a build without a product version.
+          productVersion:
+            userPart && userPart.productVersion >= 0 && userPart.productVersion !== 0xffff
+              ? userPart.productVersion
+              : undefined,
+          lot: opened.value.batch.lot,
+          station: o.station,
+        },
+        backoff: o.labelBackoff,
+      })
+    : undefined;
   const drain = client
     ? createDrain({
         db: log.db,
@@ -268,6 +294,7 @@ export const openSession = async (o: SessionOptions): Promise<Result<Session>> =
     policy,
     timeoutsMs: o.timeoutsMs,
     retryDelayMs: o.retryDelayMs,
+    onPass: labels?.onPass,
     driverFor: particleDriver({
       transport: o.transport,
       files,
@@ -287,8 +314,13 @@ export const openSession = async (o: SessionOptions): Promise<Result<Session>> =
       }),
     }),
   });
+  labels?.subscribe((e) => {
+    if (e.change === 'error') station.labelError(e.message);
+    else station.labelChanged(e);
+  });
   drain?.start();
   line?.start();
+  labels?.start();
 
   return ok({
     loaded,
@@ -302,10 +334,19 @@ export const openSession = async (o: SessionOptions): Promise<Result<Session>> =
     station,
     drain,
     line,
+    labels,
     dataDir,
     async close(options = {}) {
       try {
         await station.stop();
+        if (labels) {
+          // The last PASS's label gets the same chance to print as its registration to be sent.
+          if (options.flushMs)
+            await labels
+              .printNow(AbortSignal.timeout(Math.min(options.flushMs, 10_000)))
+              .catch(() => undefined);
+          await labels.stop();
+        }
         if (drain) {
           if (options.flushMs) await drain.drainNow({ deadlineMs: options.flushMs }).catch(() => undefined);
           await drain.stop();

@@ -3,8 +3,15 @@ import { isParticleVendor } from '../platforms/lookup';
 import type { AttemptRecord, BatchRecord, StepName } from '../store/records';
 import type { StationLog } from '../store/station-log';
 import type { UsbDeviceInfo, UsbEvent, UsbTransport } from '../usb/transport';
+import type { LabelUpdate, SlotLabel } from './labels';
 import { operatorError } from './operator-errors';
-import { type LineCheck, type PipelineEvent, runAttempt, type SlotDriver } from './pipeline';
+import {
+  type DeviceIdentity,
+  type LineCheck,
+  type PipelineEvent,
+  runAttempt,
+  type SlotDriver,
+} from './pipeline';
 
 /** The parts of the profile the running station obeys. */
 export interface StationPolicy {
@@ -43,6 +50,8 @@ export interface SlotView {
   readonly bytesPerSecond: number | undefined;
   readonly etaMs: number | undefined;
   readonly error: { code: string; title: string; remedy: string; message: string } | undefined;
+  /** The PASS's printed label: pending (and why), printed, failed, scanned back or mismatched. */
+  readonly deviceLabel: SlotLabel | undefined;
 }
 
 export type StationEvent =
@@ -65,6 +74,13 @@ export type StationEvent =
       readonly portPath: string;
       readonly attempt: AttemptRecord | undefined;
     }
+  /**
+   * A PASS's label changed (queued, printed, waiting on the printer, failed, scanned back). `slot`
+   * is the slot still showing that attempt, if one does.
+   */
+  | ({ readonly type: 'label'; readonly slot: number | undefined } & LabelUpdate)
+  /** The label queue could not be read or written; the loop tries again. */
+  | { readonly type: 'label-error'; readonly message: string }
   /** The log cannot be written: the batch stops, nothing logged so far is lost. */
   | { readonly type: 'fatal'; readonly error: LsError };
 
@@ -86,6 +102,8 @@ export interface StationOptions {
    * and a missed attach would leave a device waiting forever on its slot.
    */
   readonly rescanIntervalMs?: number | undefined;
+  /** Queues a PASS's label in the PASS's own commit (core/station/labels.ts); none without a label. */
+  readonly onPass?: ((attempt: AttemptRecord, identity: DeviceIdentity) => SlotLabel | undefined) | undefined;
 }
 
 interface Slot {
@@ -181,6 +199,18 @@ export class Station {
 
   views(): SlotView[] {
     return this.slots.map((s) => s.view);
+  }
+
+  /** A label changed (the print loop, a scan, a reprint): shown on the slot still showing its attempt. */
+  labelChanged(update: LabelUpdate): void {
+    const s = this.slots.find((x) => x.view.attemptId === update.attemptId);
+    if (s) s.view = { ...s.view, deviceLabel: update.label };
+    this.emit({ type: 'label', slot: s?.index, ...update });
+  }
+
+  /** The label queue failed to be read or written (the loop retries by itself). */
+  labelError(message: string): void {
+    this.emit({ type: 'label-error', message });
   }
 
   get fatalError(): LsError | undefined {
@@ -307,6 +337,7 @@ export class Station {
           this.slots.some((o) => o !== s && o.running !== undefined && o.view.deviceId === id),
         progressIntervalMs: this.options.progressIntervalMs,
         lineCheck: this.options.policy.lineCheck,
+        onPass: this.options.onPass,
         emit: (pe) => this.onPipeline(s, pe),
       });
     } catch (e) {
@@ -400,6 +431,9 @@ export class Station {
                   message: a.errorMessage ?? '',
                 }
               : undefined,
+          // The print loop may already have told a newer state of this very job.
+          deviceLabel:
+            s.view.deviceLabel && s.view.deviceLabel.jobId === e.label?.jobId ? s.view.deviceLabel : e.label,
         };
         break;
       }
@@ -434,4 +468,5 @@ const emptyView = (slot: number, label: string, portPath: string | undefined): S
   bytesPerSecond: undefined,
   etaMs: undefined,
   error: undefined,
+  deviceLabel: undefined,
 });

@@ -43,6 +43,18 @@ describe('operator error table', () => {
     expect(operatorError('DEVICE_UPDATE_REJECTED_PLATFORM').transient).toBe(false);
   });
 
+  it('speaks for the labels too: printer states, template problems and a wrong label', () => {
+    expect(operatorError('LABEL_PRINTER_PAPER_OUT')).toMatchObject({
+      title: 'Label printer out of labels',
+      transient: true,
+    });
+    expect(operatorError('LABEL_PRINTER_HEAD_OPEN').remedy).toBe(
+      'Close the print head; the queued labels then print.',
+    );
+    expect(operatorError('LABEL_MISMATCH')).toMatchObject({ title: 'Wrong label', transient: false });
+    expect(operatorError('LABEL_FIELD_MISSING').transient).toBe(false);
+  });
+
   it('is cautious about codes it does not know', () => {
     expect(operatorError('SOMETHING_NEW')).toMatchObject({ title: 'Unexpected failure', transient: false });
   });

@@ -20,6 +20,7 @@ const view = (over: Partial<SlotView>): SlotView => ({
   bytesPerSecond: undefined,
   etaMs: undefined,
   error: undefined,
+  deviceLabel: undefined,
   ...over,
 });
 
