@@ -361,6 +361,17 @@ export const createForwarder = (options: ForwarderOptions): Forwarder => {
 
   const runLoop = async (signal: AbortSignal) => {
     if (state === 'stopped') setState('connecting');
+    // The feed is turned on here, not in start(): a log that cannot be written now (a full disk)
+    // must not throw into the station's start; it is retried like any other failure.
+    let enabled = false;
+    while (!signal.aborted && !enabled) {
+      try {
+        enableLineFeed(db);
+        enabled = true;
+      } catch (e) {
+        await nap(onFailure(e), signal, false);
+      }
+    }
     while (!signal.aborted) {
       let due = false;
       try {
@@ -392,7 +403,6 @@ export const createForwarder = (options: ForwarderOptions): Forwarder => {
         if (configError) setState('refused');
         return;
       }
-      enableLineFeed(db);
       controller = new AbortController();
       loop = runLoop(controller.signal);
     },
