@@ -11,6 +11,7 @@ import { type ListeningDeviceProfile, type ListeningFaults, ListeningResponder }
  *   node serial-listening-main.mjs --path /tmp/x/B --device-id <24 hex> [--platform 13]
  *     [--version 5.3.2] [--imei …] [--iccid …] [--mode listening|normal|silent] [--noise TEXT]
  *     [--chunk-size N] [--chunk-delay MS] [--truncate-at 0.5] [--log-every MS] [--legacy-id-format]
+ *     [--id-format device-os [--serial-number S] [--device-secret S] [--cellular]]
  *
  * Prints "READY <path>" on stdout once the port is open; exits on SIGTERM/SIGINT or when the port
  * closes.
@@ -31,6 +32,12 @@ const { values } = parseArgs({
     'truncate-at': { type: 'string' },
     'log-every': { type: 'string' },
     'legacy-id-format': { type: 'boolean', default: false },
+    // Device OS 6.2's key/value `i` listing, with a serial number, a device secret, and blank
+    // IMEI/ICCID lines on a cellular device whose modem gave nothing.
+    'id-format': { type: 'string' },
+    'serial-number': { type: 'string' },
+    'device-secret': { type: 'string' },
+    cellular: { type: 'boolean', default: false },
   },
 });
 
@@ -52,7 +59,11 @@ const profile: ListeningDeviceProfile = {
   systemVersion: values.version,
   ...(values.imei ? { imei: values.imei } : {}),
   ...(values.iccid ? { iccid: values.iccid } : {}),
-  idFormat: values['legacy-id-format'] ? 'legacy' : 'modern',
+  idFormat:
+    values['id-format'] === 'device-os' ? 'device-os' : values['legacy-id-format'] ? 'legacy' : 'modern',
+  ...(values['serial-number'] ? { serialNumber: values['serial-number'] } : {}),
+  ...(values['device-secret'] ? { deviceSecret: values['device-secret'] } : {}),
+  ...(values.cellular ? { cellular: true } : {}),
 };
 
 const faults: ListeningFaults = {

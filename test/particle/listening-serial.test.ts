@@ -70,6 +70,45 @@ describe.skipIf(!socat)('listening-mode serial over a real pty', () => {
     }
   });
 
+  it('reads Device OS 6.2’s key/value listing: serial number, IMEI, ICCID; blank lines end the wait', async () => {
+    const s = await open([
+      '--platform',
+      '13',
+      '--id-format',
+      'device-os',
+      '--serial-number',
+      'S013LS612ABCDEF',
+      '--device-secret',
+      'TOPSECRET123456',
+      '--imei',
+      IMEI,
+      '--iccid',
+      ICCID,
+    ]);
+    try {
+      const r = await s.identify({ cellular: true, serialNumber: true });
+      expect(r).toEqual({
+        ok: true,
+        value: { deviceId: ID, imei: IMEI, iccid: ICCID, serialNumber: 'S013LS612ABCDEF' },
+      });
+      expect(JSON.stringify(r)).not.toContain('TOPSECRET');
+    } finally {
+      await s.close();
+      await device?.stop();
+      device = undefined;
+    }
+    // A modem that gave nothing: blank IMEI/ICCID lines are a complete answer, not a wait.
+    const blank = await open(['--platform', '13', '--id-format', 'device-os', '--cellular']);
+    try {
+      expect(await blank.identify({ cellular: true, timeoutMs: 60_000 })).toEqual({
+        ok: true,
+        value: { deviceId: ID },
+      });
+    } finally {
+      await blank.close();
+    }
+  });
+
   it('settles for the ID alone when a cellular modem never reports IMEI/ICCID', async () => {
     const s = await open(['--platform', '13']);
     try {
