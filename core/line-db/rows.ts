@@ -1,5 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite';
-import { moduleHashesCell, moduleStepsCell } from '../store/export';
+import { LABEL_STATE_SQL, moduleHashesCell, moduleStepsCell } from '../store/export';
 import type { LineFeedEntry, LineFeedKind } from '../store/line-feed';
 import type { FirmwareHash, ProvisioningMode } from '../store/records';
 import { LINE_SCHEMA } from './schema';
@@ -53,7 +53,7 @@ export const LINE_TABLES: Readonly<Record<LineFeedKind, LineTable>> = {
       started_at timestamptz, finished_at timestamptz, duration_ms bigint, identify_ms integer,
       ensure_dfu_ms integer, flash_ms integer, leave_ms integer, confirm_ms integer, register_ms integer,
       registration_state, normal_update_ms integer, setup_done_ms integer, setup_done, module_steps,
-      module_versions jsonb, line_check, service_mode_ms integer`),
+      module_versions jsonb, line_check, service_mode_ms integer, label_verified, label_state`),
   },
   registration: {
     kind: 'registration',
@@ -159,7 +159,7 @@ export const readChunk = (db: DatabaseSync, entries: readonly LineFeedEntry[]): 
       db,
       `SELECT a.*, b.lot AS b_lot, b.product AS b_product, b.operator AS b_operator, b.station AS b_station,
               b.mode AS b_mode, b.profile_hash AS b_profile_hash, b.firmware AS b_firmware,
-              ${LIVE_REGISTRATION} AS live_registration
+              ${LIVE_REGISTRATION} AS live_registration, ${LABEL_STATE_SQL} AS live_label_state
          FROM attempts a JOIN batches b ON b.id = a.batch_id
         WHERE a.id IN (SELECT value FROM json_each(?))`,
       attemptIds,
@@ -215,6 +215,8 @@ export const readChunk = (db: DatabaseSync, entries: readonly LineFeedEntry[]): 
         module_versions: json(r.module_versions, null),
         line_check: r.line_check ?? null,
         service_mode_ms: n(r.service_mode_ms),
+        label_verified: r.label_verified ?? null,
+        label_state: r.live_label_state ?? null,
       });
     }
 

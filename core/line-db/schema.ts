@@ -190,8 +190,17 @@ const line2: LineMigration = {
   `,
 };
 
+/** The printed label's export columns: the scan-back check and the newest label job's state. */
+const line3: LineMigration = {
+  name: 'line-3-labels',
+  sql: `
+    ALTER TABLE ${S}.attempts ADD COLUMN label_verified text;
+    ALTER TABLE ${S}.attempts ADD COLUMN label_state text;
+  `,
+};
+
 /** Every step this station knows, in order. Append; never edit a shipped one. */
-export const LINE_MIGRATIONS: readonly LineMigration[] = [line1, line2];
+export const LINE_MIGRATIONS: readonly LineMigration[] = [line1, line2, line3];
 
 const LOCK_KEY = 0x6c696e65; // 'line': one schema change at a time, however many stations start together
 

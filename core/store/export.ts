@@ -43,6 +43,10 @@ export const EXPORT_COLUMNS = [
   'line_check',
   // Lifting Device Protection for the install (Service Mode) and putting it back.
   'service_mode_ms',
+  // The printed label (docs/labels.md): the scan-back check ('verified', 'mismatch', empty when not
+  // scanned) and the newest label job's state ('pending', 'printed', 'failed', empty without one).
+  'label_verified',
+  'label_state',
 ] as const;
 export type ExportColumn = (typeof EXPORT_COLUMNS)[number];
 export type ExportRow = Record<ExportColumn, string | number | boolean | null>;
@@ -104,6 +108,10 @@ export const outboxStates = (log: StationLog, productId: string): Map<string, st
   return out;
 };
 
+/** An attempt's label as its newest job says (a reprint supersedes the print); `a` is the attempt. */
+export const LABEL_STATE_SQL =
+  '(SELECT j.state FROM label_jobs j WHERE j.attempt_id = a.id ORDER BY j.id DESC LIMIT 1)';
+
 /**
  * Writes a batch's attempts to `sink` in chunks, streaming from SQLite so 100k rows never sit in
  * memory as objects at once. Returns the number of rows.
@@ -122,8 +130,8 @@ export const writeExport = (
     `SELECT id, device_id, platform, slot, port_path, label_serial, try_number, result, already_provisioned,
        error_code, error_message, started_at, finished_at, duration_ms, identify_ms, ensure_dfu_ms, flash_ms,
        leave_ms, confirm_ms, register_ms, registration_state, normal_update_ms, setup_done_ms, setup_done,
-       module_steps, line_check, service_mode_ms
-     FROM attempts WHERE batch_id = ? ORDER BY id`,
+       module_steps, line_check, service_mode_ms, label_verified, ${LABEL_STATE_SQL} AS label_state
+     FROM attempts a WHERE batch_id = ? ORDER BY id`,
   );
   stmt.setReturnArrays(true);
   const head = [batch.lot, batch.operator, batch.station, batch.mode, batch.profileHash, hashes];
@@ -169,6 +177,8 @@ export const writeExport = (
       moduleStepsCell(r[24] ?? null),
       r[25] ?? null,
       r[26] ?? null,
+      r[27] ?? null,
+      r[28] ?? null,
     ];
     if (format === 'csv') {
       let line = '';

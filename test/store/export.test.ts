@@ -1,6 +1,9 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { enqueueLabel, requestReprint, settleLabelJob } from '../../core/labels/job-store';
+import { buildLabelRecord } from '../../core/labels/label-record';
+import { checkScannedLabel } from '../../core/labels/scan-back';
 import { csvCell, EXPORT_COLUMNS, exportToFile, parseCsvLine, writeExport } from '../../core/store/export';
 import { newBatch, openLog, tempDir } from './helpers';
 
@@ -66,6 +69,41 @@ describe('export', () => {
     expect(row.module_steps).toBe(
       'bootloader.bin@normal:written:4120;softdevice.bin@dfu:current:0;user.bin@dfu:written:310',
     );
+  });
+
+  it('says what became of each PASS’s label: the newest job’s state and the scan-back check', () => {
+    const { log, b } = seed();
+    const pass = log.attempts(b.id).find((a) => a.result === 'pass');
+    if (!pass) throw new Error('no pass');
+    const record = buildLabelRecord({
+      deviceId: pass.deviceId ?? '',
+      productName: 'Widget',
+      lot: 'LOT-1',
+      station: 'line-1',
+      at: new Date('2026-03-14T10:00:00Z'),
+    });
+    const template = { symbol: { type: 'datamatrix', content: 'deviceId' } } as const;
+    const { job } = enqueueLabel(log.db, { attemptId: pass.id, batchId: b.id, template, record });
+    const rows = () => {
+      let text = '';
+      writeExport(log, b, 'json', (c) => {
+        text += c;
+      });
+      return (JSON.parse(text) as Record<string, unknown>[]).map((r) => [r.label_state, r.label_verified]);
+    };
+    expect(rows()).toEqual([
+      [null, null],
+      ['pending', null],
+    ]);
+    settleLabelJob(log.db, job.id, { state: 'printed', output: '127.0.0.1:9100' });
+    expect(checkScannedLabel(log.db, { batchId: b.id, scanned: pass.deviceId ?? '' }).ok).toBe(true);
+    expect(rows()).toEqual([
+      [null, null],
+      ['printed', 'verified'],
+    ]);
+    // A reprint is the label now.
+    expect(requestReprint(log.db, { attemptId: pass.id, actor: 'ana' }).ok).toBe(true);
+    expect(rows()[1]).toEqual(['pending', 'verified']);
   });
 
   it('writes JSON that parses back to the same rows', () => {

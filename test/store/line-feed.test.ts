@@ -77,7 +77,8 @@ describe('the local change feed for the line database', () => {
       .map((r) => r.name)
       .sort();
     expect(names).toEqual(
-      ['batch', 'attempt', 'audit', 'registration']
+      // 'label': a label job's changes re-queue its attempt (labels-2-line-feed).
+      ['batch', 'attempt', 'audit', 'registration', 'label']
         .flatMap((k) => [`line_feed_${k}_insert`, `line_feed_${k}_update`])
         .sort(),
     );

@@ -1,4 +1,4 @@
-import { labelsV1 } from './labels';
+import { labelsV1, labelsV2LineFeed } from './labels';
 import { lineFeedV1, stationLogV3LineCheck } from './line-feed';
 import { outboxMigration } from './outbox';
 import { outboxSetupMigration } from './outbox-setup';
@@ -15,4 +15,5 @@ export const MIGRATIONS: readonly Migration[] = [
   stationLogV4,
   labelsV1,
   outboxSetupMigration,
+  labelsV2LineFeed,
 ];

@@ -45,3 +45,23 @@ export const labelsV1: Migration = {
     `);
   },
 };
+
+/**
+ * The export's `label_state` is read live from `label_jobs` (like `registration_state` from the
+ * outbox), and the line database holds every export column: a label job queued, or one whose
+ * state changes (printed, failed), queues its attempt in the line feed, in the same transaction.
+ * Retries that only move `tries` and `next_try_at` are not worth a line row each.
+ */
+export const labelsV2LineFeed: Migration = {
+  name: 'labels-2-line-feed',
+  up(db) {
+    db.exec(`
+      CREATE TRIGGER line_feed_label_insert AFTER INSERT ON label_jobs
+        WHEN (SELECT enabled FROM line_feed_state WHERE id = 1) = 1
+        BEGIN INSERT INTO line_feed (kind, row_id) VALUES ('attempt', NEW.attempt_id); END;
+      CREATE TRIGGER line_feed_label_update AFTER UPDATE ON label_jobs
+        WHEN (SELECT enabled FROM line_feed_state WHERE id = 1) = 1 AND OLD.state IS NOT NEW.state
+        BEGIN INSERT INTO line_feed (kind, row_id) VALUES ('attempt', NEW.attempt_id); END;
+    `);
+  },
+};
