@@ -25,8 +25,12 @@ export interface ClaimHolder {
   readonly lot: string | null;
 }
 
-/** 20 minutes covers the longest attempt (every step at its default timeout is under that). */
-export const DEFAULT_CLAIM_LEASE_MS = 20 * 60_000;
+/**
+ * Longer than the longest attempt: every step of a flash-on-line attempt at its default timeout
+ * adds up to about 31 minutes (normal-mode updates alone may take 15). A lease that ended
+ * mid-attempt would let a second station take a device ID that is still being provisioned.
+ */
+export const DEFAULT_CLAIM_LEASE_MS = 45 * 60_000;
 
 const S = LINE_SCHEMA;
 

@@ -23,7 +23,7 @@ export interface LineTuning {
   readonly maxChanges?: number | undefined;
   /** How long identify waits for the line database (default 1 s). */
   readonly lookupTimeoutMs?: number | undefined;
-  /** How long a claim on a device ID lasts if never released (default 20 min). */
+  /** How long a claim on a device ID lasts if never released (default 45 min). */
   readonly leaseMs?: number | undefined;
   readonly skewWarnMs?: number | undefined;
   /** The station's clock (skew tests). */
