@@ -32,9 +32,15 @@ export const readDeviceState = async (
   try {
     if (dfu) {
       const session = await DfuSession.open(handle, { signal });
-      const p = await readDfuProtection(session, { signal, timeoutMs: 2000 });
-      if (!p.ok) notes.push(`protection unknown in DFU mode: ${p.error.code}`);
-      return { protection: p.ok ? (p.value.mode ?? 'open') : undefined, notes };
+      try {
+        const p = await readDfuProtection(session, { signal, timeoutMs: 2000 });
+        if (!p.ok) notes.push(`protection unknown in DFU mode: ${p.error.code}`);
+        return { protection: p.ok ? (p.value.mode ?? 'open') : undefined, notes };
+      } finally {
+        // Releases the DFU interface before closing: a real device (usb@3 on Linux) keeps an
+        // interface claimed through a bare close, and the install's own open is then USB_BUSY.
+        await session.close();
+      }
     }
     const request = { signal, timeoutMs: 3000 };
     const m = await getModuleInfo(handle, request);

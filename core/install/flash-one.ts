@@ -108,7 +108,7 @@ export const flashOneDevice = async (
           'Provision it from a station whose profile declares deviceProtection (linestation run), which asks the cloud for Service Mode.',
       },
     );
-  const { plan, unchecked } = planForDevice(
+  const { plan: planned, unchecked } = planForDevice(
     req.files,
     {
       platformId: platform.id,
@@ -118,6 +118,10 @@ export const flashOneDevice = async (
     },
     { inDfu: dfu, state, skipWhenCurrent: req.skipWhenCurrent === true },
   );
+  const plan: SetPlan = { ...planned, errors: [...planned.errors] };
+  // An engineer's bench flash writes what it is given: a set without an application is a product
+  // rule (a line device must run the product firmware), not a reason to refuse a lone system part.
+  if (!req.productId) plan.errors = plan.errors.filter((e) => e.code !== 'FIRMWARE_NO_APPLICATION');
   req.onPlan?.(plan, device, platform, unchecked);
   const first = plan.errors[0];
   if (first) return { ok: false, error: { ...first, plan, found: device, platform } };

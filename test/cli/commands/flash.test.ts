@@ -106,6 +106,24 @@ describe('linestation flash', () => {
     ]);
   });
 
+  it('bench-flashes a lone system part (a set without an application is a product rule, not a flash one)', async () => {
+    const system = join(dir, 'boron-system.bin');
+    writeFileSync(
+      system,
+      buildModule({
+        platformId: 13,
+        function: 'system',
+        index: 1,
+        version: 6201,
+        bodySize: 4000,
+        initialStackPointer: 0x2003fc00,
+      }),
+    );
+    const r = await run([system, '--simulate', '--sim-mode', 'dfu', '--sim-time-scale', '0']);
+    expect(r.err).not.toContain('FIRMWARE_NO_APPLICATION');
+    expect(r.code).toBe(0);
+  });
+
   it('refuses a module whose dependency the device says it lacks (exit 2, nothing written)', async () => {
     const needsNewer = join(dir, 'boron-user-needs-9999.bin');
     writeFileSync(
