@@ -70,5 +70,6 @@ export {
   SYMBOL_CONTENT_FIELDS,
   SYMBOLOGIES,
 } from './template-schema';
+export { type PrinterCheck, targetName, testLabelPrinter } from './test-printer';
 export { renderZpl, zplSymbolContents } from './zpl';
 export { printZpl, queryZplStatus, type ZplPrintReceipt } from './zpl-printer';

@@ -8,6 +8,7 @@ import { register as dfu } from './dfu';
 import { register as exportCmd } from './export';
 import { register as flash } from './flash';
 import { register as inspect } from './inspect';
+import { register as labels } from './labels';
 import { register as line } from './line';
 import { register as mockCloud } from './mock-cloud';
 import { register as outbox } from './outbox';
@@ -32,6 +33,7 @@ export const COMMANDS: RegisterCommand[] = [
   batches,
   batch,
   exportCmd,
+  labels,
   outbox,
   sync,
   line,
