@@ -53,7 +53,8 @@ export const LINE_TABLES: Readonly<Record<LineFeedKind, LineTable>> = {
       started_at timestamptz, finished_at timestamptz, duration_ms bigint, identify_ms integer,
       ensure_dfu_ms integer, flash_ms integer, leave_ms integer, confirm_ms integer, register_ms integer,
       registration_state, normal_update_ms integer, setup_done_ms integer, setup_done, module_steps,
-      module_versions jsonb, line_check, service_mode_ms integer, label_verified, label_state`),
+      module_versions jsonb, line_check, service_mode_ms integer, label_verified, label_state,
+      serial_number, iccid, imei, device_os`),
   },
   registration: {
     kind: 'registration',
@@ -106,11 +107,19 @@ const idsOf = (entries: readonly LineFeedEntry[], kind: LineFeedKind): Map<numbe
 const select = (db: DatabaseSync, sql: string, ids: Map<number, number>): Raw[] =>
   ids.size === 0 ? [] : (db.prepare(sql).all(JSON.stringify([...ids.keys()])) as Raw[]);
 
-// The same rule as the export: a PASS shows its registration as the outbox holds it now.
+// The same rule as the export (core/store/outbox.ts registrationStateOf): a PASS shows its
+// registration as the outbox holds it now. Failed or blocked as soon as a main entry (import,
+// update, groups, settings) is, blocked also for a blocked SIM entry; queued while anything is
+// pending; sim-failed when only the SIM failed; registered when everything was acknowledged.
 const LIVE_REGISTRATION = `CASE WHEN a.result = 'pass' AND a.device_id IS NOT NULL THEN COALESCE((
-    SELECT CASE MAX(CASE o.state WHEN 'done' THEN 0 WHEN 'pending' THEN 1 WHEN 'blocked' THEN 2 WHEN 'failed' THEN 3 ELSE 0 END)
-             WHEN 0 THEN 'registered' WHEN 1 THEN 'queued' WHEN 2 THEN 'blocked' WHEN 3 THEN 'failed' END
-      FROM outbox o WHERE o.product_id = b.product AND o.device_id = a.device_id), a.registration_state)
+    SELECT CASE
+             WHEN SUM(o.action <> 'sim' AND o.state = 'failed') > 0 THEN 'failed'
+             WHEN SUM(o.state = 'blocked') > 0 THEN 'blocked'
+             WHEN SUM(o.state = 'pending') > 0 THEN 'queued'
+             WHEN SUM(o.action = 'sim' AND o.state = 'failed') > 0 THEN 'sim-failed'
+             ELSE 'registered' END
+      FROM outbox o WHERE o.product_id = b.product AND o.device_id = a.device_id
+      HAVING COUNT(*) > 0), a.registration_state)
   ELSE a.registration_state END`;
 
 /**
@@ -217,6 +226,10 @@ export const readChunk = (db: DatabaseSync, entries: readonly LineFeedEntry[]): 
         service_mode_ms: n(r.service_mode_ms),
         label_verified: r.label_verified ?? null,
         label_state: r.live_label_state ?? null,
+        serial_number: r.serial_number ?? null,
+        iccid: r.iccid ?? null,
+        imei: r.imei ?? null,
+        device_os: r.device_os ?? null,
       });
     }
 

@@ -199,8 +199,24 @@ const line3: LineMigration = {
   `,
 };
 
+/**
+ * What identify reads besides the device ID: sticker serial number, ICCID and IMEI (cellular),
+ * the Device OS version. Indexed by serial and ICCID, the keys a supervisor looks a unit up by.
+ */
+const line4: LineMigration = {
+  name: 'line-4-identity',
+  sql: `
+    ALTER TABLE ${S}.attempts ADD COLUMN serial_number text;
+    ALTER TABLE ${S}.attempts ADD COLUMN iccid text;
+    ALTER TABLE ${S}.attempts ADD COLUMN imei text;
+    ALTER TABLE ${S}.attempts ADD COLUMN device_os text;
+    CREATE INDEX attempts_by_serial ON ${S}.attempts (serial_number) WHERE serial_number IS NOT NULL;
+    CREATE INDEX attempts_by_iccid ON ${S}.attempts (iccid) WHERE iccid IS NOT NULL;
+  `,
+};
+
 /** Every step this station knows, in order. Append; never edit a shipped one. */
-export const LINE_MIGRATIONS: readonly LineMigration[] = [line1, line2, line3];
+export const LINE_MIGRATIONS: readonly LineMigration[] = [line1, line2, line3, line4];
 
 const LOCK_KEY = 0x6c696e65; // 'line': one schema change at a time, however many stations start together
 

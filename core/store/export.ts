@@ -1,5 +1,6 @@
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { fail } from '../errors/result';
+import { registrationStates } from './outbox';
 import type { BatchRecord, ModuleStep } from './records';
 import type { StationLog } from './station-log';
 
@@ -47,6 +48,12 @@ export const EXPORT_COLUMNS = [
   // scanned) and the newest label job's state ('pending', 'printed', 'failed', empty without one).
   'label_verified',
   'label_state',
+  // What identify read besides the device ID (docs/devices.md, "Identity"); empty where the device
+  // could not tell, with the reason in the attempt's events.
+  'serial_number',
+  'iccid',
+  'imei',
+  'device_os',
 ] as const;
 export type ExportColumn = (typeof EXPORT_COLUMNS)[number];
 export type ExportRow = Record<ExportColumn, string | number | boolean | null>;
@@ -78,34 +85,20 @@ export const moduleStepsCell = (json: string | number | null): string | null => 
 
 /**
  * The registration state of every device of a product as the outbox holds it now: a PASS logged
- * as "queued" shows "registered" in a later export once the cloud acknowledged it. One query,
- * so large exports stay fast. Empty when the outbox table does not exist.
+ * as "queued" shows "registered" in a later export once the cloud acknowledged it, and
+ * "sim-failed" when everything went through but its SIM (the same rule as the station's
+ * registrationState). One query, so large exports stay fast. Empty when the outbox table does not
+ * exist.
  */
 export const outboxStates = (log: StationLog, productId: string): Map<string, string> => {
-  const out = new Map<string, string>();
-  let rows: { device_id: string; state: string }[];
+  let states: Map<string, string>;
   try {
-    rows = log.db.prepare('SELECT device_id, state FROM outbox WHERE product_id = ?').all(productId) as {
-      device_id: string;
-      state: string;
-    }[];
+    states = registrationStates(log.db, productId);
   } catch {
-    return out;
+    return new Map();
   }
-  const rank: Record<string, number> = { done: 0, pending: 1, blocked: 2, failed: 3 };
-  const name: Record<string, string> = {
-    done: 'registered',
-    pending: 'queued',
-    blocked: 'blocked',
-    failed: 'failed',
-  };
-  for (const r of rows) {
-    const prev = out.get(r.device_id);
-    const prevState = prev ? Object.keys(name).find((k) => name[k] === prev) : undefined;
-    if (!prevState || (rank[r.state] ?? 0) > (rank[prevState] ?? 0))
-      out.set(r.device_id, name[r.state] ?? r.state);
-  }
-  return out;
+  for (const [id, s] of states) if (s === 'none') states.delete(id);
+  return states;
 };
 
 /** An attempt's label as its newest job says (a reprint supersedes the print); `a` is the attempt. */
@@ -130,7 +123,8 @@ export const writeExport = (
     `SELECT id, device_id, platform, slot, port_path, label_serial, try_number, result, already_provisioned,
        error_code, error_message, started_at, finished_at, duration_ms, identify_ms, ensure_dfu_ms, flash_ms,
        leave_ms, confirm_ms, register_ms, registration_state, normal_update_ms, setup_done_ms, setup_done,
-       module_steps, line_check, service_mode_ms, label_verified, ${LABEL_STATE_SQL} AS label_state
+       module_steps, line_check, service_mode_ms, label_verified, ${LABEL_STATE_SQL} AS label_state,
+       serial_number, iccid, imei, device_os
      FROM attempts a WHERE batch_id = ? ORDER BY id`,
   );
   stmt.setReturnArrays(true);
@@ -179,6 +173,10 @@ export const writeExport = (
       r[26] ?? null,
       r[27] ?? null,
       r[28] ?? null,
+      r[29] ?? null,
+      r[30] ?? null,
+      r[31] ?? null,
+      r[32] ?? null,
     ];
     if (format === 'csv') {
       let line = '';

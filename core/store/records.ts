@@ -7,8 +7,11 @@ export type BatchState = 'running' | 'paused' | 'closed';
  * it is reported "already provisioned" and is not counted as a new pass.
  */
 export type AttemptResult = 'running' | 'pass' | 'fail' | 'interrupted' | 'skipped';
-/** Registration outcome as the station saw it when the attempt ended. */
-export type RegistrationState = 'registered' | 'queued' | 'failed' | 'not-attempted';
+/**
+ * Registration outcome as the station saw it when the attempt ended. `sim-failed`: the device is
+ * in the product (a PASS), but the cloud refused its SIM, so it cannot connect yet (docs/cloud.md).
+ */
+export type RegistrationState = 'registered' | 'queued' | 'sim-failed' | 'failed' | 'not-attempted';
 
 /**
  * The steps of one slot's pipeline, in order (ota-on-setup runs only identify and register).
@@ -118,6 +121,32 @@ export interface AttemptRecord {
   readonly setupDone: SetupDoneState | null;
   /** The line-database check at identify ('ok', 'skipped: unreachable', ...); null without a line database. */
   readonly lineCheck: string | null;
+  /** The sticker serial number read over USB; null when it could not be read (an event says why). */
+  readonly serialNumber: string | null;
+  /** Cellular platforms: the SIM's ICCID and the modem's IMEI, as identify read them. */
+  readonly iccid: string | null;
+  readonly imei: string | null;
+  /** The Device OS the device reported when its identity was read ('6.2.1', or a module version '6201'). */
+  readonly deviceOs: string | null;
+}
+
+/** A field identify could not read, and why (kept as the attempt's 'identity-incomplete' event). */
+export interface IdentityGap {
+  readonly field: string;
+  /** not-supported, not-programmed, no-sim, modem-unavailable, protected, dfu-mode, failed … */
+  readonly cause: string;
+  readonly code: string;
+  readonly reason: string;
+}
+
+/** What identify read besides the device ID and platform. */
+export interface IdentityDetails {
+  readonly serialNumber?: string | undefined;
+  readonly iccid?: string | undefined;
+  readonly imei?: string | undefined;
+  readonly deviceOs?: string | undefined;
+  /** What could not be read: logged as an event, the columns stay empty. */
+  readonly missing?: readonly IdentityGap[] | undefined;
 }
 
 export interface AttemptOutcome {

@@ -12,6 +12,7 @@ import {
   type BatchState,
   type EventRecord,
   type FirmwareHash,
+  type IdentityDetails,
   type ModuleStep,
   type NewAttempt,
   type NewBatch,
@@ -100,6 +101,10 @@ export const toAttempt = (r: Row): AttemptRecord => {
     moduleSteps: parseJson<ModuleStep[]>(r.module_steps, []),
     setupDone: str(r.setup_done) as SetupDoneState | null,
     lineCheck: str(r.line_check),
+    serialNumber: str(r.serial_number),
+    iccid: str(r.iccid),
+    imei: str(r.imei),
+    deviceOs: str(r.device_os),
     registrationState: str(r.registration_state) as RegistrationState | null,
     startedAt: String(r.started_at),
     finishedAt: str(r.finished_at),
@@ -387,8 +392,15 @@ export class StationLog {
     });
   }
 
-  /** Records what identify found; the try number counts this device's attempts in the batch. */
-  setIdentity(attemptId: number, identity: { deviceId: string; platform: string }): AttemptRecord {
+  /**
+   * Records what identify found, with the serial number, ICCID, IMEI and Device OS it read, in one
+   * commit; the try number counts this device's attempts in the batch. What could not be read
+   * stays NULL and its reasons go into an 'identity-incomplete' event of the same commit.
+   */
+  setIdentity(
+    attemptId: number,
+    identity: { deviceId: string; platform: string } & IdentityDetails,
+  ): AttemptRecord {
     return this.write(() => {
       const a = this.requireAttempt(attemptId);
       const tryNumber = this.triesFor(a.batchId, identity.deviceId, attemptId) + 1;
@@ -398,8 +410,32 @@ export class StationLog {
         tryNumber,
         attemptId,
       );
+      this.writeDetails(a.batchId, attemptId, identity);
       return this.requireAttempt(attemptId);
     });
+  }
+
+  /**
+   * Identity read later than identify (a device found in DFU mode is read once the install has it
+   * back in normal mode): fills what it read, keeps what was there.
+   */
+  setIdentityDetails(attemptId: number, details: IdentityDetails): AttemptRecord {
+    return this.write(() => {
+      const a = this.requireAttempt(attemptId);
+      this.writeDetails(a.batchId, attemptId, details);
+      return this.requireAttempt(attemptId);
+    });
+  }
+
+  private writeDetails(batchId: number, attemptId: number, d: IdentityDetails): void {
+    this.sql(
+      `UPDATE attempts SET serial_number = COALESCE(?, serial_number), iccid = COALESCE(?, iccid),
+           imei = COALESCE(?, imei), device_os = COALESCE(?, device_os) WHERE id = ?`,
+    ).run(d.serialNumber ?? null, d.iccid ?? null, d.imei ?? null, d.deviceOs ?? null, attemptId);
+    if (d.missing && d.missing.length > 0)
+      this.insertEvent(batchId, attemptId, 'identity-incomplete', {
+        missing: d.missing.map((m) => ({ field: m.field, cause: m.cause, code: m.code, reason: m.reason })),
+      });
   }
 
   beginStep(attemptId: number, step: StepName): void {

@@ -31,7 +31,14 @@ export const writeHistory = (log: StationLog, lot = 'LOT-1'): number => {
   const batch = log.createBatch(newBatch({ lot }));
   const pass = log.startAttempt({ batchId: batch.id, slot: 1, portPath: '1-1' });
   const passId = deviceId();
-  log.setIdentity(pass.id, { deviceId: passId, platform: 'boron' });
+  log.setIdentity(pass.id, {
+    deviceId: passId,
+    platform: 'boron',
+    serialNumber: 'S013LS612ABCDEF',
+    iccid: '89883030000000000017',
+    imei: '352753090000001',
+    deviceOs: '6.2.1',
+  });
   log.setLineCheck(pass.id, 'ok');
   for (const step of ['identify', 'ensure-dfu', 'flash', 'leave', 'confirm', 'register'] as const) {
     log.beginStep(pass.id, step);

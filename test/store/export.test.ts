@@ -5,6 +5,7 @@ import { enqueueLabel, requestReprint, settleLabelJob } from '../../core/labels/
 import { buildLabelRecord } from '../../core/labels/label-record';
 import { checkScannedLabel } from '../../core/labels/scan-back';
 import { csvCell, EXPORT_COLUMNS, exportToFile, parseCsvLine, writeExport } from '../../core/store/export';
+import { enqueueRegistration, listOutbox, settleOutbox } from '../../core/store/outbox';
 import { newBatch, openLog, tempDir } from './helpers';
 
 const seed = () => {
@@ -104,6 +105,68 @@ describe('export', () => {
     // A reprint is the label now.
     expect(requestReprint(log.db, { attemptId: pass.id, actor: 'ana' }).ok).toBe(true);
     expect(rows()[1]).toEqual(['pending', 'verified']);
+  });
+
+  it('appends what identify read: serial number, ICCID, IMEI and Device OS, empty where unread', () => {
+    const { log, b } = seed();
+    const a = log.startAttempt({ batchId: b.id, slot: 3, portPath: '1-3' });
+    log.setIdentity(a.id, {
+      deviceId: 'e00fce68cccccccccccccccc',
+      platform: 'boron',
+      serialNumber: 'S013LS612ABCDEF',
+      iccid: '89883030000000000017',
+      imei: '352753090000001',
+      deviceOs: '6.2.1',
+    });
+    log.finishAttempt(a.id, { result: 'pass', registrationState: 'queued' });
+    expect(EXPORT_COLUMNS.slice(-4)).toEqual(['serial_number', 'iccid', 'imei', 'device_os']);
+    let text = '';
+    writeExport(log, b, 'json', (c) => {
+      text += c;
+    });
+    const rows = JSON.parse(text) as Record<string, unknown>[];
+    expect(rows[2]).toMatchObject({
+      serial_number: 'S013LS612ABCDEF',
+      iccid: '89883030000000000017',
+      imei: '352753090000001',
+      device_os: '6.2.1',
+    });
+    expect(rows[0]).toMatchObject({ serial_number: null, iccid: null, imei: null, device_os: null });
+  });
+
+  it('shows a PASS whose SIM the cloud refused as sim-failed, read live from the outbox', () => {
+    const { log, b } = seed();
+    const device = 'e00fce68bbbbbbbbbbbbbbbb';
+    const { armed } = enqueueRegistration(log.db, {
+      productId: b.product,
+      deviceId: device,
+      importSims: true,
+      iccid: '89883030000000000017',
+    });
+    const state = () => {
+      let text = '';
+      writeExport(log, b, 'json', (c) => {
+        text += c;
+      });
+      return (JSON.parse(text) as Record<string, unknown>[])[1]?.registration_state;
+    };
+    expect(state()).toBe('queued');
+    const entries = listOutbox(log.db, { productId: b.product });
+    settleOutbox(
+      log.db,
+      entries.map((e) =>
+        e.action === 'sim'
+          ? {
+              id: e.id,
+              state: 'failed' as const,
+              code: 'CLOUD_SIM_REJECTED',
+              message: 'owned by another account',
+            }
+          : { id: e.id, state: 'done' as const, outcome: 'imported' },
+      ),
+    );
+    expect(armed.length).toBeGreaterThan(0);
+    expect(state()).toBe('sim-failed');
   });
 
   it('writes JSON that parses back to the same rows', () => {

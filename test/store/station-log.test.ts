@@ -95,6 +95,53 @@ describe('StationLog attempts', () => {
     expect(log.events(b.id).map((e) => e.type)).toContain('attempt-pass');
   });
 
+  it('records the serial number, ICCID, IMEI and Device OS with the identity, and why a field is missing', () => {
+    const { log } = openLog();
+    const b = log.createBatch(newBatch());
+    const a = log.startAttempt({ batchId: b.id, slot: 1, portPath: '1-1' });
+    const before = log.events(b.id).length;
+    const rec = log.setIdentity(a.id, {
+      deviceId: 'e00fce68aaaaaaaaaaaaaaaa',
+      platform: 'boron',
+      serialNumber: 'S013LS612ABCDEF',
+      imei: '352753090000001',
+      deviceOs: '6.2.1',
+      missing: [{ field: 'iccid', cause: 'no-sim', code: 'PARTICLE_REQUEST_FAILED', reason: 'No SIM.' }],
+    });
+    expect(rec).toMatchObject({
+      serialNumber: 'S013LS612ABCDEF',
+      iccid: null,
+      imei: '352753090000001',
+      deviceOs: '6.2.1',
+    });
+    // The reason is committed with the identity, as an event of the attempt.
+    const added = log.events(b.id).slice(before);
+    expect(added.map((e) => e.type)).toEqual(['identity-incomplete']);
+    expect(added[0]?.attemptId).toBe(a.id);
+    expect(added[0]?.data).toEqual({
+      missing: [{ field: 'iccid', cause: 'no-sim', code: 'PARTICLE_REQUEST_FAILED', reason: 'No SIM.' }],
+    });
+    // Read later (a device found in DFU mode): fills what it read, keeps the rest.
+    const later = log.setIdentityDetails(a.id, { iccid: '89883030000000000017', deviceOs: '6.3.0' });
+    expect(later).toMatchObject({
+      serialNumber: 'S013LS612ABCDEF',
+      iccid: '89883030000000000017',
+      deviceOs: '6.3.0',
+    });
+    // An attempt without any of it reads as nulls, and logs no event.
+    const plain = log.startAttempt({ batchId: b.id, slot: 2, portPath: '1-2' });
+    const n = log.events(b.id).length;
+    expect(
+      log.setIdentity(plain.id, { deviceId: 'e00fce68bbbbbbbbbbbbbbbb', platform: 'boron' }),
+    ).toMatchObject({
+      serialNumber: null,
+      iccid: null,
+      imei: null,
+      deviceOs: null,
+    });
+    expect(log.events(b.id).length).toBe(n);
+  });
+
   it('marks attempts left running as interrupted when the log is reopened', () => {
     const dir = tempDir();
     const { log } = openLog(dir);

@@ -1,3 +1,4 @@
+import { stationLogV5Identity } from './identity';
 import { labelsV1, labelsV2LineFeed } from './labels';
 import { lineFeedV1, stationLogV3LineCheck } from './line-feed';
 import { outboxMigration } from './outbox';
@@ -16,4 +17,5 @@ export const MIGRATIONS: readonly Migration[] = [
   labelsV1,
   outboxSetupMigration,
   labelsV2LineFeed,
+  stationLogV5Identity,
 ];
