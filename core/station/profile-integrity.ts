@@ -21,17 +21,20 @@ export const canonicalJson = (value: unknown): string => {
 
 /**
  * What the hash covers: the profile without its lock block. Fields added to schema version 1
- * after profiles were locked with it (deviceProtection, station.skipWhenCurrent) count only when
- * they differ from their default, so a profile locked before they existed keeps its hash, and
- * setting one changes it.
+ * after profiles were locked with it (deviceProtection, station.skipWhenCurrent, identity) count
+ * only when they differ from their default, so a profile locked before they existed keeps its
+ * hash, and setting one changes it.
  */
 const hashedForm = (profile: Profile): Record<string, unknown> => {
-  const { lock: _lock, deviceProtection, station, ...rest } = profile;
+  const { lock: _lock, deviceProtection, station, identity, ...rest } = profile;
   const { skipWhenCurrent, ...stationRest } = station;
+  // `identity: {}` or `requireSerial: false` asks for nothing more than no identity block.
+  const required = Object.fromEntries(Object.entries(identity ?? {}).filter(([, v]) => v === true));
   return {
     ...rest,
     station: { ...stationRest, ...(skipWhenCurrent ? { skipWhenCurrent } : {}) },
     ...(deviceProtection ? { deviceProtection } : {}),
+    ...(Object.keys(required).length > 0 ? { identity: required } : {}),
   };
 };
 

@@ -111,6 +111,21 @@ export const stationOptionsSchema = z.strictObject({
   skipWhenCurrent: z.boolean().default(false),
 });
 
+/**
+ * What identify must read besides the device ID (docs/devices.md, "Identity"). Without a key the
+ * station records what it can and logs why a field stayed empty; with it, a device whose serial
+ * number (or, on cellular platforms, ICCID) cannot be read fails with DEVICE_SERIAL_UNREADABLE /
+ * DEVICE_ICCID_UNREADABLE. Added to version 1 later; no key has a default in the file, so a
+ * profile without it keeps its hash (see profileHash).
+ */
+export const identitySchema = z.strictObject({
+  /** The sticker serial number is required (the device is named or labelled by it). */
+  requireSerial: z.boolean().optional(),
+  /** The SIM's ICCID is required (cellular platforms only; ignored elsewhere). */
+  requireIccid: z.boolean().optional(),
+});
+export type IdentityProfile = z.infer<typeof identitySchema>;
+
 export const lockSchema = z.strictObject({
   /** SHA-256 over the canonical profile (without this block), firmware hashes included. */
   profileHash: sha256Hex,
@@ -148,6 +163,7 @@ export const profileSchema = z.strictObject({
    */
   deviceProtection: z.boolean().default(false),
   registration: registrationSchema.optional(),
+  identity: identitySchema.optional(),
   /** Mark registered devices as development devices (they are not auto-updated by the cloud). */
   development: z.boolean().optional(),
   groups: z

@@ -187,6 +187,24 @@ describe('fields added to schema version 1', () => {
     expect(profileHash(skipping)).not.toBe(profileHash(protectedProduct));
   });
 
+  it('reads identity: absent or asking for nothing keeps the hash, each requirement changes it', () => {
+    const base = profileHash(parse(v1));
+    expect(parse(v1).identity).toBeUndefined();
+    expect(profileHash(parse({ ...v1, identity: {} }))).toBe(base);
+    expect(profileHash(parse({ ...v1, identity: { requireSerial: false, requireIccid: false } }))).toBe(base);
+    const serial = parse({ ...v1, identity: { requireSerial: true } });
+    expect(serial.identity).toEqual({ requireSerial: true });
+    expect(profileHash(serial)).not.toBe(base);
+    const iccid = profileHash(parse({ ...v1, identity: { requireIccid: true } }));
+    expect(iccid).not.toBe(base);
+    expect(iccid).not.toBe(profileHash(serial));
+    const r = parseProfile({ ...v1, identity: { requireSerial: 'yes', requireImei: true } }, 'p.json');
+    expect(!r.ok && r.error.details?.problems).toEqual([
+      expect.stringMatching(/^identity\.requireSerial:/),
+      expect.stringMatching(/^identity:.*requireImei/),
+    ]);
+  });
+
   it('refuses a value that is not a boolean, naming the field', () => {
     const r = parseProfile({ ...v1, deviceProtection: 'yes', station: { skipWhenCurrent: 1 } }, 'p.json');
     expect(!r.ok && r.error.details?.problems).toEqual([
