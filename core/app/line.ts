@@ -1,10 +1,13 @@
 import type { BackoffPolicy } from '../cloud/backoff';
 import type { Drain } from '../cloud/outbox-drain';
+import type { LabelProblem, SlotLabelView, StationLabelsView } from '../contract/labels';
 import type { BatchSummary, LogLine, SlotView, StationState } from '../contract/station';
 import { err, type LsError, ok, type Result, toLsError } from '../errors/result';
+import { labelCounts, targetName } from '../labels/index';
 import type { LineStatus } from '../line-db/status';
 import { lineStatusLine } from '../line-db/status';
 import { isParticleVendor } from '../platforms/lookup';
+import type { SlotLabel } from '../station/labels';
 import { openSession, type Session, type SessionOptions } from '../station/session';
 import type { SlotView as CoreSlotView, StationEvent } from '../station/station';
 import type { BatchRecord } from '../store/records';
@@ -28,6 +31,8 @@ export interface LineTuning {
   readonly cloudWaitMs?: number;
   /** The backoff between those retries and the outbox's (default: the outbox's own); tests scale it down. */
   readonly cloudBackoff?: BackoffPolicy;
+  /** Between tries of a label while the printer is not ready (default 1 s doubling to 30 s). */
+  readonly labelBackoff?: BackoffPolicy;
 }
 
 export interface LineOptions {
@@ -78,6 +83,19 @@ export const batchSummary = (log: StationLog, b: BatchRecord): BatchSummary => {
   };
 };
 
+const problemView = (p: LabelProblem | undefined) => (p ? { problem: { ...p } } : {});
+
+/** A slot's label as the contract has it (absent keys rather than undefined ones). */
+export const slotLabelView = (l: SlotLabel): SlotLabelView => ({
+  jobId: l.jobId,
+  state: l.state,
+  content: l.content,
+  maybePrinted: l.maybePrinted,
+  ...problemView(l.problem),
+  ...(l.verified ? { verified: l.verified } : {}),
+  ...(l.mismatch ? { mismatch: { ...l.mismatch } } : {}),
+});
+
 /** Drops undefined fields: the contract's optional keys are absent, never `undefined`. */
 const slotView = (
   v: CoreSlotView,
@@ -101,6 +119,7 @@ const slotView = (
   if (v.etaMs !== undefined) out.etaMs = v.etaMs;
   if (v.error) out.error = { ...v.error };
   if (labelSerial && v.state === 'passed') out.labelSerial = labelSerial;
+  if (v.deviceLabel) out.deviceLabel = slotLabelView(v.deviceLabel);
   return out;
 };
 
@@ -116,6 +135,8 @@ export class Line {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private lastEmit = 0;
   private starting = false;
+  /** The label printer's problem while labels wait for it (cleared by the next printed label). */
+  private labelProblem: LabelProblem | undefined;
 
   constructor(private readonly o: LineOptions) {}
 
@@ -152,7 +173,41 @@ export class Line {
       log: [...this.log],
       ...(this.notice ? { notice: this.notice } : {}),
       ...(s?.line ? { lineDatabase: lineStatusLine(s.line.status()) } : {}),
+      ...(s?.labels ? { labels: this.labelsView(s) } : {}),
     };
+  }
+
+  private labelsView(s: Session): StationLabelsView {
+    const template = s.labels?.template;
+    let counts = { pending: 0, printed: 0, failed: 0 };
+    try {
+      counts = labelCounts(s.log.db, s.batch.id);
+    } catch {
+      // A read failing mid-batch shows zeros until the next snapshot.
+    }
+    return {
+      scanBack: s.labels?.scanBack ?? false,
+      target: template ? targetName(template.printer) : '',
+      ...counts,
+      ...problemView(counts.pending > 0 ? this.labelProblem : undefined),
+    };
+  }
+
+  /** Whether the running batch prints labels (a reprint queued now prints at once). */
+  get printsLabels(): boolean {
+    return this.session?.labels !== undefined;
+  }
+
+  /** "Print now": every waiting label is tried at once (the operator fixed the printer). */
+  async printLabelsNow(): Promise<Result<{ printed: number; waiting: number; failed: number }>> {
+    const labels = this.session?.labels;
+    if (!labels)
+      return err('LABELS_NOT_RUNNING', 'No batch that prints labels is running on this station.', {
+        remedy: 'Start the batch; its waiting labels print with it.',
+      });
+    const report = await labels.loop.printDue({ ignoreSchedule: true });
+    this.schedule();
+    return ok({ ...report });
   }
 
   async start(
@@ -200,6 +255,7 @@ export class Line {
         registerWaitMs: t.registerWaitMs ?? 2000,
         cloudWaitMs: t.cloudWaitMs,
         cloudBackoff: t.cloudBackoff,
+        labelBackoff: t.labelBackoff,
         // Shown at once in the event log: the screen must not look frozen while the cloud is waited for.
         onCloudWait: (w) => {
           this.line('warn', `Batch ${lot}: ${w.message}.`);
@@ -221,6 +277,7 @@ export class Line {
       this.notice = undefined;
       this.labels.length = 0;
       this.slotLabelSerial.clear();
+      this.labelProblem = undefined;
       this.refreshSummary();
       session.station.on((e) => this.onStation(e));
       // The line database's state changes go to the event log as they happen (never its password).
@@ -242,6 +299,11 @@ export class Line {
         this.line(
           'warn',
           `${session.recovered} attempt(s) left running by a previous run were marked interrupted.`,
+        );
+      if (session.labels)
+        this.line(
+          'info',
+          `Labels print to ${targetName(session.labels.template.printer)}${session.labels.scanBack ? '; scan each label after sticking it on' : ''}.`,
         );
       await session.station.start();
       this.flush();
@@ -271,11 +333,51 @@ export class Line {
     return this.state();
   }
 
-  scanLabel(serial: string): string[] {
+  /**
+   * A scan in the station's scan box while a batch runs. With a label printer and scan-back on it
+   * checks the printed label (a wrong one is LABEL_MISMATCH with both values, loud on the slot and
+   * in the log); otherwise the serial waits for the next PASS (manual pairing).
+   */
+  scanLabel(
+    serial: string,
+    by?: string,
+  ): Result<{
+    mode: 'verify' | 'pair';
+    pendingLabels: string[];
+    verified?: { attemptId: number; deviceId: string; content: string; alreadyVerified: boolean };
+  }> {
+    const labels = this.session?.labels;
+    if (labels?.scanBack) {
+      const r = labels.scan(serial, by ?? this.session?.batch.operator);
+      this.schedule();
+      if (!r.ok) {
+        const e = r.error;
+        const slot = this.slotOfAttempt(e.details?.attemptId);
+        this.line(
+          e.code === 'LABEL_MISMATCH' ? 'fail' : 'warn',
+          `${slot !== undefined ? `Slot ${this.slotName(slot)}: ` : ''}${e.code === 'LABEL_MISMATCH' ? 'LABEL MISMATCH: ' : ''}${e.message} ${e.remedy ?? ''}`.trimEnd(),
+          slot,
+        );
+        return r;
+      }
+      const v = r.value;
+      const slot = this.slotOfAttempt(v.attemptId);
+      this.line(
+        'pass',
+        `${slot !== undefined ? `Slot ${this.slotName(slot)}: ` : ''}label ${v.content} verified on ${v.deviceId}${v.alreadyVerified ? ' (scanned before)' : ''}.`,
+        slot,
+      );
+      return ok({ mode: 'verify', pendingLabels: [...this.labels], verified: { ...v } });
+    }
     this.labels.push(serial);
     this.line('info', `Label ${serial} scanned: it goes with the next device that passes.`);
     this.schedule();
-    return [...this.labels];
+    return ok({ mode: 'pair', pendingLabels: [...this.labels] });
+  }
+
+  private slotOfAttempt(attemptId: unknown): number | undefined {
+    if (typeof attemptId !== 'number') return undefined;
+    return this.session?.station.views().find((v) => v.attemptId === attemptId)?.slot;
   }
 
   /** Devices attached now (for labelling ports); Particle devices only. */
@@ -339,11 +441,12 @@ export class Line {
         const a = e.attempt;
         const who = a.deviceId ?? a.portPath;
         if (a.result === 'pass') {
-          const label = this.labels.shift();
+          // A printed label is checked by scanning it back, never paired by hand.
+          const label = this.session?.labels?.scanBack ? undefined : this.labels.shift();
           if (label) this.pairLabel(a.id, label, e.slot);
           this.line(
             'pass',
-            `Slot ${this.slotName(e.slot)}: ${who} PASS${label ? `, label ${label}` : ''}.`,
+            `Slot ${this.slotName(e.slot)}: ${who} PASS${label ? `, label ${label}` : ''}${e.label ? `, label ${e.label.state}` : ''}.`,
             e.slot,
           );
         } else if (a.result === 'skipped')
@@ -369,6 +472,12 @@ export class Line {
       case 'slot-refused':
         this.line('warn', `Device on port ${e.portPath} ignored: ${e.reason}`);
         break;
+      case 'label':
+        this.onLabel(e);
+        break;
+      case 'label-error':
+        this.line('warn', `The label queue could not be read or written: ${e.message}`);
+        break;
       case 'fatal':
         this.fail(e.error);
         return;
@@ -376,6 +485,35 @@ export class Line {
         break;
     }
     this.schedule();
+  }
+
+  /** Printed, waiting and failed labels in the event log; a printer problem once, not at every retry. */
+  private onLabel(e: Extract<StationEvent, { type: 'label' }>): void {
+    const where = e.slot !== undefined ? `Slot ${this.slotName(e.slot)}: ` : '';
+    const p = e.label.problem;
+    switch (e.change) {
+      case 'printed':
+        if (this.labelProblem)
+          this.line('info', `Label printer ready again (${this.labelProblem.title} cleared).`);
+        this.labelProblem = undefined;
+        this.line('info', `${where}label printed for ${e.deviceId} (${e.label.content}).`, e.slot);
+        break;
+      case 'waiting':
+        if (p && p.code !== this.labelProblem?.code)
+          this.line('warn', `Labels waiting: ${p.title}. ${p.remedy}`, e.slot);
+        this.labelProblem = p;
+        break;
+      case 'failed':
+        this.line(
+          'fail',
+          `${where}label for ${e.deviceId} not printed: ${p?.title ?? 'failed'} (${p?.code ?? ''}). ${p?.remedy ?? ''}`.trimEnd(),
+          e.slot,
+        );
+        break;
+      default:
+        // Queued: said with the PASS; verified and mismatch: said where the scan was made.
+        break;
+    }
   }
 
   /** Pairs the label with the attempt in one commit (column + event) before the screen shows it. */

@@ -10,6 +10,7 @@ import type { AppServiceOptions, HandlerContext, Handlers } from './context';
 import { batchHandlers } from './handlers/batch';
 import { cloudHandlers } from './handlers/cloud';
 import { firmwareHandlers } from './handlers/firmware';
+import { labelHandlers } from './handlers/labels';
 import { lineHandlers } from './handlers/line';
 import { profileHandlers } from './handlers/profile';
 import { sessionHandlers } from './handlers/session';
@@ -30,6 +31,7 @@ const HANDLERS: Handlers = {
   ...settingsHandlers,
   ...cloudHandlers,
   ...lineHandlers,
+  ...labelHandlers,
 };
 
 /** Request fields that must never reach the audit log. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { method, ROLES } from './define';
+import { LABEL_JOB_STATES, labelJobViewSchema, labelPreviewSchema } from './labels';
 import { envNameSchema, lineViewSchema } from './line';
 import {
   attemptRowSchema,
@@ -89,9 +90,86 @@ export const METHODS = {
   }),
   'label.scan': method({
     role: 'operator',
-    summary: 'Queue a scanned label serial; it is paired with the next device that passes.',
-    request: z.object({ serial: scanned }).strict(),
-    response: z.object({ pendingLabels: z.array(z.string()) }),
+    summary:
+      'A scanned label: checked against the printed labels (scan-back), or paired with the next PASS where nothing prints.',
+    request: z
+      .object({
+        serial: scanned,
+        /** Who scanned (recorded with a scan-back check). */
+        by: z.string().trim().min(1).max(64).optional(),
+      })
+      .strict(),
+    response: z.object({
+      /** verify: checked against a printed label (LABEL_MISMATCH is an error); pair: waits for a PASS. */
+      mode: z.enum(['verify', 'pair']),
+      pendingLabels: z.array(z.string()),
+      verified: z
+        .object({
+          attemptId: z.int(),
+          deviceId: z.string(),
+          content: z.string(),
+          alreadyVerified: z.boolean(),
+        })
+        .optional(),
+    }),
+  }),
+  'label.jobs': method({
+    role: 'operator',
+    summary: "A batch's label jobs, newest first, with their counts (the batch view's Labels panel).",
+    request: z
+      .object({
+        lot: z.string().min(1),
+        state: z.enum(LABEL_JOB_STATES).optional(),
+        limit: z.int().min(1).max(2000).default(200),
+      })
+      .strict(),
+    response: z.object({
+      counts: z.object({ pending: z.int(), printed: z.int(), failed: z.int() }),
+      jobs: z.array(labelJobViewSchema),
+    }),
+  }),
+  'label.reprint': method({
+    // The operator's: a torn or lost label is reprinted at the bench, not by an engineer. Each
+    // reprint is audited with the name given.
+    role: 'operator',
+    summary: "Print a device's label again (audited with who asked and why).",
+    request: z
+      .object({
+        attemptId: z.int().positive(),
+        by: z.string().trim().min(1).max(64),
+        reason: z.string().trim().min(1).max(200).optional(),
+      })
+      .strict(),
+    response: z.object({
+      job: labelJobViewSchema,
+      /** True while a batch runs here (its printer prints it now); otherwise at the next batch. */
+      printsNow: z.boolean(),
+    }),
+  }),
+  'label.printNow': method({
+    role: 'operator',
+    summary: 'Try every waiting label now (after the printer was fixed).',
+    request: z.object({}).strict(),
+    response: z.object({ printed: z.int(), waiting: z.int(), failed: z.int() }),
+  }),
+  'label.preview': method({
+    // Read-only and called live as the engineer types a template, so not an audited engineer call.
+    role: 'operator',
+    summary: "The label with sample data as its printer would make it: a draft template, or the profile's.",
+    request: z.object({ template: z.record(z.string(), z.unknown()).optional() }).strict(),
+    response: labelPreviewSchema,
+  }),
+  'label.testPrinter': method({
+    role: 'engineer',
+    summary: "Ask the label printer (of a draft template, or the profile's) whether it could print now.",
+    request: z.object({ template: z.record(z.string(), z.unknown()).optional() }).strict(),
+    response: z.object({
+      ok: z.boolean(),
+      target: z.string(),
+      message: z.string(),
+      code: z.string().optional(),
+      remedy: z.string().optional(),
+    }),
   }),
   'batch.list': method({
     role: 'operator',

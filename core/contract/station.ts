@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LABEL_JOB_STATES, slotLabelSchema, stationLabelsSchema } from './labels';
 
 /*
  * What the shells see of the running line: slots, batches, attempts, statistics, the outbox and
@@ -32,6 +33,8 @@ export const slotViewSchema = z.object({
     .optional(),
   /** The label serial paired with this slot's PASS, if one was scanned. */
   labelSerial: z.string().optional(),
+  /** The PASS's printed label, when the profile prints labels: pending, printed, scanned back. */
+  deviceLabel: slotLabelSchema.optional(),
 });
 export type SlotView = z.infer<typeof slotViewSchema>;
 
@@ -83,6 +86,8 @@ export const stationStateSchema = z.object({
   notice: z.string().optional(),
   /** The line database's status line while a batch runs with one ('line database: connected'). */
   lineDatabase: z.string().optional(),
+  /** The label printer and its queue while a batch runs with a label template. */
+  labels: stationLabelsSchema.optional(),
 });
 export type StationState = z.infer<typeof stationStateSchema>;
 
@@ -101,6 +106,9 @@ export const attemptRowSchema = z.object({
   finishedAt: z.string().nullable(),
   durationMs: z.number().nullable(),
   registrationState: z.string().nullable(),
+  /** The newest label job's state, when the attempt has a label. */
+  labelState: z.enum(LABEL_JOB_STATES).optional(),
+  labelVerified: z.enum(['verified', 'mismatch']).optional(),
 });
 export type AttemptRow = z.infer<typeof attemptRowSchema>;
 

@@ -36,6 +36,7 @@ const SAMPLE: Record<string, unknown> = {
   'cloud.outbox': {},
   'cloud.sync': {},
   'line.test': {},
+  'label.testPrinter': {},
 };
 
 describe('engineer rights are enforced in the core', () => {

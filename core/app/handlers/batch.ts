@@ -1,7 +1,7 @@
 import type { SQLInputValue } from 'node:sqlite';
 import type { AttemptRow, BatchReport } from '../../contract/station';
 import { err, ok, type Result, toLsError } from '../../errors/result';
-import { exportToFile, writeExport } from '../../store/export';
+import { exportToFile, LABEL_STATE_SQL, writeExport } from '../../store/export';
 import type { AttemptRecord } from '../../store/records';
 import { type StationLog, toAttempt } from '../../store/station-log';
 import { batchStats } from '../../store/stats';
@@ -18,6 +18,19 @@ const guarded = async <T>(fn: () => T | Promise<T>): Promise<Result<T>> => {
     return { ok: false, error: toLsError(e) };
   }
 };
+
+const LABEL_STATES = new Set(['pending', 'printed', 'failed']);
+const VERIFIED = new Set(['verified', 'mismatch']);
+
+/** The attempt's label, from the row's label_state (joined) and label_verified columns. */
+const labelOf = (r: Row): Pick<AttemptRow, 'labelState' | 'labelVerified'> => ({
+  ...(LABEL_STATES.has(String(r.label_state))
+    ? { labelState: r.label_state as AttemptRow['labelState'] }
+    : {}),
+  ...(VERIFIED.has(String(r.label_verified))
+    ? { labelVerified: r.label_verified as AttemptRow['labelVerified'] }
+    : {}),
+});
 
 const attemptRow = (a: AttemptRecord): AttemptRow => ({
   id: a.id,
@@ -149,9 +162,11 @@ export const batchHandlers = {
       );
       const rows = (
         log.db
-          .prepare('SELECT * FROM attempts WHERE batch_id = ? ORDER BY id LIMIT ? OFFSET ?')
+          .prepare(
+            `SELECT a.*, ${LABEL_STATE_SQL} AS label_state FROM attempts a WHERE batch_id = ? ORDER BY id LIMIT ? OFFSET ?`,
+          )
           .all(batch.id, request.limit, request.offset) as Row[]
-      ).map((r) => attemptRow(toAttempt(r)));
+      ).map((r) => ({ ...attemptRow(toAttempt(r)), ...labelOf(r) }));
       return { total, offset: request.offset, rows };
     }),
 

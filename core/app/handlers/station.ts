@@ -35,7 +35,7 @@ export const stationHandlers = {
       ),
     ),
 
-  'label.scan': async (request, ctx) => ok({ pendingLabels: ctx.line.scanLabel(request.serial) }),
+  'label.scan': async (request, ctx) => ctx.line.scanLabel(request.serial, request.by),
 
   'usb.ports': async (_request, ctx) => {
     const ports = await ctx.line.ports();
