@@ -215,8 +215,20 @@ const line4: LineMigration = {
   `,
 };
 
+/**
+ * For the supervisor view (core/supervisor): the unit lookup by a printed label serial, and each
+ * unit's first attempt in its lot (first-pass yield across stations) read in index order.
+ */
+const line5: LineMigration = {
+  name: 'line-5-supervisor',
+  sql: `
+    CREATE INDEX attempts_by_label ON ${S}.attempts (label_serial) WHERE label_serial IS NOT NULL;
+    CREATE INDEX attempts_by_lot_device ON ${S}.attempts (lot, device_id, started_at);
+  `,
+};
+
 /** Every step this station knows, in order. Append; never edit a shipped one. */
-export const LINE_MIGRATIONS: readonly LineMigration[] = [line1, line2, line3, line4];
+export const LINE_MIGRATIONS: readonly LineMigration[] = [line1, line2, line3, line4, line5];
 
 const LOCK_KEY = 0x6c696e65; // 'line': one schema change at a time, however many stations start together
 
