@@ -11,11 +11,12 @@
 import { mkdtempSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRegistrar } from '../core/cloud/register-step';
 import { buildModule } from '../core/firmware/builder';
 import { inspectBytes } from '../core/firmware/inspect';
 import { validateSet } from '../core/firmware/validate-set';
 import { portPaths, SimBus, SimDevice } from '../core/sim';
-import { outboxRegistrar, particleDriver } from '../core/station/particle-driver';
+import { particleDriver } from '../core/station/particle-driver';
 import { Station } from '../core/station/station';
 import { exportToFile } from '../core/store/export';
 import type { NewBatch } from '../core/store/records';
@@ -85,7 +86,7 @@ const runStation = async (slots: number, count: number) => {
       skipWhenCurrent: false,
       setupDone: true,
       verify: true,
-      registrar: outboxRegistrar({ db: store.db, productId: PRODUCT }),
+      registrar: createRegistrar({ db: store.db, productId: PRODUCT }),
     }),
   });
   const devices: SimDevice[] = [];

@@ -50,6 +50,17 @@ export const OPERATOR_ERRORS: Readonly<Record<string, OperatorError>> = {
     transient: true,
   },
   DEVICE_ID_INVALID: { title: 'Device reports an invalid ID', remedy: SET_ASIDE, transient: false },
+  // Identity the profile requires (docs/devices.md, "Identity").
+  DEVICE_SERIAL_UNREADABLE: {
+    title: 'Serial number cannot be read',
+    remedy: 'Set the device aside for an engineer: it cannot be labelled without its serial number.',
+    transient: false,
+  },
+  DEVICE_ICCID_UNREADABLE: {
+    title: 'SIM card cannot be read',
+    remedy: 'Check the SIM card is seated and the antenna fitted, then retry; set it aside if it repeats.',
+    transient: true,
+  },
   DEVICE_NEVER_CAME_BACK: {
     title: 'Device did not come back after restarting',
     remedy: RESEAT,
@@ -341,6 +352,12 @@ export const OPERATOR_ERRORS: Readonly<Record<string, OperatorError>> = {
   CLOUD_DEVICE_INVALID: { title: 'Cloud rejected the device ID', remedy: SET_ASIDE, transient: false },
   CLOUD_DEVICE_NONMEMBER: { title: 'Device belongs to another account', remedy: SET_ASIDE, transient: false },
   CLOUD_DEVICE_PROTECTED: { title: 'Device is protected in the cloud', remedy: SET_ASIDE, transient: false },
+  // Shown on a PASS (registration 'sim-failed'): the device is good, its SIM is not active.
+  CLOUD_SIM_REJECTED: {
+    title: 'SIM not activated by the cloud',
+    remedy: 'The device passed, but cannot connect yet: put it in the engineer’s tray with its SIM problem.',
+    transient: false,
+  },
   REGISTRATION_FAILED: {
     title: 'Registration failed',
     remedy: 'Retry; call an engineer if it repeats.',

@@ -1,54 +1,27 @@
-import type { DatabaseSync } from 'node:sqlite';
+import type { RegisteredIdentity, RegisterOutcome } from '../cloud/register-step';
 import { type LsError, LsFailure } from '../errors/result';
 import type { InspectedFile, PlanTarget } from '../firmware/types';
 import { type DeviceState, readDeviceState } from '../install/device-state';
 import { type InstallOptions, installSet } from '../install/install-set';
 import { planForDevice } from '../install/plan-for-device';
+import { type IdentityField, readIdentity } from '../particle/identity';
+import type { SerialLinkOpener } from '../particle/listening-serial';
+import type { Platform } from '../platforms';
 import { platformById } from '../platforms/lookup';
-import { enqueueRegistration, registrationState } from '../store/outbox';
-import { sleep } from '../time/sleep';
+import type { IdentityGap } from '../store/records';
 import { identifyDevice, recognise } from '../usb/identity';
+import { findSerialPath, type SerialPortLister } from '../usb/serial-ports';
 import type { UsbDeviceInfo, UsbTransport } from '../usb/transport';
-import type { DeviceIdentity, SlotDriver, StepContext } from './pipeline';
+import type { DeviceIdentity, IdentityRead, SlotDriver, StepContext } from './pipeline';
 
 /**
- * Registers a device for the product. The durable outbox is the source of truth: the device is
- * enqueued (committed) first, then the background drain imports it. `waitMs` gives the drain a
- * moment so an online line usually reports "registered"; otherwise the PASS says "queued".
+ * Registers a device for the product: core/cloud's createRegistrar (the cloud-setup registrar:
+ * SIM import, name and notes from what identify read, groups, the date group, the firmware lock),
+ * through the durable outbox. `identity` is what identify read, for the templates and the SIM.
  */
 export interface Registrar {
-  register(deviceId: string, signal: AbortSignal): Promise<{ state: 'registered' | 'queued' }>;
+  register(deviceId: string, signal: AbortSignal, identity: RegisteredIdentity): Promise<RegisterOutcome>;
 }
-
-export interface OutboxRegistrarOptions {
-  readonly db: DatabaseSync;
-  readonly productId: number;
-  readonly development?: boolean | undefined;
-  readonly groups?: readonly string[] | undefined;
-  /** How long to wait for the drain's acknowledgment before reporting "queued" (0 = never wait). */
-  readonly waitMs?: number;
-  readonly pollMs?: number;
-}
-
-export const outboxRegistrar = (o: OutboxRegistrarOptions): Registrar => ({
-  async register(deviceId, signal) {
-    enqueueRegistration(o.db, {
-      productId: o.productId,
-      deviceId,
-      development: o.development,
-      groups: o.groups,
-    });
-    const until = performance.now() + (o.waitMs ?? 0);
-    for (;;) {
-      const s = registrationState(o.db, o.productId, deviceId);
-      if (s.state === 'registered') return { state: 'registered' };
-      // A permanent rejection (invalid, non-member, protected ID) is a FAIL the operator must see.
-      if (s.state === 'failed') throw new LsFailure({ code: s.code, message: s.message });
-      if (s.state === 'blocked' || performance.now() >= until || signal.aborted) return { state: 'queued' };
-      await sleep(o.pollMs ?? 25, signal);
-    }
-  },
-});
 
 export interface ParticleDriverOptions {
   readonly transport: UsbTransport;
@@ -64,6 +37,15 @@ export interface ParticleDriverOptions {
   /** The cloud side of Service Mode, for products that declare Device Protection. */
   readonly serviceMode?: InstallOptions['serviceMode'];
   readonly registrar: Registrar;
+  /** What identify must read (the profile's `identity`): without it the device fails. */
+  readonly identity?: { readonly requireSerial?: boolean; readonly requireIccid?: boolean } | undefined;
+  /**
+   * The listening-mode `i` fallback for what control requests cannot give (the Electron's ICCID,
+   * a Gen 2 Device OS without the requests): lists serial ports to find the device's, and opens it
+   * (default: the serialport package). Without a lister there is no fallback.
+   */
+  readonly serialPorts?: SerialPortLister | undefined;
+  readonly openSerial?: SerialLinkOpener | undefined;
   /** Re-enumeration poll interval (tests with a fast simulator use a small one). */
   readonly pollMs?: number | undefined;
   /** How long a device may take to re-enumerate (DFU entry, back after leave). Default 30 s. */
@@ -73,6 +55,60 @@ export interface ParticleDriverOptions {
 const failWith = (e: LsError): never => {
   throw new LsFailure(e);
 };
+
+const GAP_FIELD: Partial<Record<IdentityField, string>> = {
+  serialNumber: 'serial_number',
+  iccid: 'iccid',
+  imei: 'imei',
+  systemVersion: 'device_os',
+};
+
+/**
+ * Reads serial number, ICCID/IMEI and Device OS version (core/particle readIdentity). MODULE_INFO
+ * was already read with the protection state (readDeviceState), so it is not asked again. A
+ * field the profile requires and the device cannot give fails the attempt; any other is left
+ * empty with its reason, for the log.
+ */
+const readIdentityWith =
+  (o: ParticleDriverOptions) =>
+  async (
+    device: UsbDeviceInfo,
+    platform: Platform,
+    state: DeviceState,
+    signal: AbortSignal,
+  ): Promise<IdentityRead> => {
+    // Gen 2 is where the listening-mode listing helps: the Electron reports its ICCID only there,
+    // and old Gen 2 Device OS lacks the requests. Listing serial ports costs little but not nothing.
+    let serialPath: string | undefined;
+    if (o.serialPorts && platform.generation === 2) {
+      const ports = await o.serialPorts();
+      serialPath = findSerialPath(ports, device);
+    }
+    const r = await readIdentity(o.transport, device, platform, {
+      requireSerial: o.identity?.requireSerial === true,
+      requireIccid: o.identity?.requireIccid === true,
+      readModules: false,
+      ...(serialPath ? { listening: { serialPath, ...(o.openSerial ? { open: o.openSerial } : {}) } } : {}),
+      signal,
+    });
+    if (!r.ok) return failWith(r.error);
+    const info = r.value;
+    const deviceOs =
+      info.systemVersion ?? (state.systemVersion !== undefined ? String(state.systemVersion) : undefined);
+    const missing: IdentityGap[] = info.missing.flatMap((m) => {
+      const field = GAP_FIELD[m.field];
+      // A module version from MODULE_INFO stands in for a version string the device did not give.
+      if (!field || (m.field === 'systemVersion' && deviceOs !== undefined)) return [];
+      return [{ field, cause: m.cause, code: m.code, reason: m.reason }];
+    });
+    return {
+      ...(info.serialNumber ? { serialNumber: info.serialNumber } : {}),
+      ...(info.iccid ? { iccid: info.iccid } : {}),
+      ...(info.imei ? { imei: info.imei } : {}),
+      ...(deviceOs ? { deviceOs } : {}),
+      ...(missing.length > 0 ? { identityMissing: missing } : {}),
+    };
+  };
 
 /**
  * The real slot driver: core/usb identity and what the device runs, then the set installed by
@@ -84,6 +120,7 @@ export const particleDriver =
   (device: UsbDeviceInfo): SlotDriver => {
     let current = device;
     let state: DeviceState = { notes: [] };
+    const identityOf = readIdentityWith(o);
     return {
       async identify(step: StepContext): Promise<DeviceIdentity> {
         const r = recognise(current);
@@ -98,7 +135,8 @@ export const particleDriver =
             code: 'DEVICE_ID_INVALID',
             message: `The device on ${current.portPath} did not report a valid device ID.`,
           });
-        if (o.product.mode === 'flash-on-line' && r.platform.id === o.product.platformId) {
+        const ours = r.platform.id === o.product.platformId;
+        if (o.product.mode === 'flash-on-line' && ours) {
           state = await readDeviceState(o.transport, current, r.dfu, step.signal);
           // Before anything is written: a protected device on a product that does not declare
           // Device Protection would refuse every write, and flashing it open would be wrong anyway.
@@ -110,7 +148,13 @@ export const particleDriver =
                 'Set the device aside and call an engineer: the profile must declare deviceProtection for protected devices.',
             });
         }
+        // Nothing of the identity can be read in DFU mode: an install brings the device back to
+        // normal mode, and it is read then. A device of the wrong platform fails anyway.
+        const pending = ours && r.dfu && o.product.mode === 'flash-on-line';
+        const read = ours && !pending ? await identityOf(current, r.platform, state, step.signal) : {};
         return {
+          ...read,
+          ...(pending ? { identityPending: true } : {}),
           deviceId: id.deviceId,
           platformId: r.platform.id,
           mode: r.dfu ? 'dfu' : id.mode === 'listening' ? 'listening' : 'normal',
@@ -153,6 +197,17 @@ export const particleDriver =
         );
         current = report.device;
       },
-      register: (id, step) => o.registrar.register(id.deviceId, step.signal),
+      identifyAfterInstall: async (id, step) => {
+        const platform = platformById(id.platformId);
+        if (!platform)
+          return failWith({ code: 'WRONG_PLATFORM', message: `Unknown platform ${id.platformId}.` });
+        return identityOf(current, platform, state, step.signal);
+      },
+      register: (id, step) =>
+        o.registrar.register(id.deviceId, step.signal, {
+          serialNumber: id.serialNumber,
+          iccid: id.iccid,
+          imei: id.imei,
+        }),
     };
   };

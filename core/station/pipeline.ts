@@ -5,6 +5,7 @@ import { platformById } from '../platforms/lookup';
 import type {
   AttemptRecord,
   BatchRecord,
+  IdentityGap,
   ProvisioningMode,
   RegistrationState,
   StepName,
@@ -29,7 +30,47 @@ export interface DeviceIdentity {
   readonly systemVersion?: number | undefined;
   /** What could not be read at identify and why (kept in the log; not failures). */
   readonly notes?: readonly string[] | undefined;
+  /** The sticker serial number (GET_SERIAL_NUMBER, or the listening-mode listing). */
+  readonly serialNumber?: string | undefined;
+  /** Cellular platforms: the SIM's ICCID and the modem's IMEI. */
+  readonly iccid?: string | undefined;
+  readonly imei?: string | undefined;
+  /** The Device OS it reported ('6.2.1', or the system module version '6201'). */
+  readonly deviceOs?: string | undefined;
+  /** Identity fields that could not be read, each with why (logged as an event; columns stay empty). */
+  readonly identityMissing?: readonly IdentityGap[] | undefined;
+  /**
+   * Found in DFU mode, where nothing of the identity can be read: the driver reads it once the
+   * install has the device back in normal mode (SlotDriver.identifyAfterInstall).
+   */
+  readonly identityPending?: boolean | undefined;
 }
+
+/** What identify reads besides the device ID, when it is read after the install. */
+export type IdentityRead = Pick<
+  DeviceIdentity,
+  'serialNumber' | 'iccid' | 'imei' | 'deviceOs' | 'identityMissing'
+>;
+
+/** A part of the cloud setup left out for this device (a name template it could not fill), and why. */
+export interface SkippedSetupNote {
+  readonly field: string;
+  readonly code: string;
+  readonly reason: string;
+}
+
+/**
+ * What the register step reports. `sim-failed`: the device is in the product, but the cloud
+ * refused its SIM (code and message say why); the attempt still PASSes (docs/station.md).
+ */
+export type RegisterResult =
+  | { readonly state: 'registered' | 'queued'; readonly skipped?: readonly SkippedSetupNote[] | undefined }
+  | {
+      readonly state: 'sim-failed';
+      readonly code: string;
+      readonly message: string;
+      readonly skipped?: readonly SkippedSetupNote[] | undefined;
+    };
 
 export interface StepProgress {
   /** For people: `bootloader.bin (normal mode): sending`. */
@@ -67,12 +108,19 @@ export interface SlotDriver {
    * DFU writes with readback, leave, confirm, setup done, in the order the set needs.
    */
   install(id: DeviceIdentity, runner: InstallRunner): Promise<void>;
+  /**
+   * Reads the identity of a device identify found in DFU mode (`identityPending`), now that the
+   * install has it back in normal mode. Fails like identify when the profile requires a field that
+   * cannot be read (DEVICE_SERIAL_UNREADABLE, DEVICE_ICCID_UNREADABLE).
+   */
+  identifyAfterInstall?(id: DeviceIdentity, ctx: StepContext): Promise<IdentityRead>;
   /** Registers to the product (or queues in the outbox when offline or the cloud is down). */
-  register(id: DeviceIdentity, ctx: StepContext): Promise<{ state: 'registered' | 'queued' }>;
+  register(id: DeviceIdentity, ctx: StepContext): Promise<RegisterResult>;
 }
 
 export const STEP_TIMEOUTS_MS: Readonly<Record<StepName, number>> = {
-  identify: 15_000,
+  // The ICCID request powers the modem up first: up to 60 s on its own (particle-usb's figure).
+  identify: 90_000,
   // Two cloud round trips and two device requests; the cloud may be slow to answer.
   'service-mode': 60_000,
   // A bootloader, an NCP image (minutes on its own: particle-cli allows 240 s) and assets, each
@@ -125,6 +173,8 @@ export type PipelineEvent =
       readonly title: string | undefined;
       /** A PASS's label as queued with it (when the profile prints labels). */
       readonly label?: SlotLabel | undefined;
+      /** A PASS whose SIM the cloud refused (registration 'sim-failed'): the cloud's reason. */
+      readonly simProblem?: { readonly code: string; readonly message: string } | undefined;
     };
 
 /**
@@ -320,6 +370,7 @@ export const runAttempt = async (req: AttemptRequest): Promise<AttemptRecord> =>
     outcome: Parameters<StationLog['finishAttempt']>[1],
     title?: string,
     passed?: DeviceIdentity,
+    simProblem?: { code: string; message: string },
   ): Promise<AttemptRecord> => {
     const { rec, label } = await log.grouped(() => {
       flushDeferred();
@@ -327,14 +378,20 @@ export const runAttempt = async (req: AttemptRequest): Promise<AttemptRecord> =>
       return { rec: done, label: passed ? req.onPass?.(done, passed) : undefined };
     });
     line?.release?.();
-    emit({ type: 'attempt-finished', attempt: rec, title, ...(label ? { label } : {}) });
+    emit({
+      type: 'attempt-finished',
+      attempt: rec,
+      title,
+      ...(label ? { label } : {}),
+      ...(simProblem ? { simProblem } : {}),
+    });
     return rec;
   };
 
   let registration: RegistrationState = 'not-attempted';
   try {
     const ident = await timed('identify', (ctx) => driver.identify(ctx));
-    const id = ident.value;
+    let id = ident.value;
     // Before anything is written to the device; the check bounds its own wait and never throws.
     // Not for an ID another of our slots holds: that attempt fails below, and its claim is theirs.
     line = req.idInUseElsewhere?.(id.deviceId)
@@ -348,7 +405,11 @@ export const runAttempt = async (req: AttemptRequest): Promise<AttemptRecord> =>
     const identified = await log.grouped(() => {
       log.finishStep(attemptId, 'identify', ident.ms);
       if (line) log.setLineCheck(attemptId, line.check);
-      return log.setIdentity(attemptId, { deviceId: id.deviceId, platform: platformName(id.platformId) });
+      return log.setIdentity(attemptId, {
+        deviceId: id.deviceId,
+        platform: platformName(id.platformId),
+        ...identityDetails(id),
+      });
     });
     emit({ type: 'identified', attempt: identified });
     if (req.idInUseElsewhere?.(id.deviceId))
@@ -393,15 +454,51 @@ export const runAttempt = async (req: AttemptRequest): Promise<AttemptRecord> =>
           return r.value;
         },
       });
-    const reg = await timed('register', (ctx) =>
-      // Registered by another station (the line database says so): a second import is not sent.
-      line?.registeredElsewhere
-        ? Promise.resolve({ state: 'registered' as const })
-        : driver.register(id, ctx),
+    // Found in DFU mode: its identity is read now that the install has it back in normal mode.
+    // The identify step runs a second time (its column holds the total), so a required serial
+    // number that cannot be read fails at identify, as it would have for a device in normal mode.
+    if (id.identityPending && driver.identifyAfterInstall) {
+      const pending = id;
+      const late = await timed('identify', (ctx) =>
+        (driver.identifyAfterInstall as NonNullable<SlotDriver['identifyAfterInstall']>)(pending, ctx),
+      );
+      id = { ...id, ...late.value, identityPending: false };
+      const read = id;
+      const again = await log.grouped(() => {
+        flushDeferred();
+        log.finishStep(attemptId, 'identify', late.ms);
+        return log.setIdentityDetails(attemptId, identityDetails(read));
+      });
+      emit({ type: 'identified', attempt: again });
+    }
+    const passed = id;
+    const reg = await timed(
+      'register',
+      (ctx): Promise<RegisterResult> =>
+        // Registered by another station (the line database says so): a second import is not sent.
+        line?.registeredElsewhere ? Promise.resolve({ state: 'registered' }) : driver.register(passed, ctx),
     );
-    registration = reg.value.state;
+    const result = reg.value;
+    registration = result.state;
     stepDone('register', reg.ms);
-    return finish({ result: 'pass', step: 'register', registrationState: registration }, undefined, id);
+    // A template the device could not fill (no serial for `{serial}`): registered without that part.
+    if (result.skipped && result.skipped.length > 0) {
+      const skipped = result.skipped;
+      deferred.push(() =>
+        log.recordEvent(batch.id, attemptId, 'registration-setup-skipped', {
+          skipped: skipped.map((x) => ({ field: x.field, code: x.code, reason: x.reason })),
+        }),
+      );
+    }
+    const simProblem =
+      result.state === 'sim-failed' ? { code: result.code, message: result.message } : undefined;
+    if (simProblem) deferred.push(() => log.recordEvent(batch.id, attemptId, 'sim-failed', simProblem));
+    return finish(
+      { result: 'pass', step: 'register', registrationState: registration },
+      undefined,
+      passed,
+      simProblem,
+    );
   } catch (e) {
     const error: LsError = toLsError(e);
     if (/^STORE_/.test(error.code)) throw e;
@@ -426,3 +523,12 @@ export const runAttempt = async (req: AttemptRequest): Promise<AttemptRecord> =>
 };
 
 const platformName = (id: number): string => platformById(id)?.name ?? `platform ${id}`;
+
+/** The identity fields as the log stores them. */
+const identityDetails = (id: IdentityRead) => ({
+  serialNumber: id.serialNumber,
+  iccid: id.iccid,
+  imei: id.imei,
+  deviceOs: id.deviceOs,
+  missing: id.identityMissing,
+});

@@ -1,5 +1,6 @@
 import { createCloudClient } from '../cloud/client';
 import type { CloudError } from '../cloud/errors';
+import type { RateLimiter } from '../cloud/rate-budget';
 import { releasedFirmwareDetail } from '../cloud/readiness';
 import type { RetryTransientOptions } from '../cloud/retry-transient';
 import type { Profile } from './profile-schema';
@@ -10,6 +11,8 @@ export interface CloudCheckOptions {
   readonly fetch?: typeof fetch;
   /** Wait out transient answers for a bounded time (a batch start); otherwise ask once. */
   readonly retry?: RetryTransientOptions;
+  /** The station's rate limiter (a batch start shares it with the session's client). */
+  readonly rateLimiter?: RateLimiter;
 }
 
 export interface ReleasedFirmwareDetail {
@@ -49,6 +52,7 @@ export const cloudReleasedFirmwareDetail = (
     // The checklist is interactive: better "unknown" soon than a frozen screen.
     timeoutMs: options.timeoutMs ?? 8000,
     ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.rateLimiter ? { rateLimiter: options.rateLimiter } : {}),
   });
   return () =>
     releasedFirmwareDetail(client, profile.product.slug ?? profile.product.id, {

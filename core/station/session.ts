@@ -1,6 +1,9 @@
 import type { BackoffPolicy } from '../cloud/backoff';
 import { createCloudClient } from '../cloud/client';
+import { resolveCloudSetup } from '../cloud/cloud-setup';
 import { createDrain, type Drain } from '../cloud/outbox-drain';
+import { createRateLimiter, type RateLimiter, stationShare } from '../cloud/rate-budget';
+import { createRegistrar } from '../cloud/register-step';
 import {
   type CloudWait,
   DEFAULT_CLOUD_WAIT_MS,
@@ -12,15 +15,17 @@ import { err, type LsError, ok, type Result, toLsError } from '../errors/result'
 import { planSet } from '../firmware/plan-set';
 import type { InspectedFile, PlanTarget, SetPlan } from '../firmware/types';
 import { type LineLink, type LineTuning, openLineLink } from '../line-db/link';
+import type { SerialLinkOpener } from '../particle/listening-serial';
 import { platformByName } from '../platforms/lookup';
 import { resolveDataDir } from '../store/data-dir';
 import type { Acceptance, BatchRecord, StepName } from '../store/records';
 import { acquireStationLock, type LockHolder, takeoverNotice } from '../store/station-lock';
 import { StationLog } from '../store/station-log';
+import type { SerialPortLister } from '../usb/serial-ports';
 import type { UsbTransport } from '../usb/transport';
 import { openBatch } from './batch';
 import { createStationLabels, type StationLabels } from './labels';
-import { outboxRegistrar, particleDriver } from './particle-driver';
+import { particleDriver } from './particle-driver';
 import { type LoadedProfile, loadProfile } from './profile';
 import { checkReadiness } from './readiness';
 import { cloudReleasedFirmwareDetail } from './readiness-cloud';
@@ -74,6 +79,24 @@ export interface SessionOptions {
   readonly lineTuning?: LineTuning | undefined;
   /** Between tries of a label while the printer is not ready (default 1 s doubling to 30 s). */
   readonly labelBackoff?: BackoffPolicy | undefined;
+  /**
+   * How many stations of the line leave through this station's public IP address (default 1):
+   * the station spaces its cloud requests to its share of Particle's 10,000 per 5 minutes.
+   */
+  readonly stationsSharingIp?: number | undefined;
+  /**
+   * The station's one rate limiter, when the caller already holds it (the app keeps one across
+   * batches); default: a new one for `stationsSharingIp`.
+   */
+  readonly rateLimiter?: RateLimiter | undefined;
+  /** IANA time zone of the shipment's date group and `{date}` (default: the station's own). */
+  readonly timeZone?: string | undefined;
+  /**
+   * The listening-mode fallback of identify (the Electron's ICCID): lists serial ports, and opens
+   * one (default: the serialport package). Without a lister, identify asks control requests only.
+   */
+  readonly serialPorts?: SerialPortLister | undefined;
+  readonly openSerial?: SerialLinkOpener | undefined;
 }
 
 export interface Session {
@@ -140,9 +163,11 @@ export const openSession = async (o: SessionOptions): Promise<Result<Session>> =
   };
   // OTA on setup needs a released default firmware: ask the product's cloud when we can. An
   // unlocked profile is refused anyway, so it is asked once rather than waited for.
+  // One limiter for every request of this station: the line shares one public IP's budget.
+  const rateLimiter = o.rateLimiter ?? createRateLimiter(stationShare(o.stationsSharingIp ?? 1));
   const releasedCheck = offline
     ? undefined
-    : cloudReleasedFirmwareDetail(p, o.env, p.lock ? { retry: cloudRetry } : {});
+    : cloudReleasedFirmwareDetail(p, o.env, { rateLimiter, ...(p.lock ? { retry: cloudRetry } : {}) });
   let releasedUnanswered: LsError | undefined;
   const report = await checkReadiness(loaded, {
     env: o.env,
@@ -158,8 +183,29 @@ export const openSession = async (o: SessionOptions): Promise<Result<Session>> =
   });
   const client =
     reg?.mode === 'cloud' && !offline
-      ? createCloudClient({ baseUrl: reg.apiBaseUrl, token: envTokenProvider(o.env, reg.tokenEnv) })
+      ? createCloudClient({
+          baseUrl: reg.apiBaseUrl,
+          token: envTokenProvider(o.env, reg.tokenEnv),
+          rateLimiter,
+        })
       : undefined;
+
+  // Cloud setup for every profile (it also gives cellular products their SIM import): refused
+  // here, before a device is touched, when the profile asks for what its firmware cannot give.
+  const userPart = report.files.map((f) => f.inspected?.module).find((m) => m?.function === 'user');
+  // 0xFFFF (or -1 for a short suffix) marks a build without a product version.
+  const productVersion =
+    userPart && userPart.productVersion >= 0 && userPart.productVersion !== 0xffff
+      ? userPart.productVersion
+      : undefined;
+  const setup = resolveCloudSetup({
+    setup: reg?.setup,
+    cellular: platform.cellular,
+    development: p.development,
+    groups: p.groups,
+    productFirmwareVersion: productVersion,
+  });
+  if (!setup.ok) return { ok: false, error: setup.error };
 
   const dataDir = resolveDataDir(o.dataDir, o.env);
   // One station per data folder: taken before the log is opened, because opening it as a station
@@ -259,7 +305,6 @@ export const openSession = async (o: SessionOptions): Promise<Result<Session>> =
   };
   // Labels print for the session's lifetime; the loop starts now so labels a previous run left
   // pending print even before the first device passes.
-  const userPart = files.find((f) => f.module?.function === 'user')?.module;
   const labels = p.label
     ? createStationLabels({
         log,
@@ -267,11 +312,7 @@ export const openSession = async (o: SessionOptions): Promise<Result<Session>> =
         template: p.label,
         facts: {
           productName: p.product.name,
-          // 0xFFFF (or -1 for a short suffix) marks a build without a product version.
-          productVersion:
-            userPart && userPart.productVersion >= 0 && userPart.productVersion !== 0xffff
-              ? userPart.productVersion
-              : undefined,
+          productVersion,
           lot: opened.value.batch.lot,
           station: o.station,
         },
@@ -305,11 +346,21 @@ export const openSession = async (o: SessionOptions): Promise<Result<Session>> =
       verify: p.verification.readback,
       pollMs: o.pollMs,
       reenumerationTimeoutMs: o.reenumerationTimeoutMs,
-      registrar: outboxRegistrar({
+      identity: p.identity,
+      serialPorts: o.serialPorts,
+      openSerial: o.openSerial,
+      registrar: createRegistrar({
         db: log.db,
+        ...(drain ? { drain } : {}),
         productId: p.product.id,
-        development: p.development,
-        groups: p.groups,
+        setup: setup.value,
+        line: {
+          product: p.product.slug ?? String(p.product.id),
+          platform: p.platform,
+          lot: opened.value.batch.lot,
+          station: o.station,
+          ...(o.timeZone ? { timeZone: o.timeZone } : {}),
+        },
         waitMs: drain ? (o.registerWaitMs ?? 0) : 0,
       }),
     }),

@@ -37,6 +37,8 @@ const NEVER_RESEAT = [
   'NOT_PARTICLE',
   'DEVICE_ID_INVALID',
   'DEVICE_PROTECTED',
+  // A serial number that cannot be read is the device's OTP, not its contact.
+  'DEVICE_SERIAL_UNREADABLE',
 ];
 
 export class SimOperator<D> {

@@ -37,6 +37,10 @@ export interface SlotView {
   readonly portPath: string | undefined;
   readonly state: SlotState;
   readonly deviceId: string | undefined;
+  /** The sticker serial number identify read (shown under the device ID). */
+  readonly serialNumber: string | undefined;
+  /** Cellular platforms: the SIM's ICCID identify read. */
+  readonly iccid: string | undefined;
   readonly attemptId: number | undefined;
   readonly step: StepName | undefined;
   readonly percent: number | undefined;
@@ -52,6 +56,11 @@ export interface SlotView {
   readonly error: { code: string; title: string; remedy: string; message: string } | undefined;
   /** The PASS's printed label: pending (and why), printed, failed, scanned back or mismatched. */
   readonly deviceLabel: SlotLabel | undefined;
+  /**
+   * A PASS with something an engineer must sort out: the cloud refused its SIM (registration
+   * 'sim-failed'), so it cannot connect yet. In operator words, with the cloud's reason.
+   */
+  readonly warning: { code: string; title: string; remedy: string; message: string } | undefined;
 }
 
 export type StationEvent =
@@ -381,7 +390,12 @@ export class Station {
         };
         break;
       case 'identified':
-        s.view = { ...s.view, deviceId: e.attempt.deviceId ?? undefined };
+        s.view = {
+          ...s.view,
+          deviceId: e.attempt.deviceId ?? undefined,
+          serialNumber: e.attempt.serialNumber ?? undefined,
+          iccid: e.attempt.iccid ?? undefined,
+        };
         break;
       case 'step':
         s.view = {
@@ -434,6 +448,14 @@ export class Station {
           // The print loop may already have told a newer state of this very job.
           deviceLabel:
             s.view.deviceLabel && s.view.deviceLabel.jobId === e.label?.jobId ? s.view.deviceLabel : e.label,
+          warning: e.simProblem
+            ? {
+                code: e.simProblem.code,
+                title: operatorError(e.simProblem.code).title,
+                remedy: operatorError(e.simProblem.code).remedy,
+                message: e.simProblem.message,
+              }
+            : undefined,
         };
         break;
       }
@@ -458,6 +480,8 @@ const emptyView = (slot: number, label: string, portPath: string | undefined): S
   portPath,
   state: 'empty',
   deviceId: undefined,
+  serialNumber: undefined,
+  iccid: undefined,
   attemptId: undefined,
   step: undefined,
   percent: undefined,
@@ -469,4 +493,5 @@ const emptyView = (slot: number, label: string, portPath: string | undefined): S
   etaMs: undefined,
   error: undefined,
   deviceLabel: undefined,
+  warning: undefined,
 });

@@ -1,6 +1,6 @@
 import { LsFailure } from '../../core/errors/result';
 import type { ModuleStep, PhaseContext, SetupDoneState } from '../../core/install/types';
-import type { DeviceIdentity, SlotDriver, StepContext } from '../../core/station/pipeline';
+import type { DeviceIdentity, RegisterResult, SlotDriver, StepContext } from '../../core/station/pipeline';
 import type { DeviceSource } from '../../core/station/station';
 import type { StepName } from '../../core/store/records';
 import type { UsbDeviceInfo, UsbEvent } from '../../core/usb/transport';
@@ -143,7 +143,7 @@ export interface StepParts {
     ctx: PhaseContext,
   ): Promise<{ deviceId: string; moduleVersions?: readonly number[] | undefined }>;
   setupDone?(id: DeviceIdentity, ctx: PhaseContext): Promise<SetupDoneState>;
-  register(id: DeviceIdentity, ctx: StepContext): Promise<{ state: 'registered' | 'queued' }>;
+  register(id: DeviceIdentity, ctx: StepContext): Promise<RegisterResult>;
 }
 
 /**

@@ -285,3 +285,62 @@ describe('runAttempt with a whole Device OS set', () => {
     expect(rec.stepMs['setup-done']).toBeTypeOf('number');
   });
 });
+
+describe('registration outcomes', () => {
+  const runWith = async (register: StepParts['register']) => {
+    const { log, batch } = setup();
+    const events: PipelineEvent[] = [];
+    const rec = await runAttempt({
+      log,
+      batch,
+      driver: okDriver({
+        identify: async () => ({
+          deviceId: deviceId(1),
+          platformId: 13,
+          mode: 'normal',
+          portPath: '1-1',
+          serialNumber: 'S013LS612ABCDEF',
+        }),
+        register,
+      }),
+      slot: 1,
+      device,
+      platformId: 13,
+      reflashAlreadyProvisioned: false,
+      signal: new AbortController().signal,
+      emit: (e) => events.push(e),
+    });
+    return { log, batch, rec, events };
+  };
+
+  it('a refused SIM is still a PASS: registration sim-failed, the cloud’s reason in an event and on the finish', async () => {
+    const { log, batch, rec, events } = await runWith(async () => ({
+      state: 'sim-failed',
+      code: 'CLOUD_SIM_REJECTED',
+      message: 'SIM 8988… cannot be imported: owned by another account.',
+    }));
+    expect(rec).toMatchObject({ result: 'pass', registrationState: 'sim-failed', errorCode: null });
+    const finished = events.find((e) => e.type === 'attempt-finished');
+    expect(finished?.type === 'attempt-finished' && finished.simProblem).toEqual({
+      code: 'CLOUD_SIM_REJECTED',
+      message: 'SIM 8988… cannot be imported: owned by another account.',
+    });
+    const logged = log.events(batch.id).find((e) => e.type === 'sim-failed');
+    expect(logged).toMatchObject({ attemptId: rec.id, data: { code: 'CLOUD_SIM_REJECTED' } });
+  });
+
+  it('logs the parts of the cloud setup a device could not fill (a name template without its serial)', async () => {
+    const { log, batch, rec } = await runWith(async () => ({
+      state: 'queued',
+      skipped: [{ field: 'name', code: 'CLOUD_SETUP_FIELD_MISSING', reason: 'The template needs serial.' }],
+    }));
+    expect(rec).toMatchObject({
+      result: 'pass',
+      registrationState: 'queued',
+      serialNumber: 'S013LS612ABCDEF',
+    });
+    expect(log.events(batch.id).find((e) => e.type === 'registration-setup-skipped')?.data).toEqual({
+      skipped: [{ field: 'name', code: 'CLOUD_SETUP_FIELD_MISSING', reason: 'The template needs serial.' }],
+    });
+  });
+});

@@ -10,6 +10,8 @@ const view = (over: Partial<SlotView>): SlotView => ({
   portPath: '1-1',
   state: 'empty',
   deviceId: undefined,
+  serialNumber: undefined,
+  iccid: undefined,
   attemptId: undefined,
   step: undefined,
   percent: undefined,
@@ -21,6 +23,7 @@ const view = (over: Partial<SlotView>): SlotView => ({
   etaMs: undefined,
   error: undefined,
   deviceLabel: undefined,
+  warning: undefined,
   ...over,
 });
 

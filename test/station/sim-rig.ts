@@ -1,10 +1,11 @@
+import { createRegistrar } from '../../core/cloud/register-step';
 import { buildModule } from '../../core/firmware/builder';
 import { inspectBytes } from '../../core/firmware/inspect';
 import { planSet } from '../../core/firmware/plan-set';
 import type { FlashImage, InspectedFile, PlanTarget } from '../../core/firmware/types';
 import { SimBus, SimDevice } from '../../core/sim/index';
-import type { SimFaults } from '../../core/sim/types';
-import { outboxRegistrar, particleDriver } from '../../core/station/particle-driver';
+import type { SimDeviceOptions, SimFaults } from '../../core/sim/types';
+import { type ParticleDriverOptions, particleDriver } from '../../core/station/particle-driver';
 import type { SlotDriver } from '../../core/station/pipeline';
 import { Station, type StationEvent } from '../../core/station/station';
 import type { UsbDeviceInfo } from '../../core/usb/transport';
@@ -54,6 +55,10 @@ export const simRig = async (
     wrapDriver?: (driver: SlotDriver, device: UsbDeviceInfo) => SlotDriver;
     /** The locked set's files (default: one user part). */
     files?: InspectedFile[];
+    /** More driver options: identity requirements, the listening fallback, another registrar. */
+    driver?: Partial<ParticleDriverOptions>;
+    /** The platform the batch provisions (default boron). */
+    platformId?: number;
   } = {},
 ) => {
   const dir = over.dir ?? tempDir('ls-sim-');
@@ -73,7 +78,8 @@ export const simRig = async (
     pollMs: 5,
     // The simulator re-enumerates in milliseconds; an unplugged device is given up on quickly.
     reenumerationTimeoutMs: 1000,
-    registrar: outboxRegistrar({ db: log.db, productId: PRODUCT_ID }),
+    registrar: createRegistrar({ db: log.db, productId: PRODUCT_ID }),
+    ...over.driver,
   });
   const wrap = over.wrapDriver;
   const station = new Station({
@@ -84,7 +90,7 @@ export const simRig = async (
     policy: {
       slotCount: over.slots ?? 4,
       labels: {},
-      platformId: BORON,
+      platformId: over.platformId ?? BORON,
       maxAttempts: over.maxAttempts ?? 2,
       retryOn: over.retryOn ?? ['USB_TIMEOUT', 'USB_IO', 'USB_STALL'],
       reflashAlreadyProvisioned: false,
@@ -95,8 +101,12 @@ export const simRig = async (
   const events: StationEvent[] = [];
   station.on((e) => events.push(e));
   await station.start();
-  const device = (seed: number, faults: SimFaults = {}, platform = 'boron') =>
-    new SimDevice({ platform, seed, timeScale: over.timeScale ?? 0.001, faults });
+  const device = (
+    seed: number,
+    faults: SimFaults = {},
+    platform = 'boron',
+    more: Partial<SimDeviceOptions> = {},
+  ) => new SimDevice({ platform, seed, timeScale: over.timeScale ?? 0.001, faults, ...more });
   const next = (pred: (e: StationEvent) => boolean): Promise<StationEvent> =>
     new Promise((resolve) => {
       const seen = events.find(pred);
