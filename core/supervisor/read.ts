@@ -1,0 +1,95 @@
+import pg from 'pg';
+import type { Result } from '../errors/result';
+import type { LineDbTarget } from '../line-db/config';
+import { diagnoseConnectFailure } from '../line-db/connection';
+import { classifyLineError, type LineDbErrorCode } from '../line-db/errors';
+import { LineModel } from './model';
+import { hasLineSchema, type LotPart, loadLots, loadStations } from './queries';
+import type { LineReport, StationState } from './types';
+
+/*
+ * The supervisor only reads. Every session it opens says so to PostgreSQL
+ * (default_transaction_read_only), so even a login that may write cannot change the line through
+ * it, whatever a bug in this code might send.
+ */
+
+export const READ_ONLY_OPTIONS = '-c default_transaction_read_only=on';
+
+export interface ReadPoolOptions {
+  readonly max?: number;
+  readonly queryTimeoutMs?: number;
+  readonly applicationName?: string;
+}
+
+export const createReadPool = (target: LineDbTarget, o: ReadPoolOptions = {}): pg.Pool => {
+  const pool = new pg.Pool({
+    connectionString: target.url,
+    application_name: o.applicationName ?? 'linestation supervisor',
+    max: o.max ?? 4,
+    connectionTimeoutMillis: 5000,
+    // Loading every lot of a large line at start takes seconds; a hung network must still end.
+    query_timeout: o.queryTimeoutMs ?? 120_000,
+    statement_timeout: o.queryTimeoutMs ?? 120_000,
+    idle_in_transaction_session_timeout: 30_000,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    options: READ_ONLY_OPTIONS,
+  });
+  // An idle client whose connection dies emits 'error' on the pool; the next query reports it.
+  pool.on('error', () => undefined);
+  return pool;
+};
+
+/** One consistent read: the station list and the lots named (all when undefined). */
+export const readLine = async (
+  client: pg.ClientBase,
+  lots: readonly string[] | undefined,
+): Promise<{ lots: Map<string, LotPart>; stations: StationState[] }> => {
+  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  try {
+    if (!(await hasLineSchema(client))) {
+      await client.query('COMMIT');
+      return { lots: new Map(), stations: [] };
+    }
+    const stations = await loadStations(client);
+    const loaded = lots !== undefined && lots.length === 0 ? new Map() : await loadLots(client, lots);
+    await client.query('COMMIT');
+    return { lots: loaded, stations };
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
+};
+
+/**
+ * The page's numbers, read once: what `linestation line status --json` prints. The server sums
+ * the same rows the same way (LineModel), so both always agree.
+ */
+export const readLineReport = async (
+  target: LineDbTarget,
+  options: { lotLimit?: number } = {},
+): Promise<Result<LineReport, LineDbErrorCode>> => {
+  const client = new pg.Client({
+    connectionString: target.url,
+    connectionTimeoutMillis: 5000,
+    query_timeout: 120_000,
+    application_name: 'linestation line status',
+    options: READ_ONLY_OPTIONS,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (e) {
+    return { ok: false, error: await diagnoseConnectFailure(e, target.url) };
+  }
+  try {
+    const read = await readLine(client, undefined);
+    const model = new LineModel();
+    model.replaceAll(read.lots, read.stations);
+    return { ok: true, value: model.report(options.lotLimit) };
+  } catch (e) {
+    return { ok: false, error: classifyLineError(e, target.url) };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+};
