@@ -28,6 +28,11 @@ export const RUNTIME_COMPONENTS = [
   'uplot',
   '@tanstack/react-virtual',
   'cli-progress',
+  // Labels (core/labels): symbols, PNG, PDF, and the ZPL preview (Zebrash as WebAssembly).
+  'bwip-js',
+  'pngjs',
+  'pdf-lib',
+  'zpl-renderer-js',
 ] as const;
 
 const readPackage = (root: string, name: string): { version?: unknown; license?: unknown } | undefined => {

@@ -8,6 +8,19 @@ import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
+/**
+ * bwip-js publishes its generic build (core/labels draws symbols with it) as ES modules only, and
+ * a CommonJS bundle cannot require() it: that one is carried inside the bundle (pure JS).
+ */
+const bundleEsmOnly = {
+  name: 'bundle-esm-only',
+  setup(b) {
+    b.onResolve({ filter: /^bwip-js\/generic$/ }, () => ({
+      path: join(root, 'node_modules', 'bwip-js', 'dist', 'bwip-js-gen.mjs'),
+    }));
+  },
+};
+
 export const buildElectron = async () => {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   const common = {
@@ -26,6 +39,7 @@ export const buildElectron = async () => {
     // Runtime packages load from node_modules (native ones, usb and serialport, cannot be bundled).
     packages: 'external',
     external: ['electron'],
+    plugins: [bundleEsmOnly],
   });
   await build({
     ...common,

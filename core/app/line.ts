@@ -496,7 +496,11 @@ export class Line {
         if (this.labelProblem)
           this.line('info', `Label printer ready again (${this.labelProblem.title} cleared).`);
         this.labelProblem = undefined;
-        this.line('info', `${where}label printed for ${e.deviceId} (${e.label.content}).`, e.slot);
+        this.line(
+          'info',
+          `${where}label printed for ${e.deviceId}${e.label.content !== e.deviceId ? ` (${e.label.content})` : ''}.`,
+          e.slot,
+        );
         break;
       case 'waiting':
         if (p && p.code !== this.labelProblem?.code)

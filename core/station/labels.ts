@@ -146,7 +146,10 @@ const lastMismatch = (
     : undefined;
 };
 
-/** A job as a slot shows it; the problem is kept only while it matters (pending or failed). */
+/**
+ * A job as a slot shows it. The problem is what the operator must act on: a wrong label scanned
+ * back, or the printer's state while the label waits, or why it cannot be made.
+ */
 export const slotLabelOf = (
   job: LabelJob,
   verified: LabelVerification | null,
@@ -155,7 +158,17 @@ export const slotLabelOf = (
   jobId: job.id,
   state: job.state,
   content: job.content,
-  problem: job.state === 'printed' ? undefined : problemOf(job.lastErrorCode, job.lastErrorMessage),
+  problem:
+    verified === 'mismatch'
+      ? problemOf(
+          'LABEL_MISMATCH',
+          mismatch
+            ? `Wrong label: it says "${mismatch.scanned}", and the device that passed is "${mismatch.expected}".`
+            : 'Wrong label.',
+        )
+      : job.state === 'printed'
+        ? undefined
+        : problemOf(job.lastErrorCode, job.lastErrorMessage),
   maybePrinted: job.maybePrinted,
   verified,
   mismatch: verified === 'mismatch' ? mismatch : undefined,

@@ -27,7 +27,10 @@ const Row = memo(({ row, start }: { row: AttemptRow | undefined; start: number }
         <span className="mono">{row.deviceId ?? '–'}</span>
         <span>{row.slot}</span>
         <span>{row.tryNumber}</span>
-        <span>{row.labelSerial ?? ''}</span>
+        <span>
+          {row.labelSerial ??
+            (row.labelState ? `${row.labelState}${row.labelVerified ? `, ${row.labelVerified}` : ''}` : '')}
+        </span>
         <span title={row.errorMessage ?? ''}>{row.errorCode ?? ''}</span>
         <span>{dateTime(row.finishedAt)}</span>
       </>

@@ -4,6 +4,7 @@ import { BridgeError, unwrap } from '../bridge';
 import { dateTime, modeBadge, pct } from '../format';
 import { AttemptList } from './AttemptList';
 import { DurationChart, ParetoChart, YieldChart } from './Charts';
+import { LabelJobs } from './LabelJobs';
 
 /** Saves text the core returned, where there is no save dialog (the browser bridge). */
 const download = (name: string, content: string, type: string) => {
@@ -122,6 +123,7 @@ const BatchDetail = ({ bridge, lot }: { bridge: LinestationBridge; lot: string }
           ))}
         </tbody>
       </table>
+      <LabelJobs bridge={bridge} lot={lot} />
       <AttemptList bridge={bridge} lot={lot} total={b.attempts} />
     </section>
   );

@@ -11,6 +11,7 @@ import { dateTime } from '../format';
 import { Checklist } from './Checklist';
 import { FirmwareTable } from './FirmwareTable';
 import { InspectionTable } from './InspectionTable';
+import { LabelPanel } from './LabelPanel';
 import { LineDbPanel } from './LineDbPanel';
 import { LoadProfile } from './LoadProfile';
 import { LockProfile } from './LockProfile';
@@ -313,6 +314,7 @@ export const Engineer = ({
           {!profile.profile.locked && <LockProfile onLock={lock} />}
         </>
       )}
+      <LabelPanel bridge={bridge} profile={profile} onProfile={onProfile} />
       <InspectFirmware bridge={bridge} />
       {settings && <CloudPanel bridge={bridge} settings={settings} onSettings={setSettings} />}
       {settings && <LineDbPanel bridge={bridge} settings={settings} onSettings={setSettings} />}

@@ -1,5 +1,5 @@
 import { memo } from 'react';
-import type { SlotView } from '../../core/contract/index';
+import type { SlotLabelView, SlotView } from '../../core/contract/index';
 import { about, eta, rate, STEP_WORDS } from '../format';
 
 /**
@@ -15,17 +15,81 @@ const LOOK: Record<SlotView['state'], { icon: string; word: string }> = {
   interrupted: { icon: '!', word: 'STOPPED' },
 };
 
+/**
+ * A PASS's printed label. Waiting on the printer is not a failure (amber, the printer's problem
+ * and what to do); a wrong label scanned back is a loud failure of the label (red stripes, both
+ * values), while the device's PASS stands.
+ */
+const LabelLine = ({ label }: { label: SlotLabelView }) => {
+  if (label.verified === 'mismatch')
+    return (
+      <div className="slot-error slot-label-line" data-testid="slot-label" data-label="mismatch">
+        <strong>{label.problem?.title ?? 'Wrong label'}</strong>
+        <span>
+          The label says <b data-testid="label-scanned">{label.mismatch?.scanned ?? '?'}</b>
+        </span>
+        <span>
+          This device is <b data-testid="label-expected">{label.mismatch?.expected ?? label.content}</b>
+        </span>
+        {label.problem && <span className="slot-remedy">{label.problem.remedy}</span>}
+      </div>
+    );
+  if (label.verified === 'verified')
+    return (
+      <div className="slot-label-line" data-testid="slot-label" data-label="verified">
+        ✓ label verified
+      </div>
+    );
+  if (label.state === 'pending')
+    return (
+      <div className="slot-label-line slot-label-wait" data-testid="slot-label" data-label="pending">
+        {label.problem ? (
+          <>
+            <strong>{label.problem.title}</strong>
+            <span className="slot-remedy">{label.problem.remedy}</span>
+          </>
+        ) : (
+          'label queued for the printer'
+        )}
+      </div>
+    );
+  if (label.state === 'failed')
+    return (
+      <div className="slot-error slot-label-line" data-testid="slot-label" data-label="failed">
+        <strong>Label not printed: {label.problem?.title ?? 'failed'}</strong>
+        {label.problem && <span className="slot-remedy">{label.problem.remedy}</span>}
+        {label.problem && <span className="slot-code">{label.problem.code}</span>}
+      </div>
+    );
+  return (
+    <div className="slot-label-line" data-testid="slot-label" data-label="printed">
+      label printed{label.maybePrinted ? ' (a spare may have come out: discard it)' : ''}
+    </div>
+  );
+};
+
+/** The big word: a PASS whose label waits says so; a wrong label turns the slot to a label FAIL. */
+const lookOf = (slot: SlotView): { icon: string; word: string; mismatch: boolean } => {
+  const l = slot.deviceLabel;
+  if (slot.state === 'passed' && l?.verified === 'mismatch')
+    return { icon: '✗', word: 'LABEL MISMATCH', mismatch: true };
+  if (slot.state === 'passed' && l?.state === 'pending')
+    return { icon: '✓', word: 'PASS, label pending', mismatch: false };
+  return { ...LOOK[slot.state], mismatch: false };
+};
+
 /** `tracker-bootloader@5.6.0.bin` → `tracker-bootloader@5.6.0`: the file's name without `.bin`. */
 const moduleWord = (label: string): string => label.replace(/^.*[\\/]/, '').replace(/\.(bin|dfu)$/i, '');
 
 const SlotCardView = ({ slot }: { slot: SlotView }) => {
-  const look = LOOK[slot.state];
+  const look = lookOf(slot);
   const percent = slot.percent !== undefined ? Math.max(0, Math.min(100, slot.percent)) : undefined;
   return (
     <article
-      className={`slot slot-${slot.state}`}
+      className={`slot slot-${slot.state}${look.mismatch ? ' slot-label-mismatch' : ''}`}
       data-testid={`slot-${slot.label}`}
       data-state={slot.state}
+      data-label={slot.deviceLabel?.verified ?? slot.deviceLabel?.state}
       aria-label={`Slot ${slot.label}: ${look.word}`}
     >
       <header className="slot-head">
@@ -36,7 +100,10 @@ const SlotCardView = ({ slot }: { slot: SlotView }) => {
         <span className="slot-icon" aria-hidden="true">
           {look.icon}
         </span>
-        <span className="slot-word" data-testid="slot-word">
+        <span
+          className={`slot-word${look.word.length > 12 ? ' slot-word-long' : ''}`}
+          data-testid="slot-word"
+        >
           {look.word}
         </span>
       </div>
@@ -68,6 +135,7 @@ const SlotCardView = ({ slot }: { slot: SlotView }) => {
         </div>
       )}
       {slot.labelSerial && <div className="slot-labelserial">Label {slot.labelSerial}</div>}
+      {slot.deviceLabel && slot.state === 'passed' && <LabelLine label={slot.deviceLabel} />}
       {slot.error && (slot.state === 'failed' || slot.state === 'interrupted') && (
         <div className="slot-error" data-testid="slot-reason">
           <strong>{slot.error.title}</strong>
@@ -92,6 +160,11 @@ const sameSlot = (a: SlotView, b: SlotView): boolean =>
   Math.round((a.bytesPerSecond ?? 0) / 1024) === Math.round((b.bytesPerSecond ?? 0) / 1024) &&
   Math.round((a.etaMs ?? 0) / 1000) === Math.round((b.etaMs ?? 0) / 1000) &&
   a.labelSerial === b.labelSerial &&
-  a.error?.code === b.error?.code;
+  a.error?.code === b.error?.code &&
+  a.deviceLabel?.jobId === b.deviceLabel?.jobId &&
+  a.deviceLabel?.state === b.deviceLabel?.state &&
+  a.deviceLabel?.verified === b.deviceLabel?.verified &&
+  a.deviceLabel?.problem?.code === b.deviceLabel?.problem?.code &&
+  a.deviceLabel?.mismatch?.scanned === b.deviceLabel?.mismatch?.scanned;
 
 export const SlotCard = memo(SlotCardView, (prev, next) => sameSlot(prev.slot, next.slot));

@@ -29,8 +29,10 @@ export const StationScreen = ({ bridge, state, profile, onChange, apply, idle }:
   const [operator, setOperator] = useState(() => localStorage.getItem('linestation.operator') ?? '');
   const [sound, setSound] = useState(() => localStorage.getItem('linestation.sound') === 'on');
   const [message, setMessage] = useState<
-    { kind: 'ok' | 'error'; text: string; remedy?: string } | undefined
+    { kind: 'ok' | 'error'; text: string; remedy?: string; loud?: boolean } | undefined
   >();
+  // With a label printer and scan-back, a scan while a batch runs checks the printed label.
+  const scanBack = state.running && state.labels?.scanBack === true;
   const [busy, setBusy] = useState(false);
   const scanRef = useRef<HTMLInputElement>(null);
 
@@ -55,9 +57,12 @@ export const StationScreen = ({ bridge, state, profile, onChange, apply, idle }:
   useEffect(() => {
     if (!sound) return;
     return onChange((prev, next) => {
-      const before = new Map(prev?.slots.map((s) => [s.slot, s.state]));
+      const before = new Map(prev?.slots.map((s) => [s.slot, s]));
       for (const s of next.slots) {
-        if (before.get(s.slot) === s.state) continue;
+        const was = before.get(s.slot);
+        // A wrong label scanned back sounds like a FAIL: the PASS stands, the sticker does not.
+        if (s.deviceLabel?.verified === 'mismatch' && was?.deviceLabel?.verified !== 'mismatch') beep('fail');
+        if (was?.state === s.state) continue;
         if (s.state === 'passed') beep('pass');
         if (s.state === 'failed') beep('fail');
       }
@@ -73,9 +78,23 @@ export const StationScreen = ({ bridge, state, profile, onChange, apply, idle }:
     setMessage(undefined);
     try {
       if (state.running) {
-        const r = await bridge.invoke('label.scan', { serial: value });
-        if (!r.ok) throw new BridgeError(r.error);
-        setMessage({ kind: 'ok', text: `Label ${value} will go with the next PASS.` });
+        const by = operator.trim();
+        const r = await bridge.invoke('label.scan', { serial: value, ...(by ? { by } : {}) });
+        if (!r.ok) {
+          // A wrong label on a device is the one label fault a customer sees: say it loudly.
+          if (r.error.code === 'LABEL_MISMATCH') {
+            setMessage({ kind: 'error', text: r.error.message, remedy: r.error.remedy ?? '', loud: true });
+            return;
+          }
+          throw new BridgeError(r.error);
+        }
+        const v = r.value.verified;
+        setMessage({
+          kind: 'ok',
+          text: v
+            ? `Label ${v.content} verified on ${v.deviceId}${v.alreadyVerified ? ' (scanned before)' : ''}.`
+            : `Label ${value} will go with the next PASS.`,
+        });
       } else {
         const who = operator.trim() || 'operator';
         localStorage.setItem('linestation.operator', operator.trim());
@@ -97,6 +116,17 @@ export const StationScreen = ({ bridge, state, profile, onChange, apply, idle }:
     }
   };
 
+  const printNow = async () => {
+    const r = await bridge.invoke('label.printNow', {});
+    if (!r.ok)
+      setMessage({
+        kind: 'error',
+        text: r.error.message,
+        ...(r.error.remedy ? { remedy: r.error.remedy } : {}),
+      });
+    scanRef.current?.focus();
+  };
+
   const stop = async () => {
     const r = await bridge.invoke('batch.stop', {});
     if (r.ok) apply(r.value);
@@ -115,7 +145,11 @@ export const StationScreen = ({ bridge, state, profile, onChange, apply, idle }:
       <StationHeader profile={profile} state={state} />
       <form className="scanbar" onSubmit={(e) => void submit(e)}>
         <label htmlFor="scan" className="scan-label">
-          {state.running ? 'Scan a label serial' : 'Scan a lot to start'}
+          {scanBack
+            ? 'Scan the printed label'
+            : state.running
+              ? 'Scan a label serial'
+              : 'Scan a lot to start'}
         </label>
         <input
           id="scan"
@@ -125,7 +159,13 @@ export const StationScreen = ({ bridge, state, profile, onChange, apply, idle }:
           onChange={(e) => setScan(e.target.value)}
           autoComplete="off"
           spellCheck={false}
-          placeholder={state.running ? 'label serial, then Enter' : 'lot ID, then Enter'}
+          placeholder={
+            scanBack
+              ? 'the label on the device, then Enter'
+              : state.running
+                ? 'label serial, then Enter'
+                : 'lot ID, then Enter'
+          }
           data-testid="scan-input"
         />
         {!state.running && (
@@ -144,7 +184,7 @@ export const StationScreen = ({ bridge, state, profile, onChange, apply, idle }:
           </>
         )}
         <button type="submit" className="button" disabled={busy} data-testid="scan-submit">
-          {state.running ? 'Pair label' : 'Start'}
+          {scanBack ? 'Check label' : state.running ? 'Pair label' : 'Start'}
         </button>
         {state.running && (
           <button
@@ -166,9 +206,36 @@ export const StationScreen = ({ bridge, state, profile, onChange, apply, idle }:
           {sound ? '♪ Sound on' : '♪ Sound off'}
         </button>
       </form>
+      {state.running && state.labels && (
+        <div
+          className={`labels-status${state.labels.problem ? ' problem' : ''}`}
+          role={state.labels.problem ? 'alert' : 'status'}
+          data-testid="labels-status"
+        >
+          <span>
+            Labels → {state.labels.target}: {state.labels.printed} printed, {state.labels.pending} pending
+            {state.labels.failed > 0 ? `, ${state.labels.failed} not printable` : ''}
+          </span>
+          {state.labels.problem && (
+            <span data-testid="labels-problem">
+              {state.labels.problem.title}. {state.labels.problem.remedy}
+            </span>
+          )}
+          {state.labels.pending > 0 && (
+            <button
+              type="button"
+              className="button"
+              onClick={() => void printNow()}
+              data-testid="labels-print-now"
+            >
+              Print now
+            </button>
+          )}
+        </div>
+      )}
       {message && (
         <p
-          className={`scan-message ${message.kind}`}
+          className={`scan-message ${message.kind}${message.loud ? ' loud' : ''}`}
           role={message.kind === 'error' ? 'alert' : 'status'}
           data-testid="scan-message"
         >
