@@ -63,3 +63,38 @@ describe.skipIf(pgSkip)('linestation line status with a line database', () => {
     });
   });
 });
+
+describe.skipIf(pgSkip)('linestation line status and line serve: the line as the supervisor sees it', () => {
+  it('prints the supervisor page numbers in line status --json, and serves them until Ctrl-C', async () => {
+    const url = await freshDatabase(cluster());
+    const { seedLine } = await import('../../supervisor/line-fixture');
+    await seedLine(url);
+    const r = await status({ LINESTATION_LINE_DB: url }, join(tempDir('ls-line-status-'), 'data'));
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out) as LineStatusReport;
+    expect(report.lineView?.totals).toMatchObject({ attempts: 8, units: 4, firstPassYield: 0.5 });
+    expect(report.lineView?.byStation.map((s) => s.label)).toEqual(['A-1', 'B-2']);
+
+    // `line serve` reads the URL from the variable --db-env names; a URL there is refused unechoed.
+    const refused = captureIo({ PLANT_DB: url });
+    expect(await runCli(['line', 'serve', '--db-env', url, '--port', '0'], refused.io)).toBe(1);
+    expect(refused.errs.join('\n')).toContain('LINE_DB_BAD_ENV_NAME');
+    expect(refused.errs.join('\n')).not.toContain(cluster().password);
+
+    const c = captureIo({ PLANT_DB: url });
+    const serving = runCli(['line', 'serve', '--db-env', 'PLANT_DB', '--port', '0', '--json'], c.io);
+    for (let i = 0; i < 200 && c.out.length === 0; i++) await new Promise((res) => setTimeout(res, 25));
+    const hello = JSON.parse(c.out.join('\n')) as { url: string; host: string; lineDatabase: string };
+    expect(hello.host).toBe('127.0.0.1');
+    expect(hello.lineDatabase).toContain(':***@');
+    const state = (await (await fetch(new URL('/api/state', hello.url))).json()) as {
+      totals: { attempts: number; firstPassYield: number };
+    };
+    expect(state.totals).toMatchObject({ attempts: 8, firstPassYield: 0.5 });
+    expect(JSON.stringify(state.totals)).toBe(JSON.stringify(report.lineView?.totals));
+    // Ctrl-C: the server closes and the command ends cleanly.
+    process.emit('SIGINT');
+    expect(await serving).toBe(0);
+    await expect(fetch(new URL('/api/state', hello.url))).rejects.toThrow();
+  });
+});
