@@ -278,3 +278,37 @@ export const labelWords = (l: SlotLabel): string => {
       return `label not printed: ${l.problem?.title ?? 'failed'}`;
   }
 };
+
+/**
+ * Event lines for a terminal or a log (`linestation run`): printed and failed labels, a wrong
+ * label scanned back, and a printer problem once when it starts, not at every retry. Stateful,
+ * one per run.
+ */
+export const labelEventLines = (): ((
+  e: LabelUpdate & { readonly slot: number | undefined },
+) => string | undefined) => {
+  let waitingOn: string | undefined;
+  return (e) => {
+    const where = `${e.slot !== undefined ? `slot ${e.slot} ` : ''}${e.deviceId}`;
+    const p = e.label.problem;
+    switch (e.change) {
+      case 'printed': {
+        const cleared = waitingOn ? `label printer ready again; ` : '';
+        waitingOn = undefined;
+        return `${cleared}${where} label printed`;
+      }
+      case 'waiting':
+        if (!p || p.code === waitingOn) return undefined;
+        waitingOn = p.code;
+        return `labels waiting: ${p.title} (${p.code}). ${p.remedy}`;
+      case 'failed':
+        return `${where} label not printed: ${p?.title ?? 'failed'} (${p?.code ?? ''}). ${p?.remedy ?? ''}`.trimEnd();
+      case 'mismatch':
+        return `${where} ${labelWords(e.label)}. ${p?.remedy ?? ''}`.trimEnd();
+      case 'verified':
+        return `${where} label verified`;
+      case 'queued':
+        return undefined;
+    }
+  };
+};

@@ -3,7 +3,7 @@ import { listLabelJobs, requestReprint } from '../../core/labels/job-store';
 import { renderZplImage } from '../../core/labels/preview';
 import { renderZpl, zplSymbolContents } from '../../core/labels/zpl';
 import { portPaths } from '../../core/sim/index';
-import { slotLabelFor } from '../../core/station/labels';
+import { labelEventLines, slotLabelFor } from '../../core/station/labels';
 import { slotLine } from '../../core/station/report';
 import type { Session } from '../../core/station/session';
 import { decodeSymbol } from '../labels/decode';
@@ -191,6 +191,39 @@ describe('labels through the station', () => {
     const audit = session.log.audit(session.batch.id).filter((a) => a.action === 'label-reprint');
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actor: 'ana', details: { attemptId: attempt.id, reason: 'torn' } });
+  });
+
+  it('tells a run’s log each printed label, and a printer problem once rather than at every retry', async () => {
+    line = await startLabelLine({ slots: 2 });
+    const session = await line.open('LOT-L6');
+    const tell = labelEventLines();
+    const lines: string[] = [];
+    session.station.on((e) => {
+      if (e.type !== 'label') return;
+      const text = tell(e);
+      if (text) lines.push(text);
+    });
+    await session.station.start();
+    line.printer.set({ paperOut: true });
+    const waited = collect(session, isLabel('waiting'), 3);
+    const finished = await plugAll(session, line, ['t1', 't2']);
+    await waited;
+    const printed = collect(session, isLabel('printed'), 2);
+    line.printer.set({ paperOut: false });
+    await printed;
+    const [a, b] = finished.map((e) => `slot ${e.slot} ${e.attempt.deviceId}`);
+    expect(lines[0]).toBe(
+      'labels waiting: Label printer out of labels (LABEL_PRINTER_PAPER_OUT). Load a new label roll; the queued labels then print.',
+    );
+    // The first label out says the printer is back; each label is one line.
+    expect(lines[1]).toMatch(/^label printer ready again; /);
+    expect(
+      lines
+        .slice(1)
+        .map((l) => l.replace(/^label printer ready again; /, ''))
+        .sort(),
+    ).toEqual([`${a} label printed`, `${b} label printed`].sort());
+    expect(lines).toHaveLength(3);
   });
 
   it('a profile without a label prints nothing and the session has no label loop', async () => {
