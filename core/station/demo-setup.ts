@@ -9,7 +9,7 @@ import type { Platform } from '../platforms';
 import { platformByName } from '../platforms/lookup';
 import { loadProfile, saveProfile } from './profile';
 import { lockProfile } from './profile-lock';
-import type { ProfileInput } from './profile-schema';
+import type { CloudSetupProfile, IdentityProfile, ProfileInput } from './profile-schema';
 
 export const DEMO_PRODUCT_ID = 4242;
 export const DEMO_TOKEN_ENV = 'LINESTATION_DEMO_TOKEN';
@@ -57,6 +57,10 @@ export interface DemoProductOptions {
   readonly skipWhenCurrent?: boolean;
   /** The profile's file name in `dir` (default widget.profile.json), for a second profile beside it. */
   readonly profileName?: string;
+  /** `registration.setup`: SIM import, name and notes templates, date group, firmware lock. */
+  readonly setup?: CloudSetupProfile;
+  /** `identity`: what identify must read (serial number, ICCID). */
+  readonly identity?: IdentityProfile;
 }
 
 /** The Device OS 6.3.0 modules in front of the application: each newer than the simulator's. */
@@ -153,7 +157,13 @@ export const writeDemoProduct = async (
     privateBeta: false,
     development: false,
     groups: ['demo'],
-    registration: { mode: 'cloud', apiBaseUrl: cloudUrl, tokenEnv: DEMO_TOKEN_ENV },
+    registration: {
+      mode: 'cloud',
+      apiBaseUrl: cloudUrl,
+      tokenEnv: DEMO_TOKEN_ENV,
+      ...(options.setup ? { setup: options.setup } : {}),
+    },
+    ...(options.identity ? { identity: options.identity } : {}),
     // OTA on setup flashes nothing on the line: the cloud's released firmware arrives on setup.
     firmware: options.mode === 'ota-on-setup' ? [] : firmware.map((path) => ({ path })),
     slots: { count: options.slots ?? 4, labels: {} },

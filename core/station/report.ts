@@ -80,7 +80,7 @@ export const slotLine = (v: SlotView): string => {
       return `${head} ${v.step ?? 'starting'}${what}${bar}${waiting}`;
     }
     case 'passed':
-      return `${head} PASS${v.deviceLabel ? `, ${labelWords(v.deviceLabel)}` : ''}`;
+      return `${head} PASS${v.deviceLabel ? `, ${labelWords(v.deviceLabel)}` : ''}${v.warning ? `, ${v.warning.title}` : ''}`;
     case 'skipped':
       return `${head} already provisioned`;
     case 'interrupted':

@@ -17,6 +17,8 @@ import type { SimFaults } from '../sim/types';
  *   old-version    accepts an update but comes back with the old version
  *   setup-lost     the setup-done flag (Gen 3, Device OS < 4) is lost at each reset
  *   protected      Device Protection turns on after the 1st or 2nd reset
+ *   serial-unreadable  no readable serial number (blank OTP): GET_SERIAL_NUMBER fails
+ *   no-sim         the modem finds no SIM: the ICCID and IMEI cannot be read
  */
 export const SIM_FAULT_KINDS = [
   'unplug',
@@ -33,9 +35,12 @@ export const SIM_FAULT_KINDS = [
   'old-version',
   'setup-lost',
   'protected',
+  'serial-unreadable',
+  'no-sim',
 ] as const;
 export type SimFaultKind = (typeof SIM_FAULT_KINDS)[number];
 const FIRST_LATER_KIND = SIM_FAULT_KINDS.indexOf('update-refused');
+const FIRST_IDENTITY_KIND = SIM_FAULT_KINDS.indexOf('serial-unreadable');
 
 /** Device OS result codes a refused normal-mode update answers (START, DATA or FINISH). */
 const UPDATE_REFUSALS = [-210, -1380, -1351, -290, -1330, -1340, -1360, -1370, -1310, -1801] as const;
@@ -90,11 +95,12 @@ export const faultsFor = (
   image: { address: number; size: number },
 ): SimDeviceChoice => {
   const rnd = seeded(plan.seed * 1_000_003 + index);
-  // Kinds added after the first nine draw from their own stream, so a seed replays the faults it
-  // gave before they existed.
+  // Kinds added after the first nine draw from their own stream, and the identity kinds from a
+  // third, so a seed replays the faults it gave before they existed.
   const rnd2 = seeded(plan.seed * 1_000_003 + index + 0x5eed);
+  const rnd3 = seeded(plan.seed * 1_000_003 + index + 0x1d3e);
   const kinds = SIM_FAULT_KINDS.filter(
-    (k, i) => (i < FIRST_LATER_KIND ? rnd : rnd2)() < (plan.rates[k] ?? 0),
+    (k, i) => (i < FIRST_LATER_KIND ? rnd : i < FIRST_IDENTITY_KIND ? rnd2 : rnd3)() < (plan.rates[k] ?? 0),
   );
   const f: { -readonly [K in keyof SimFaults]: SimFaults[K] } = {};
   for (const k of kinds) {
@@ -116,6 +122,8 @@ export const faultsFor = (
     if (k === 'old-version') f.updateNotApplied = true;
     if (k === 'setup-lost') f.setupDoneLost = true;
     if (k === 'protected') f.protectAfterResets = 1 + Math.floor(rnd2() * 2);
+    if (k === 'serial-unreadable') f.serialUnreadable = true;
+    if (k === 'no-sim') f.iccidUnreadable = 'no-sim';
   }
   return { faults: f, wrongPlatform: kinds.includes('wrong-platform'), kinds };
 };

@@ -60,4 +60,21 @@ describe('faultsFor', () => {
     const after = faultsFor({ rates: { unplug: 1, stall: 1, ...later }, seed: 9 }, 5, image);
     expect(after.faults).toMatchObject(before.faults);
   });
+
+  it('the identity kinds map to serialUnreadable and a missing SIM, and leave every earlier draw alone', () => {
+    const c = faultsFor({ rates: { 'serial-unreadable': 1, 'no-sim': 1 }, seed: 4 }, 2, image);
+    expect(c.faults).toEqual({ serialUnreadable: true, iccidUnreadable: 'no-sim' });
+    expect(c.kinds).toEqual(['serial-unreadable', 'no-sim']);
+    const rates = { unplug: 0.5, stall: 0.5, 'update-refused': 0.5, protected: 0.5 };
+    for (let i = 0; i < 20; i++) {
+      const before = faultsFor({ rates, seed: 9 }, i, image);
+      const after = faultsFor(
+        { rates: { ...rates, 'serial-unreadable': 0.5, 'no-sim': 0.5 }, seed: 9 },
+        i,
+        image,
+      );
+      expect(after.faults).toMatchObject(before.faults);
+      expect(after.kinds.filter((k) => k !== 'serial-unreadable' && k !== 'no-sim')).toEqual(before.kinds);
+    }
+  });
 });

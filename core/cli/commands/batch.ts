@@ -1,10 +1,26 @@
 import { LsFailure } from '../../errors/result';
 import { batchDetails, openStationLog } from '../../station/report';
+import { outboxStates } from '../../store/export';
+import type { AttemptRecord } from '../../store/records';
 import { batchStats } from '../../store/stats';
 import { ExitCode } from '../exit-codes';
 import { CliExit, printJson, reportError } from '../io';
 import { DATA_DIR_HELP } from '../options';
 import type { RegisterCommand } from './index';
+
+/** What identify read, after the attempt's facts: ` serial S013… ICCID 8988… IMEI 35… Device OS 6.2.1`. */
+const identityCells = (a: AttemptRecord): string =>
+  (
+    [
+      ['serial', a.serialNumber],
+      ['ICCID', a.iccid],
+      ['IMEI', a.imei],
+      ['Device OS', a.deviceOs],
+    ] as const
+  )
+    .filter(([, v]) => v)
+    .map(([k, v]) => ` ${k} ${v}`)
+    .join('');
 
 export const register: RegisterCommand = (program, io) => {
   const batch = program.command('batch').description('look at one batch');
@@ -25,10 +41,14 @@ export const register: RegisterCommand = (program, io) => {
           return;
         }
         for (const line of batchDetails(b, stats)) io.out(line);
+        // A PASS's registration as the outbox holds it now (the export's rule): queued then, sim-failed now.
+        const live = opts.attempts ? outboxStates(log, b.product) : new Map<string, string>();
+        const registration = (a: AttemptRecord): string | null =>
+          (a.result === 'pass' && a.deviceId ? live.get(a.deviceId) : undefined) ?? a.registrationState;
         if (opts.attempts)
           for (const a of log.attempts(b.id))
             io.out(
-              `  #${a.id} slot ${a.slot} ${a.portPath} ${a.deviceId ?? '-'} try ${a.tryNumber} ${a.result}${a.errorCode ? ` ${a.errorCode} at ${a.step}` : ''} ${a.durationMs ?? '-'} ms`,
+              `  #${a.id} slot ${a.slot} ${a.portPath} ${a.deviceId ?? '-'} try ${a.tryNumber} ${a.result}${a.errorCode ? ` ${a.errorCode} at ${a.step}` : ''} ${a.durationMs ?? '-'} ms${a.result === 'pass' ? ` (${registration(a)})` : ''}${identityCells(a)}`,
             );
       } catch (e) {
         if (e instanceof LsFailure && e.error.code === 'BATCH_NOT_FOUND') {

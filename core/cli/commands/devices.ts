@@ -139,6 +139,8 @@ export const slotLabelsFrom = async (io: CliIo, profilePath: string | undefined)
 
 export interface ListeningFacts {
   readonly deviceId?: string;
+  /** The sticker serial number, where the listing has it (current Device OS's key/value form). */
+  readonly serialNumber?: string;
   readonly imei?: string;
   readonly iccid?: string;
   readonly systemVersion?: string;
@@ -179,6 +181,7 @@ export const readListening = async (
 
 const listeningJson = (f: ListeningFacts) => ({
   ...(f.deviceId ? { deviceId: f.deviceId } : {}),
+  ...(f.serialNumber ? { serialNumber: f.serialNumber } : {}),
   ...(f.imei ? { imei: f.imei } : {}),
   ...(f.iccid ? { iccid: f.iccid } : {}),
   ...(f.systemVersion ? { systemVersion: f.systemVersion } : {}),
@@ -289,7 +292,7 @@ const runDevices = async (io: CliIo, o: DevicesOptions): Promise<void> => {
           if (f.error) io.err(`linestation: ${d.portPath}: ${errorLine(f.error)}`);
           else
             io.out(
-              `${d.portPath} listening: device ID ${f.deviceId}${f.imei ? `, IMEI ${f.imei}` : ''}${f.iccid ? `, ICCID ${f.iccid}` : ''}, Device OS ${f.systemVersion}`,
+              `${d.portPath} listening: device ID ${f.deviceId}${f.serialNumber ? `, serial ${f.serialNumber}` : ''}${f.imei ? `, IMEI ${f.imei}` : ''}${f.iccid ? `, ICCID ${f.iccid}` : ''}, Device OS ${f.systemVersion}`,
             );
         }
       }

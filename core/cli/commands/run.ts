@@ -5,15 +5,19 @@ import type { LsError } from '../../errors/result';
 import { type LineStatus, lineStatusLine } from '../../line-db/status';
 import { platformByName } from '../../platforms/lookup';
 import { deviceOsFeatures, portPaths, SimBus, SimDevice } from '../../sim/index';
+import { simListeningOpener, simSerialPorts } from '../../sim/serial-bridge';
+import { operatorError } from '../../station/operator-errors';
 import { loadProfile } from '../../station/profile';
 import { batchDetails, slotLine } from '../../station/report';
 import { openSession, type Session } from '../../station/session';
 import { faultsFor, parseSimFaults } from '../../station/sim-faults';
 import { SimOperator } from '../../station/sim-operator';
 import type { StationEvent } from '../../station/station';
+import type { AttemptRecord } from '../../store/records';
 import { takeoverNotice } from '../../store/station-lock';
 import { batchStats } from '../../store/stats';
 import { NodeUsbTransport } from '../../usb/node-usb';
+import { listSerialPorts } from '../../usb/serial-ports';
 import type { UsbTransport } from '../../usb/transport';
 import { ExitCode } from '../exit-codes';
 import { CliExit, type CliIo, printJson } from '../io';
@@ -41,6 +45,8 @@ export interface RunOptions {
   cloudWait?: number;
   /** The variable holding the line database URL (default LINESTATION_LINE_DB). */
   lineDbEnv?: string;
+  /** Stations of the line leaving through this station's public IP (their share of the cloud's rate limit). */
+  stationsSharingIp?: number;
   json?: boolean;
 }
 
@@ -72,20 +78,27 @@ const lineSummary = (s: LineStatus): string =>
 
 const sec = (ms: number | null | undefined): string => (ms == null ? '-' : `${(ms / 1000).toFixed(1)} s`);
 
+/** What identify read besides the ID, for the identified line: `, serial S013…, ICCID 8988…`. */
+const identityWords = (a: AttemptRecord): string =>
+  [a.serialNumber ? `serial ${a.serialNumber}` : '', a.iccid ? `ICCID ${a.iccid}` : '']
+    .filter(Boolean)
+    .map((w) => `, ${w}`)
+    .join('');
+
 /** One line per event for logs and pipes. */
 const eventLine = (e: StationEvent, ota = false): string | undefined => {
   switch (e.type) {
     case 'attempt-started':
       return `slot ${e.slot} ${e.attempt.portPath} started attempt #${e.attempt.id}`;
     case 'identified':
-      return `slot ${e.slot} ${e.attempt.deviceId} ${e.attempt.platform} try ${e.attempt.tryNumber}${e.attempt.lineCheck && e.attempt.lineCheck !== 'ok' ? ` (line: ${e.attempt.lineCheck})` : ''}`;
+      return `slot ${e.slot} ${e.attempt.deviceId} ${e.attempt.platform} try ${e.attempt.tryNumber}${identityWords(e.attempt)}${e.attempt.lineCheck && e.attempt.lineCheck !== 'ok' ? ` (line: ${e.attempt.lineCheck})` : ''}`;
     case 'step':
       return `slot ${e.slot} ${e.step}`;
     case 'attempt-finished': {
       const a = e.attempt;
       const id = a.deviceId ?? a.portPath;
       if (a.result === 'pass')
-        return `slot ${e.slot} ${id} PASS in ${sec(a.durationMs)} (${a.registrationState}${ota ? ', pending OTA' : ''})`;
+        return `slot ${e.slot} ${id} PASS in ${sec(a.durationMs)} (${a.registrationState}${ota ? ', pending OTA' : ''})${e.simProblem ? `: ${operatorError(e.simProblem.code).title}: ${e.simProblem.message}` : ''}`;
       if (a.result === 'skipped')
         return e.title && e.title !== 'Already provisioned'
           ? `slot ${e.slot} ${id} ${e.title.charAt(0).toLowerCase()}${e.title.slice(1)} (not re-flashed)`
@@ -198,6 +211,10 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
     retryDelayMs: sim ? Math.max(1, Math.round(500 * timeScale)) : undefined,
     registerWaitMs: 2000,
     lineDbEnv: opts.lineDbEnv,
+    stationsSharingIp: opts.stationsSharingIp,
+    // The listening-mode fallback of identify (the Electron's ICCID) needs the devices' serial ports.
+    serialPorts: sim ? simSerialPorts(sim) : listSerialPorts,
+    ...(sim ? { openSerial: simListeningOpener(sim) } : {}),
     cloudWaitMs: opts.cloudWait === undefined ? undefined : Math.round(opts.cloudWait * 1000),
     // The operator sees why nothing happens yet; a refusal still follows if the cloud never answers.
     onCloudWait: (w) =>
@@ -491,6 +508,11 @@ export const register: RegisterCommand = (program, io) => {
     .option(
       '--line-db-env <name>',
       'environment variable holding the line database URL (default LINESTATION_LINE_DB; unset = no line database)',
+    )
+    .option(
+      '--stations-sharing-ip <n>',
+      'stations of the line that reach the Particle Cloud through the same public IP address (default 1): this station keeps to its share of the 10,000 requests per 5 minutes',
+      atLeastOne,
     )
     .option('--json', 'JSON lines: one per event, then a summary')
     .action(async (opts: RunOptions) => {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { createCloudClient, PARTICLE_API_URL } from '../../cloud/client';
 import { createDrain, type DrainReport } from '../../cloud/outbox-drain';
+import { createRateLimiter, stationShare } from '../../cloud/rate-budget';
 import { DEFAULT_TOKEN_ENV, envTokenProvider, isEnvVarName } from '../../cloud/token';
 import type { LsError } from '../../errors/result';
 import { loadProfile } from '../../station/profile';
@@ -11,6 +12,7 @@ import { outboxCounts } from '../../store/outbox';
 import { acquireStationLock, takeoverNotice } from '../../store/station-lock';
 import { ExitCode } from '../exit-codes';
 import { CliExit, type CliIo, printJson } from '../io';
+import { atLeastOne } from '../options';
 import type { RegisterCommand } from './index';
 
 export interface SyncOptions {
@@ -21,6 +23,8 @@ export interface SyncOptions {
   tokenEnv?: string;
   product?: string;
   deadline?: number;
+  /** Stations of the line leaving through this public IP: the sync keeps to this station's share. */
+  stationsSharingIp?: number;
 }
 
 /** Where to send and with which token variable: flags, else the profile, else the defaults. */
@@ -106,6 +110,8 @@ export const syncCommand = async (opts: SyncOptions, io: CliIo): Promise<void> =
     const client = createCloudClient({
       baseUrl: target.apiUrl,
       token: envTokenProvider(io.env, target.tokenEnv),
+      // The same share of the line's IP budget as a running station (run --stations-sharing-ip).
+      rateLimiter: createRateLimiter(stationShare(opts.stationsSharingIp ?? 1)),
     });
     const drain = createDrain({
       db,
@@ -170,6 +176,11 @@ export const register: RegisterCommand = (program, io) => {
     )
     .option('--product <id>', 'only this product (default: the profile’s, else every product in the outbox)')
     .option('--deadline <seconds>', 'give up retrying after this long (default 60)', seconds)
+    .option(
+      '--stations-sharing-ip <n>',
+      'stations of the line that reach the Particle Cloud through the same public IP address (default 1): keep to this station’s share of the rate limit',
+      atLeastOne,
+    )
     .addHelpText(
       'after',
       '\nThe token is never taken on the command line: set it in the environment variable named by the\nprofile (registration.tokenEnv) or by --token-env.\nExit codes: 0 all registered, 3 configuration error (token/scope/product) or the data folder is in use\n(STATION_BUSY: a running station drains the outbox itself), 4 failures or still pending.',

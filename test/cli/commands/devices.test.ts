@@ -72,7 +72,13 @@ describe('linestation devices --listening', () => {
         portPath: string;
         deviceId: string;
         mode: string;
-        listening?: { deviceId?: string; systemVersion?: string; imei?: string; iccid?: string };
+        listening?: {
+          deviceId?: string;
+          serialNumber?: string;
+          systemVersion?: string;
+          imei?: string;
+          iccid?: string;
+        };
       }[];
     };
     const withSerialFacts = body.devices.filter((d) => d.listening);
@@ -80,8 +86,10 @@ describe('linestation devices --listening', () => {
     const l = withSerialFacts[0];
     expect(l?.listening?.deviceId).toBe(l?.deviceId);
     expect(l?.listening?.systemVersion).toMatch(/^\d+\.\d+\.\d+/);
-    // The listening device is a simulated Boron: cellular, so IMEI and ICCID come with the ID.
+    // The listening device is a simulated Boron: cellular, so IMEI and ICCID come with the ID, and
+    // its Device OS lists the sticker serial number too.
     expect(l?.listening).toMatchObject({
+      serialNumber: expect.stringMatching(/^S013LS\w{9}$/),
       imei: expect.stringMatching(/^\d{15}$/),
       iccid: expect.stringMatching(/^\d{20}$/),
     });

@@ -56,6 +56,26 @@ describe('linestation sync', () => {
     expect(counts()).toMatchObject({ done: 3, pending: 0 });
   });
 
+  it('keeps to this station’s share of the line’s rate limit (--stations-sharing-ip), refusing a share of none', async () => {
+    enqueue(41, 42);
+    const c = captureIo({ PARTICLE_ACCESS_TOKEN: TOKEN });
+    expect(
+      await runCli(
+        ['sync', '--data-dir', tmp.dir, '--api-url', mock.url, '--stations-sharing-ip', '4'],
+        c.io,
+      ),
+    ).toBe(0);
+    expect(counts()).toMatchObject({ done: 2, pending: 0 });
+    const bad = captureIo({ PARTICLE_ACCESS_TOKEN: TOKEN });
+    expect(
+      await runCli(
+        ['sync', '--data-dir', tmp.dir, '--api-url', mock.url, '--stations-sharing-ip', '0'],
+        bad.io,
+      ),
+    ).toBe(1);
+    expect(bad.errs.join('\n')).toMatch(/stations-sharing-ip.*at least 1/);
+  });
+
   it('exits 3 and names the fix on a configuration error, leaving entries blocked', async () => {
     enqueue(4);
     const c = captureIo({ PARTICLE_ACCESS_TOKEN: 'ffffffffffffffffffffffffffffffffffffffff' });
