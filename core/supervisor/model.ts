@@ -1,3 +1,4 @@
+import { STEPS } from '../store/records';
 import { type Histogram, histogramPercentiles, mergeInto } from './histogram';
 import type { Counts, Distinct, Grain, LotPart } from './queries';
 import type {
@@ -84,8 +85,10 @@ export const paretoOf = (counts: ReadonlyMap<string, number>): ParetoEntry[] => 
 
 const finish = (key: string, label: string, a: Acc): GroupStats => {
   const stepMs: Record<string, Percentiles> = {};
-  for (const [step, s] of a.steps) {
-    const p = histogramPercentiles(s.hist, s.max);
+  // In the pipeline's order, as the station's own report lists them.
+  for (const step of STEPS) {
+    const s = a.steps.get(step);
+    const p = s ? histogramPercentiles(s.hist, s.max) : undefined;
     if (p) stepMs[step] = p;
   }
   return {
