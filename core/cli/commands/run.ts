@@ -2,10 +2,12 @@ import { hostname, userInfo } from 'node:os';
 import { InvalidArgumentError } from 'commander';
 import { isEnvVarName } from '../../cloud/token';
 import type { LsError } from '../../errors/result';
+import { labelCounts } from '../../labels/index';
 import { type LineStatus, lineStatusLine } from '../../line-db/status';
 import { platformByName } from '../../platforms/lookup';
 import { deviceOsFeatures, portPaths, SimBus, SimDevice } from '../../sim/index';
 import { simListeningOpener, simSerialPorts } from '../../sim/serial-bridge';
+import { labelEventLines } from '../../station/labels';
 import { operatorError } from '../../station/operator-errors';
 import { loadProfile } from '../../station/profile';
 import { batchDetails, slotLine } from '../../station/report';
@@ -307,12 +309,26 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
   const finished = new Promise<void>((r) => {
     finish = r;
   });
+  // Printed and failed labels, and a printer problem once when it starts (not at every retry).
+  const tellLabel = labelEventLines();
+  const textOf = (e: StationEvent): string | undefined =>
+    e.type === 'label'
+      ? tellLabel(e)
+      : e.type === 'label-error'
+        ? `labels: the label queue could not be read or written: ${e.message}`
+        : eventLine(e, session.batch.mode === 'ota-on-setup');
   station.on((e) => {
     if (json) {
       if (e.type !== 'slot-idle') io.out(JSON.stringify({ ...e, at: new Date().toISOString() }));
     } else if (live) {
-      if (e.type === 'attempt-finished' || e.type === 'fatal' || e.type === 'target-reached') {
-        const line = eventLine(e, session.batch.mode === 'ota-on-setup');
+      if (
+        e.type === 'attempt-finished' ||
+        e.type === 'fatal' ||
+        e.type === 'target-reached' ||
+        e.type === 'label' ||
+        e.type === 'label-error'
+      ) {
+        const line = textOf(e);
         if (line) {
           // Results scroll up above the live block: clear the block, print, redraw below.
           io.out(`${drawn > 0 ? `\x1b[${drawn}A\x1b[0J` : ''}${line}`);
@@ -321,7 +337,7 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
         }
       }
     } else if (e.type !== 'progress') {
-      const line = eventLine(e, session.batch.mode === 'ota-on-setup');
+      const line = textOf(e);
       if (line) io.out(line);
     }
     if (e.type === 'target-reached') {
@@ -429,6 +445,8 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
     const passed = after.passedCount(batchId);
     const targetReached = b.targetCount === null ? null : passed >= b.targetCount;
     const short = stop.reason === 'operator-done' && targetReached === false;
+    // Labels still pending are kept in the log and printed by the next run on this data folder.
+    const labels = session.labels ? labelCounts(after.db, batchId) : undefined;
     if (json)
       printJson(io, {
         type: 'summary',
@@ -439,6 +457,7 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
         unresolvedDevices: unresolved,
         operator: operator?.report(),
         lineDatabase: lineAtEnd ?? null,
+        labels: labels ?? null,
       });
     else {
       io.out('');
@@ -457,6 +476,10 @@ export const runStation = async (io: CliIo, opts: RunOptions): Promise<number> =
               : 'All simulated devices were handled.',
       );
       if (lineAtEnd) io.out(lineSummary(lineAtEnd));
+      if (labels)
+        io.out(
+          `Labels: ${labels.printed} printed, ${labels.pending} pending, ${labels.failed} not printable.${labels.pending > 0 ? ' The pending ones are kept and print at the next run on this data folder (linestation labels lists them).' : ''}`,
+        );
       if (short)
         io.out(
           `Target not reached: ${passed} of ${b.targetCount} devices passed. The batch is paused: run the same command with more simulated devices (--simulate N) to resume it.`,

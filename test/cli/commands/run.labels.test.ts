@@ -56,6 +56,13 @@ describe('linestation run with a label template', () => {
     const first = await r.cli(runArgs(r, 'LOT-RP1', ['--simulate', '2']));
     expect(first.code).toBe(0);
     expect(r.printer.jobs()).toEqual([]);
+    // The problem once, not at every retry; the summary says what is left and that it is kept.
+    expect(first.out.filter((l) => l.startsWith('labels waiting: '))).toEqual([
+      'labels waiting: Label printer out of labels (LABEL_PRINTER_PAPER_OUT). Load a new label roll; the queued labels then print.',
+    ]);
+    expect(first.out).toContain(
+      'Labels: 0 printed, 2 pending, 0 not printable. The pending ones are kept and print at the next run on this data folder (linestation labels lists them).',
+    );
     expect((await exportRows(r, 'LOT-RP1')).map((x) => x.label_state)).toEqual(['pending', 'pending']);
     const listed = await r.cli(['labels', '--lot', 'LOT-RP1', '--data-dir', r.dataDir]);
     expect(listed.out[0]).toBe('Lot LOT-RP1: 0 printed, 2 pending, 0 failed');
@@ -66,6 +73,8 @@ describe('linestation run with a label template', () => {
     r.printer.set({ paperOut: false });
     const second = await r.cli(runArgs(r, 'LOT-RP2', ['--simulate', '1']));
     expect(second.code).toBe(0);
+    expect(second.out.filter((l) => l.endsWith(' label printed'))).toHaveLength(3);
+    expect(second.out).toContain('Labels: 1 printed, 0 pending, 0 not printable.');
     expect((await exportRows(r, 'LOT-RP1')).map((x) => x.label_state)).toEqual(['printed', 'printed']);
     expect((await exportRows(r, 'LOT-RP2')).map((x) => x.label_state)).toEqual(['printed']);
     expect(r.printer.jobs()).toHaveLength(3);
