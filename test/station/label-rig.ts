@@ -58,7 +58,12 @@ export const addLabel = async (
 export type LabelLine = Awaited<ReturnType<typeof startLabelLine>>;
 
 export const startLabelLine = async (
-  o: { slots?: number; label?: Partial<LabelTemplateInput>; withoutLabel?: boolean } = {},
+  o: {
+    slots?: number;
+    label?: Partial<LabelTemplateInput>;
+    withoutLabel?: boolean;
+    mode?: 'flash-on-line' | 'ota-on-setup';
+  } = {},
 ) => {
   const closers: (() => Promise<void> | void)[] = [];
   const printer = await startFakeZplPrinter();
@@ -73,6 +78,7 @@ export const startLabelLine = async (
   const setup = await writeDemoProduct(join(dir, 'product'), cloud.url, {
     slots: o.slots ?? 4,
     bodySize: 4096,
+    ...(o.mode ? { mode: o.mode } : {}),
   });
   if (!setup.ok) throw new Error(setup.error.message);
   cloud.addToken(setup.value.token);

@@ -226,6 +226,19 @@ describe('labels through the station', () => {
     expect(lines).toHaveLength(3);
   });
 
+  it('an OTA-on-setup PASS (identify and register only) prints its label too', async () => {
+    line = await startLabelLine({ slots: 1, mode: 'ota-on-setup' });
+    const session = await line.open('LOT-L7');
+    await session.station.start();
+    const printed = nextEvent(session, isLabel('printed'));
+    const [done] = await plugAll(session, line, ['o1']);
+    expect(done?.attempt).toMatchObject({ result: 'pass', step: 'register' });
+    expect((await printed).deviceId).toBe(done?.attempt.deviceId);
+    expect(line.printer.jobs().map((j) => zplSymbolContents(j.zpl)[0]?.content)).toEqual([
+      done?.attempt.deviceId,
+    ]);
+  });
+
   it('a profile without a label prints nothing and the session has no label loop', async () => {
     line = await startLabelLine({ slots: 1, withoutLabel: true });
     const session = await line.open('LOT-L5');
