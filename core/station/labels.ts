@@ -110,20 +110,6 @@ export interface StationLabels {
   stop(): Promise<void>;
 }
 
-/**
- * Identity capture (serial by request 21, ICCID by request 554) is recorded on the identity and
- * the attempt by its own change; read the fields where they are, under the names it uses, so a
- * label carries them from the day they exist and stays empty until then.
- */
-const textField = (sources: readonly object[], keys: readonly string[]): string | undefined => {
-  for (const source of sources)
-    for (const key of keys) {
-      const v = (source as Readonly<Record<string, unknown>>)[key];
-      if (typeof v === 'string' && v.trim() !== '') return v;
-    }
-  return undefined;
-};
-
 const problemOf = (code: string | null, message: string | null): LabelProblem | undefined => {
   if (!code) return undefined;
   const op = operatorError(code);
@@ -216,8 +202,10 @@ export const createStationLabels = (o: StationLabelsOptions): StationLabels => {
       if (attempt.result !== 'pass' || !attempt.deviceId) return undefined;
       const record = buildLabelRecord({
         deviceId: attempt.deviceId,
-        serial: textField([identity, attempt], ['serialNumber', 'serial']),
-        iccid: textField([identity, attempt], ['iccid']),
+        // What identify read (requests 21 and 554, or the listening-mode listing); the attempt
+        // holds the same once logged. A device that reports none gets none on its label.
+        serial: identity.serialNumber ?? attempt.serialNumber,
+        iccid: identity.iccid ?? attempt.iccid,
         productName: o.facts.productName,
         productVersion: o.facts.productVersion,
         lot: o.facts.lot,

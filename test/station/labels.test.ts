@@ -60,6 +60,13 @@ describe('labels through the station', () => {
     expect(received).toHaveLength(4);
     expect(received.flatMap((r) => zplSymbolContents(r.zpl).map((s) => s.content)).sort()).toEqual(devices);
     for (const job of jobs) {
+      // What identify read (serial, and the SIM's ICCID on this cellular Boron) is on the label.
+      const attempt = session.log.attempts(session.batch.id).find((x) => x.id === job.attemptId);
+      expect(attempt?.serialNumber).toBeTruthy();
+      expect([job.record.serial, job.record.iccid]).toEqual([
+        attempt?.serialNumber ?? undefined,
+        attempt?.iccid ?? undefined,
+      ]);
       expect(job.record).toMatchObject({
         deviceId: job.deviceId,
         productName: 'Demo Widget',
