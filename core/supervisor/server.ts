@@ -6,7 +6,7 @@ import pg from 'pg';
 import { type BackoffPolicy, backoffDelay } from '../cloud/backoff';
 import { err, type LsError, ok, type Result } from '../errors/result';
 import { type LineDbTarget, redactLineSecrets } from '../line-db/config';
-import { diagnoseConnectFailure } from '../line-db/connection';
+import { diagnoseConnectFailure, guardClient } from '../line-db/connection';
 import { classifyLineError } from '../line-db/errors';
 import { LINE_NOTIFY_CHANNEL } from '../line-db/schema';
 import { sleep } from '../time/sleep';
@@ -171,8 +171,7 @@ export const startSupervisor = async (
     const t0 = performance.now();
     let client: pg.PoolClient | undefined;
     try {
-      client = await pool.connect();
-      client.on('error', () => undefined);
+      client = guardClient(await pool.connect());
       if (all) {
         const read = await readLine(client, undefined);
         model.replaceAll(read.lots, read.stations);
@@ -266,8 +265,7 @@ export const startSupervisor = async (
     return err(d.code, redactLineSecrets(d.message, url), d.remedy ? { remedy: d.remedy } : {});
   }
   try {
-    const client = await pool.connect();
-    client.on('error', () => undefined);
+    const client = guardClient(await pool.connect());
     try {
       const read = await readLine(client, undefined);
       model.replaceAll(read.lots, read.stations);
@@ -293,8 +291,7 @@ export const startSupervisor = async (
     if (running || closing) return;
     void (async () => {
       try {
-        const c = await pool.connect();
-        c.on('error', () => undefined);
+        const c = guardClient(await pool.connect());
         try {
           const read = await readLine(c, []);
           if (!sameStations(read.stations, model.stations) && !running) {
@@ -392,8 +389,7 @@ export const startSupervisor = async (
       } catch {
         return fail(res, 400, { code: 'BAD_REQUEST', message: 'The unit in the address is not readable.' });
       }
-      const c = await pool.connect();
-      c.on('error', () => undefined);
+      const c = guardClient(await pool.connect());
       try {
         return send(res, 200, await lookupUnit(c, q));
       } finally {
@@ -402,8 +398,7 @@ export const startSupervisor = async (
     }
     if (path === '/api/attempts.csv') {
       const lot = u.searchParams.get('lot') ?? undefined;
-      const c = await pool.connect();
-      c.on('error', () => undefined);
+      const c = guardClient(await pool.connect());
       const abort = new AbortController();
       res.on('close', () => abort.abort());
       const name = `line-attempts${lot ? `-${lot.replace(/[^\w.-]+/g, '_')}` : ''}.csv`;

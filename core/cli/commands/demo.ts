@@ -1,13 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startMockCloud } from '../../cloud/mock-server';
+import { startLineDemo } from '../../demo/line-demo';
 import { platformByName } from '../../platforms/lookup';
 import { simCloudKeys, simDeviceKeys } from '../../sim/index';
 import { DEMO_PRODUCT_ID, DEMO_TOKEN_ENV, writeDemoProduct } from '../../station/demo-setup';
 import { openStationLog } from '../../station/report';
 import { exportToFile } from '../../store/export';
 import { ExitCode } from '../exit-codes';
-import { CliExit } from '../io';
+import { CliExit, type CliIo } from '../io';
+import { untilStopped } from '../until-stopped';
 import type { RegisterCommand } from './index';
 import { runStation } from './run';
 
@@ -19,7 +21,32 @@ interface DemoOptions {
   wholeSet?: boolean;
   protected?: boolean;
   json?: boolean;
+  line?: boolean;
+  port?: number;
 }
+
+/** `demo --line`: three stations, a temporary line database and the supervisor page, until Ctrl-C. */
+const lineDemo = async (io: CliIo, dir: string, opts: DemoOptions): Promise<void> => {
+  const demo = await startLineDemo({
+    dir: join(dir, 'line'),
+    timeScale: opts.timeScale,
+    port: opts.port,
+    say: (l) => io.out(`Demo: ${l}`),
+  });
+  if (!demo.ok) {
+    io.err(
+      `linestation: ${demo.error.code}: ${demo.error.message}${demo.error.remedy ? ` ${demo.error.remedy}` : ''}`,
+    );
+    throw new CliExit(ExitCode.NotReady);
+  }
+  if (opts.json)
+    io.out(JSON.stringify({ type: 'demo-line', url: demo.value.url, database: demo.value.database }));
+  io.out(`Supervisor view: ${demo.value.url}`);
+  io.out('Ctrl-C stops the stations, the page and the temporary database.');
+  await untilStopped();
+  io.out('Demo: stopping…');
+  await demo.value.stop();
+};
 
 export const register: RegisterCommand = (program, io) => {
   program
@@ -44,9 +71,17 @@ export const register: RegisterCommand = (program, io) => {
       'the product has Device Protection and the devices arrive protected: each goes through Service Mode',
     )
     .option('--json', 'JSON lines instead of text')
+    .option(
+      '--line',
+      'a whole line instead: a temporary PostgreSQL, three simulated stations forwarding to it and the supervisor page, until Ctrl-C',
+    )
+    .option('--port <n>', 'with --line: the supervisor page port (default any free one)', (v) =>
+      Number.parseInt(v, 10),
+    )
     .action(async (opts: DemoOptions) => {
       const dir = resolve(io.cwd, opts.dataDir);
       mkdirSync(dir, { recursive: true });
+      if (opts.line) return lineDemo(io, dir, opts);
       const platform = platformByName(opts.platform);
       if (!platform) {
         io.err(`linestation: DEMO_PLATFORM: Unknown platform ${opts.platform}.`);

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../../core/cli/main';
+import { tempClusterUnavailable } from '../../../core/line-db/temp-cluster';
 import { parseCsvLine } from '../../../core/store/export';
 import { captureIo } from '../../station/cli-harness';
 import { tempDir } from '../../store/helpers';
@@ -67,4 +68,25 @@ describe('linestation demo', () => {
       );
     }
   });
+});
+
+describe.skipIf(tempClusterUnavailable() !== undefined)('linestation demo --line', () => {
+  it('starts a temporary line database, three stations and the supervisor page, prints its address, and stops on Ctrl-C', async () => {
+    const dir = join(tempDir('ls-demo-line-'), 'demo');
+    const c = captureIo();
+    const running = runCli(['demo', '--line', '--data-dir', dir, '--time-scale', '0.005'], c.io);
+    let address: string | undefined;
+    for (let i = 0; i < 600 && !address; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      address = /^Supervisor view: (http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(c.out.join('\n'))?.[1];
+    }
+    expect(address).toBeDefined();
+    const state = (await (await fetch(new URL('/api/state', address))).json()) as { stations: unknown[] };
+    expect(state.stations).toHaveLength(3);
+    expect(c.out.join('\n')).toContain('Ctrl-C stops');
+    process.emit('SIGINT');
+    expect(await running).toBe(0);
+    expect(c.errs).toEqual([]);
+    await expect(fetch(new URL('/api/state', address))).rejects.toThrow();
+  }, 180_000);
 });
