@@ -68,7 +68,8 @@ test('an operator scans a lot, 8 devices run (2 faulty), the screen shows 6 PASS
   await expect(
     page
       .getByTestId('slot-step')
-      .filter({ hasText: /Flashing [1-7]\d%/ })
+      // The slot names the module it writes and its path: "widget-app (DFU) 42%".
+      .filter({ hasText: /\(DFU\) [1-7]\d%/ })
       .first(),
   ).toBeVisible({
     timeout: 60_000,
