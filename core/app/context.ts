@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { RateLimiter } from '../cloud/rate-budget';
 import type { EventName, EventPayload } from '../contract/events';
 import type { MethodName, Methods, ParsedRequestOf } from '../contract/methods';
 import type { Result } from '../errors/result';
@@ -50,6 +51,11 @@ export interface HandlerContext {
   readonly line: Line;
   readonly settings: SettingsStore;
   readonly tokens: TokenStore;
+  /**
+   * The station's one cloud rate limiter (its share of the public IP's budget, from the settings'
+   * stationsSharingIp): the batch's session and every cloud call of the app take it.
+   */
+  rateLimiter(): RateLimiter;
   /** The station log for reads and audit entries (the running batch's own handle while one runs). */
   log(): StationLog;
   readonly dataDir: string;

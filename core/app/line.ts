@@ -1,5 +1,6 @@
 import type { BackoffPolicy } from '../cloud/backoff';
 import type { Drain } from '../cloud/outbox-drain';
+import type { RateLimiter } from '../cloud/rate-budget';
 import type { LabelProblem, SlotLabelView, StationLabelsView } from '../contract/labels';
 import type { BatchSummary, LogLine, SlotView, StationState } from '../contract/station';
 import { err, type LsError, ok, type Result, toLsError } from '../errors/result';
@@ -8,6 +9,7 @@ import type { LineStatus } from '../line-db/status';
 import { lineStatusLine } from '../line-db/status';
 import { isParticleVendor } from '../platforms/lookup';
 import type { SlotLabel } from '../station/labels';
+import { operatorError } from '../station/operator-errors';
 import { openSession, type Session, type SessionOptions } from '../station/session';
 import type { SlotView as CoreSlotView, StationEvent } from '../station/station';
 import type { BatchRecord } from '../store/records';
@@ -47,6 +49,8 @@ export interface LineOptions {
     /** The variable holding the line database URL (undefined: LINESTATION_LINE_DB). */
     lineDbEnv?: string | undefined;
   };
+  /** The station's one cloud rate limiter (its share of the public IP's budget), for each batch. */
+  readonly rateLimiter?: () => RateLimiter;
   /** The environment the session reads (the token variable included, when one is stored). */
   readonly env: () => Promise<NodeJS.ProcessEnv>;
   readonly onChange: (state: StationState) => void;
@@ -109,6 +113,8 @@ const slotView = (
   };
   if (v.portPath) out.portPath = v.portPath;
   if (v.deviceId) out.deviceId = v.deviceId;
+  if (v.serialNumber) out.serialNumber = v.serialNumber;
+  if (v.iccid) out.iccid = v.iccid;
   if (v.step) out.step = v.step;
   if (v.percent !== undefined) out.percent = v.percent;
   if (v.activity) out.activity = v.activity;
@@ -120,6 +126,7 @@ const slotView = (
   if (v.error) out.error = { ...v.error };
   if (labelSerial && v.state === 'passed') out.labelSerial = labelSerial;
   if (v.deviceLabel) out.deviceLabel = slotLabelView(v.deviceLabel);
+  if (v.warning && v.state === 'passed') out.warning = { ...v.warning };
   return out;
 };
 
@@ -239,6 +246,7 @@ export class Line {
         station: this.o.settings().stationName,
         slotLabels: this.o.settings().slotLabels,
         lineDbEnv: this.o.settings().lineDbEnv,
+        ...(this.o.rateLimiter ? { rateLimiter: this.o.rateLimiter() } : {}),
         dataDir: this.o.dataDir,
         env: await this.o.env(),
         offline: override.offline ?? false,
@@ -449,6 +457,13 @@ export class Line {
             `Slot ${this.slotName(e.slot)}: ${who} PASS${label ? `, label ${label}` : ''}${e.label ? `, label ${e.label.state}` : ''}.`,
             e.slot,
           );
+          // The device is good; its SIM is not active yet, which an engineer must sort out.
+          if (e.simProblem)
+            this.line(
+              'warn',
+              `Slot ${this.slotName(e.slot)}: ${who}: ${operatorError(e.simProblem.code).title}: ${e.simProblem.message}`,
+              e.slot,
+            );
         } else if (a.result === 'skipped')
           this.line(
             'warn',

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { createRateLimiter, type RateLimiter, stationShare } from '../cloud/rate-budget';
 import type { Envelope, ErrorPayload, Role } from '../contract/define';
 import { EVENTS, type EventName, type EventPayload } from '../contract/events';
 import { isMethodName, METHODS, type MethodName, type RequestOf, type ResponseOf } from '../contract/methods';
@@ -87,6 +88,14 @@ export const createAppService = (options: AppServiceOptions & { role?: Role } = 
   const settings = openSettingsStore(dataDir, options.stationName);
   const tokens = options.tokenStore ?? memoryTokenStore();
   let appLog: StationLog | undefined;
+  // One limiter for the station, made again only when the engineer changes the number of stations.
+  let limiter: { stations: number; limiter: RateLimiter } | undefined;
+  const rateLimiter = (): RateLimiter => {
+    const stations = settings.read().stationsSharingIp ?? 1;
+    if (limiter?.stations !== stations)
+      limiter = { stations, limiter: createRateLimiter(stationShare(stations)) };
+    return limiter.limiter;
+  };
   const state: HandlerContext['state'] = {
     profilePath: options.profilePath ? resolve(cwd, options.profilePath) : undefined,
   };
@@ -101,6 +110,7 @@ export const createAppService = (options: AppServiceOptions & { role?: Role } = 
       const s = settings.read();
       return { stationName: s.stationName, slotLabels: s.slotLabels, lineDbEnv: s.lineDbEnv };
     },
+    rateLimiter,
     // The stored token reaches the session as the variable the profile names; the environment
     // wins when it already holds one (a CI station configured by its environment).
     env: async () => {
@@ -125,6 +135,7 @@ export const createAppService = (options: AppServiceOptions & { role?: Role } = 
     line,
     settings,
     tokens,
+    rateLimiter,
     dataDir,
     log: () => {
       const running = line.sessionLog;

@@ -32,6 +32,11 @@ const settingsSchema = z.object({
   pin: pinHashSchema.optional(),
   /** The variable holding the line database URL; unset = LINESTATION_LINE_DB. Never the URL. */
   lineDbEnv: z.string().optional(),
+  /**
+   * Stations of the line that reach the Particle Cloud through this station's public IP address;
+   * each keeps to its share of Particle's 10,000 requests per 5 minutes. Unset = 1.
+   */
+  stationsSharingIp: z.int().min(1).optional(),
 });
 export type StationSettings = z.infer<typeof settingsSchema>;
 

@@ -230,6 +230,8 @@ export const METHODS = {
         stationName: z.string().trim().min(1).max(64).optional(),
         /** The variable holding the line database URL (docs/line.md); the URL itself never comes here. */
         lineDbEnv: envNameSchema.optional(),
+        /** Stations of the line reaching the Particle Cloud through this station's public IP. */
+        stationsSharingIp: z.int().min(1).max(1000).optional(),
         slotLabels: z
           .record(
             z.string().regex(/^[0-9]+-[0-9]+(\.[0-9]+)*$/, 'a USB port path like 1-2.3'),

@@ -15,6 +15,10 @@ export const slotViewSchema = z.object({
   portPath: z.string().optional(),
   state: z.enum(SLOT_STATES),
   deviceId: z.string().optional(),
+  /** The sticker serial number identify read (shown under the device ID). */
+  serialNumber: z.string().optional(),
+  /** Cellular platforms: the SIM's ICCID identify read. */
+  iccid: z.string().optional(),
   /** The pipeline step running now (or the one that failed). */
   step: z.string().optional(),
   percent: z.number().optional(),
@@ -35,6 +39,10 @@ export const slotViewSchema = z.object({
   labelSerial: z.string().optional(),
   /** The PASS's printed label, when the profile prints labels: pending, printed, scanned back. */
   deviceLabel: slotLabelSchema.optional(),
+  /** A PASS an engineer must look at: the cloud refused its SIM (registration 'sim-failed'). */
+  warning: z
+    .object({ code: z.string(), title: z.string(), remedy: z.string(), message: z.string() })
+    .optional(),
 });
 export type SlotView = z.infer<typeof slotViewSchema>;
 
@@ -105,7 +113,13 @@ export const attemptRowSchema = z.object({
   startedAt: z.string(),
   finishedAt: z.string().nullable(),
   durationMs: z.number().nullable(),
+  /** A PASS's registration as the outbox holds it now: registered, queued, sim-failed, failed, blocked. */
   registrationState: z.string().nullable(),
+  /** What identify read (null where the device could not tell). */
+  serialNumber: z.string().nullable(),
+  iccid: z.string().nullable(),
+  imei: z.string().nullable(),
+  deviceOs: z.string().nullable(),
   /** The newest label job's state, when the attempt has a label. */
   labelState: z.enum(LABEL_JOB_STATES).optional(),
   labelVerified: z.enum(['verified', 'mismatch']).optional(),
@@ -168,5 +182,7 @@ export const settingsViewSchema = z.object({
   tokenStorage: z.string(),
   /** The environment variable the line database URL is read from (default LINESTATION_LINE_DB). */
   lineDbEnv: z.string(),
+  /** Stations of the line reaching the Particle Cloud through this station's public IP (default 1). */
+  stationsSharingIp: z.int().min(1),
 });
 export type SettingsView = z.infer<typeof settingsViewSchema>;

@@ -25,13 +25,25 @@ const Row = memo(({ row, start }: { row: AttemptRow | undefined; start: number }
         <span>{row.id}</span>
         <span className="attempt-result">{row.result.toUpperCase()}</span>
         <span className="mono">{row.deviceId ?? '–'}</span>
+        <span
+          className="mono"
+          data-testid="attempt-serial"
+          title={[row.imei ? `IMEI ${row.imei}` : '', row.deviceOs ? `Device OS ${row.deviceOs}` : '']
+            .filter(Boolean)
+            .join(', ')}
+        >
+          {row.serialNumber ?? ''}
+        </span>
+        <span className="mono">{row.iccid ?? ''}</span>
         <span>{row.slot}</span>
         <span>{row.tryNumber}</span>
         <span>
           {row.labelSerial ??
             (row.labelState ? `${row.labelState}${row.labelVerified ? `, ${row.labelVerified}` : ''}` : '')}
         </span>
-        <span title={row.errorMessage ?? ''}>{row.errorCode ?? ''}</span>
+        <span title={row.errorMessage ?? ''}>
+          {row.errorCode ?? (row.registrationState === 'sim-failed' ? 'SIM refused (sim-failed)' : '')}
+        </span>
         <span>{dateTime(row.finishedAt)}</span>
       </>
     ) : (
@@ -97,6 +109,8 @@ export const AttemptList = ({
         <span>#</span>
         <span>Result</span>
         <span>Device ID</span>
+        <span>Serial</span>
+        <span>ICCID</span>
         <span>Slot</span>
         <span>Try</span>
         <span>Label</span>

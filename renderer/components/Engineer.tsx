@@ -164,6 +164,7 @@ const StationPanel = ({
   onSettings: (s: SettingsView) => void;
 }) => {
   const [name, setName] = useState(settings.stationName);
+  const [sharing, setSharing] = useState(String(settings.stationsSharingIp));
   const [labels, setLabels] = useState<Record<string, string>>({ ...settings.slotLabels });
   const [status, setStatus] = useState<string | undefined>();
   const scan = useCallback(async () => {
@@ -181,7 +182,16 @@ const StationPanel = ({
     e.preventDefault();
     try {
       const slotLabels = Object.fromEntries(Object.entries(labels).filter(([, v]) => v.trim()));
-      onSettings(unwrap(await bridge.invoke('settings.update', { stationName: name, slotLabels })));
+      const stations = Number(sharing);
+      onSettings(
+        unwrap(
+          await bridge.invoke('settings.update', {
+            stationName: name,
+            slotLabels,
+            ...(Number.isInteger(stations) && stations >= 1 ? { stationsSharingIp: stations } : {}),
+          }),
+        ),
+      );
       setStatus('Saved.');
     } catch (err) {
       setStatus(errorText(err));
@@ -197,6 +207,20 @@ const StationPanel = ({
         onChange={(e) => setName(e.target.value)}
         data-testid="station-name"
       />
+      <label htmlFor="stations-sharing-ip">Stations sharing this public IP</label>
+      <input
+        id="stations-sharing-ip"
+        type="number"
+        min={1}
+        max={1000}
+        value={sharing}
+        onChange={(e) => setSharing(e.target.value)}
+        data-testid="stations-sharing-ip"
+      />
+      <p className="muted">
+        The stations of the line that reach the Particle Cloud through the same router: each keeps to its
+        share of the 10,000 requests per 5 minutes Particle allows one address. Applies from the next batch.
+      </p>
       <h3>Slot labels by USB port</h3>
       <p className="muted">
         Plug a device into a port, press “Find plugged devices”, and give that port its label.

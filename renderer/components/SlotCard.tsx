@@ -134,8 +134,26 @@ const SlotCardView = ({ slot }: { slot: SlotView }) => {
           {slot.deviceId}
         </div>
       )}
+      {slot.serialNumber && (
+        <div className="slot-identity" data-testid="slot-serial">
+          Serial {slot.serialNumber}
+        </div>
+      )}
+      {slot.iccid && (
+        <div className="slot-identity" data-testid="slot-iccid">
+          ICCID {slot.iccid}
+        </div>
+      )}
       {slot.labelSerial && <div className="slot-labelserial">Label {slot.labelSerial}</div>}
       {slot.deviceLabel && slot.state === 'passed' && <LabelLine label={slot.deviceLabel} />}
+      {slot.warning && slot.state === 'passed' && (
+        // A good device whose SIM the cloud refused: it passed, but an engineer must see it.
+        <div className="slot-warning" data-testid="slot-warning">
+          <strong>{slot.warning.title}</strong>
+          <span className="slot-remedy">{slot.warning.remedy}</span>
+          <span className="slot-code">{slot.warning.code}</span>
+        </div>
+      )}
       {slot.error && (slot.state === 'failed' || slot.state === 'interrupted') && (
         <div className="slot-error" data-testid="slot-reason">
           <strong>{slot.error.title}</strong>
@@ -155,6 +173,9 @@ const sameSlot = (a: SlotView, b: SlotView): boolean =>
   a.activity === b.activity &&
   a.module === b.module &&
   a.deviceId === b.deviceId &&
+  a.serialNumber === b.serialNumber &&
+  a.iccid === b.iccid &&
+  a.warning?.code === b.warning?.code &&
   a.portPath === b.portPath &&
   Math.round(a.percent ?? -1) === Math.round(b.percent ?? -1) &&
   Math.round((a.bytesPerSecond ?? 0) / 1024) === Math.round((b.bytesPerSecond ?? 0) / 1024) &&

@@ -62,7 +62,7 @@ export interface FakeBehaviour {
   hangAt?: StepName;
   comesBackAs?: string;
   stepDelayMs?: number;
-  registration?: 'registered' | 'queued';
+  registration?: 'registered' | 'queued' | 'sim-failed';
 }
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -125,7 +125,10 @@ export class FakeDriver {
       },
       register: async (_i, ctx) => {
         await step('register', ctx);
-        return { state: b().registration ?? 'registered' };
+        const state = b().registration ?? 'registered';
+        return state === 'sim-failed'
+          ? { state, code: 'CLOUD_SIM_REJECTED', message: 'SIM 8988… cannot be imported: another account.' }
+          : { state };
       },
     });
   };

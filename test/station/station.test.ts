@@ -25,6 +25,31 @@ describe('Station', () => {
     await h.station.stop();
   });
 
+  it('shows a PASS whose SIM the cloud refused as PASS with a warning in operator words', async () => {
+    const h = await harness();
+    h.driver.behaviour.set(deviceId(1), { registration: 'sim-failed' });
+    h.bus.plug('1-1', deviceId(1));
+    h.bus.plug('1-2', deviceId(2));
+    await Promise.all([1, 2].map((s) => h.next((x) => finished(x, s))));
+    const [refused, good] = h.station.views();
+    expect(refused).toMatchObject({
+      state: 'passed',
+      warning: {
+        code: 'CLOUD_SIM_REJECTED',
+        title: 'SIM not activated by the cloud',
+        message: 'SIM 8988… cannot be imported: another account.',
+      },
+    });
+    expect(good?.warning).toBeUndefined();
+    expect(
+      h.log
+        .attempts(h.batch.id)
+        .map((a) => a.registrationState)
+        .sort(),
+    ).toEqual(['registered', 'sim-failed']);
+    await h.station.stop();
+  });
+
   it('runs slots in parallel, and one hung slot does not hold up another', async () => {
     const h = await harness({ timeoutsMs: { flash: 300 } });
     h.driver.behaviour.set(deviceId(1), { hangAt: 'flash' });

@@ -2,6 +2,7 @@ import type { SQLInputValue } from 'node:sqlite';
 import type { AttemptRow, BatchReport } from '../../contract/station';
 import { err, ok, type Result, toLsError } from '../../errors/result';
 import { exportToFile, LABEL_STATE_SQL, writeExport } from '../../store/export';
+import { registrationState } from '../../store/outbox';
 import type { AttemptRecord } from '../../store/records';
 import { type StationLog, toAttempt } from '../../store/station-log';
 import { batchStats } from '../../store/stats';
@@ -47,6 +48,10 @@ const attemptRow = (a: AttemptRecord): AttemptRow => ({
   finishedAt: a.finishedAt,
   durationMs: a.durationMs,
   registrationState: a.registrationState,
+  serialNumber: a.serialNumber,
+  iccid: a.iccid,
+  imei: a.imei,
+  deviceOs: a.deviceOs,
 });
 
 const MAX_POINTS = 500;
@@ -167,6 +172,13 @@ export const batchHandlers = {
           )
           .all(batch.id, request.limit, request.offset) as Row[]
       ).map((r) => ({ ...attemptRow(toAttempt(r)), ...labelOf(r) }));
+      // A PASS's registration as the outbox holds it now (the export's rule), for this page's
+      // devices only: a page costs a few indexed look-ups, not a scan of the product's outbox.
+      for (const row of rows)
+        if (row.result === 'pass' && row.deviceId) {
+          const now = registrationState(log.db, batch.product, row.deviceId).state;
+          if (now !== 'none') row.registrationState = now;
+        }
       return { total, offset: request.offset, rows };
     }),
 

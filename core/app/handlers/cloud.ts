@@ -30,6 +30,7 @@ const cloudFor = async (ctx: HandlerContext) => {
     baseUrl: reg.apiBaseUrl,
     token: async () => (await ctx.tokens.get()) ?? env[reg.tokenEnv]?.trim() ?? undefined,
     timeoutMs: 10_000,
+    rateLimiter: ctx.rateLimiter(),
   });
   return ok({ client, productId: String(p.product.id) });
 };

@@ -12,6 +12,7 @@ export const settingsView = async (ctx: HandlerContext): Promise<Result<Settings
     tokenStored: (await ctx.tokens.get()) !== undefined,
     tokenStorage: ctx.tokens.storage,
     lineDbEnv: s.lineDbEnv ?? DEFAULT_LINE_DB_ENV,
+    stationsSharingIp: s.stationsSharingIp ?? 1,
   });
 };
 
@@ -24,9 +25,12 @@ export const settingsHandlers = {
       ...(request.stationName ? { stationName: request.stationName } : {}),
       ...(request.slotLabels ? { slotLabels: request.slotLabels } : {}),
       ...(request.lineDbEnv ? { lineDbEnv: request.lineDbEnv } : {}),
+      ...(request.stationsSharingIp ? { stationsSharingIp: request.stationsSharingIp } : {}),
     }));
     if (saved.ok && request.lineDbEnv)
       ctx.log().recordAudit('engineer', 'line-db-env', null, { envName: request.lineDbEnv });
+    if (saved.ok && request.stationsSharingIp)
+      ctx.log().recordAudit('engineer', 'stations-sharing-ip', null, { stations: request.stationsSharingIp });
     if (!saved.ok) return saved;
     return settingsView(ctx);
   },
