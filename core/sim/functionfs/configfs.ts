@@ -28,6 +28,30 @@ export interface GadgetIdentity {
   readonly serialNumber: string;
 }
 
+/** configfs numbers custom gadget strings from 4 on (1-3: manufacturer, product, serial). */
+export const FIRST_CUSTOM_STRING = 4;
+/** The highest string number the composite layer hands out (usb_string_ids_n). */
+export const LAST_STRING = 254;
+
+const CUSTOM_STRING = /^id\d+$/;
+const customStringName = (id: number): string => `id${id}`;
+
+/**
+ * Where the custom gadget strings must go for each of `fixed` to sit at its number: configfs
+ * numbers custom strings 4, 5, … in the order they were made, so every number from 4 to the highest
+ * fixed one is a custom string, the others empty padding. `reserve` is how many numbers the
+ * configuration and the functions take after them (the kernel refuses the bind when it runs out).
+ * Fixed strings at 1-3 are the identity's and are left out. Undefined when they do not fit.
+ */
+export const customStringLayout = (
+  fixed: ReadonlyMap<number, string>,
+  reserve: number,
+): { readonly top: number; readonly texts: ReadonlyMap<number, string> } | undefined => {
+  const texts = new Map([...fixed].filter(([id]) => id >= FIRST_CUSTOM_STRING).sort(([a], [b]) => a - b));
+  const top = Math.max(FIRST_CUSTOM_STRING - 1, ...texts.keys());
+  return top + reserve > LAST_STRING ? undefined : { top, texts };
+};
+
 const hex = (n: number, width = 4): string => `0x${n.toString(16).padStart(width, '0')}`;
 
 const gadgetError = (message: string, e: unknown, remedy?: string): LsFailure =>
@@ -49,6 +73,10 @@ export class ConfigfsGadget {
   /** Where this gadget's FunctionFS instance is mounted; ep0 lives there. */
   readonly ffsMount: string;
   private readonly config: string;
+  private readonly strings: string;
+  /** The custom strings made: ids 4 … customTop (3: none), and the texts written to fixed ones. */
+  private customTop = FIRST_CUSTOM_STRING - 1;
+  private readonly customTexts = new Map<number, string>();
 
   private constructor(
     readonly name: string,
@@ -56,6 +84,7 @@ export class ConfigfsGadget {
   ) {
     this.dir = join(CONFIGFS_GADGETS, name);
     this.config = join(this.dir, 'configs', 'c.1');
+    this.strings = join(this.dir, 'strings', '0x409');
     this.ffsMount = join('/dev', `ffs-${name}`);
   }
 
@@ -63,7 +92,9 @@ export class ConfigfsGadget {
   static async create(name: string, udc: string): Promise<ConfigfsGadget> {
     const g = new ConfigfsGadget(name, udc);
     try {
-      await mkdir(join(g.dir, 'strings', '0x409'), { recursive: true });
+      await mkdir(g.strings, { recursive: true });
+      // An adopted gadget may hold custom strings of an earlier run, made in an unknown order.
+      await g.removeCustomStrings();
       await mkdir(join(g.config, 'strings', '0x409'), { recursive: true });
       await mkdir(join(g.dir, 'functions', `ffs.${name}`), { recursive: true });
       await mkdir(join(g.dir, 'functions', `acm.${name}`), { recursive: true });
@@ -96,6 +127,46 @@ export class ConfigfsGadget {
     await w('strings/0x409/manufacturer', id.manufacturer);
     await w('strings/0x409/product', id.product);
     await w('strings/0x409/serialnumber', id.serialNumber);
+  }
+
+  /**
+   * Puts each string of `fixed` at its number (Device OS's 0xFA in DFU mode) as custom gadget
+   * strings, padding below it; `reserve` is how many string numbers the configuration and functions
+   * take at bind. Takes effect at the next bind; a text change of a string in place also applies
+   * while bound (the kernel's table points at the same buffer). Returns false, leaving no custom
+   * strings, when they do not fit below 255 with the reserve: the host then gets a STALL for them.
+   */
+  async setFixedStrings(fixed: ReadonlyMap<number, string>, reserve: number): Promise<boolean> {
+    const layout = customStringLayout(fixed, reserve);
+    const top = layout?.top ?? FIRST_CUSTOM_STRING - 1;
+    if (top !== this.customTop) {
+      await this.removeCustomStrings();
+      // Padding strings are all alike, so each run up to a fixed one is made at once (the kernel
+      // orders them as they come); the fixed one after them lands at its number.
+      let next = FIRST_CUSTOM_STRING;
+      for (const id of layout?.texts.keys() ?? []) {
+        const pads = Array.from({ length: id - next }, (_, i) => next + i);
+        await Promise.all(pads.map((p) => mkdir(join(this.strings, customStringName(p)))));
+        await mkdir(join(this.strings, customStringName(id)));
+        next = id + 1;
+      }
+      this.customTop = top;
+    }
+    for (const [id, text] of layout?.texts ?? []) {
+      if (this.customTexts.get(id) === text) continue;
+      await writeFile(join(this.strings, customStringName(id), 's'), text);
+      this.customTexts.set(id, text);
+    }
+    return layout !== undefined;
+  }
+
+  private async removeCustomStrings(): Promise<void> {
+    const names = (await readdir(this.strings).catch(() => [] as string[])).filter((n) =>
+      CUSTOM_STRING.test(n),
+    );
+    await Promise.all(names.map((n) => rmdir(join(this.strings, n)).catch(() => undefined)));
+    this.customTop = FIRST_CUSTOM_STRING - 1;
+    this.customTexts.clear();
   }
 
   /**
@@ -144,12 +215,13 @@ export class ConfigfsGadget {
     await run('umount', [this.ffsMount]).catch(() => undefined);
     for (const f of [`ffs.${this.name}`, `acm.${this.name}`])
       await unlink(join(this.config, f)).catch(() => undefined);
+    await this.removeCustomStrings();
     for (const d of [
       join(this.config, 'strings', '0x409'),
       this.config,
       join(this.dir, 'functions', `ffs.${this.name}`),
       join(this.dir, 'functions', `acm.${this.name}`),
-      join(this.dir, 'strings', '0x409'),
+      this.strings,
       this.dir,
     ])
       await rmdir(d).catch(() => undefined);

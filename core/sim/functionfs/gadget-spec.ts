@@ -18,7 +18,17 @@ export interface GadgetSpec {
   readonly ffsStrings: readonly string[];
   /** Whether the device has a CDC-ACM serial port (normal and listening mode). */
   readonly serial: boolean;
+  /**
+   * Strings the host asks for by a number no descriptor names (Device OS 6.1.2+'s bootloader:
+   * 0xFA, the security mode): the kernel answers every string request itself, from configfs and
+   * FunctionFS tables with numbers it hands out, so these must be placed at their numbers in
+   * configfs (see ConfigfsGadget.setFixedStrings).
+   */
+  readonly fixedStrings: ReadonlyMap<number, string>;
 }
+
+/** The string numbers the kernel's acm function takes (control, data, association: f_acm.c). */
+export const ACM_STRING_COUNT = 3;
 
 const DT_INTERFACE = 0x04;
 const DT_INTERFACE_ASSOCIATION = 0x0b;
@@ -26,6 +36,19 @@ const CLASS_CDC = 0x02;
 const CLASS_CDC_DATA = 0x0a;
 
 const u16 = (b: Uint8Array, o: number): number => (b[o] ?? 0) | ((b[o + 1] ?? 0) << 8);
+
+/**
+ * The strings of `d` that neither the device descriptor (manufacturer, product, serial) nor any
+ * interface or interface association descriptor refers to: a host can only know them by number.
+ */
+export const fixedStrings = (d: SimDescriptors): Map<number, string> => {
+  const named = new Set([d.device[14] ?? 0, d.device[15] ?? 0, d.device[16] ?? 0]);
+  for (const desc of splitDescriptors(d.configuration)) {
+    if (desc[1] === DT_INTERFACE) named.add(desc[8] ?? 0);
+    else if (desc[1] === DT_INTERFACE_ASSOCIATION) named.add(desc[7] ?? 0);
+  }
+  return new Map([...d.strings].filter(([index]) => index !== 0 && !named.has(index)));
+};
 
 /** Splits a configuration descriptor set (after its 9-byte header) into single descriptors. */
 export const splitDescriptors = (configuration: Uint8Array): Uint8Array[] => {
@@ -105,5 +128,6 @@ export const gadgetSpec = (d: SimDescriptors): GadgetSpec => {
     ffs: { descriptors, count: kept.length, flags: FfsFlag.ALL_CTRL_RECIP },
     ffsStrings: strings,
     serial,
+    fixedStrings: fixedStrings(d),
   };
 };

@@ -5,6 +5,7 @@ import { type ListeningFaults, ListeningResponder } from '../serial-listening';
 import { ConfigfsGadget, listUdcs } from './configfs';
 import {
   type DeviceStatus,
+  moduleStatus,
   type Notice,
   type Reply,
   type Request,
@@ -56,6 +57,7 @@ const status = async (s: Slot, udc: string): Promise<DeviceStatus> => ({
   productId: s.productId,
   serialTty: s.serialTty,
   requests: s.server.requests,
+  modules: s.device.modules.map(moduleStatus),
   stats: {
     controlTransfers: s.device.stats.controlTransfers,
     bytesProgrammed: s.device.stats.bytesProgrammed,
@@ -151,6 +153,7 @@ const main = async (): Promise<void> => {
           notify({ notice: 'detached', deviceId: device.deviceId, reason });
         },
         serialTty: (tty) => attachSerial(slot, tty),
+        log: (line) => log(`${d.platform} ${device.deviceId} ${line}`),
         error: (e) => {
           log(
             `${d.platform} ${device.deviceId} error ${e.code}: ${e.message} ${JSON.stringify(e.details ?? {})}`,

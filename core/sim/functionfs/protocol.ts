@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { SimModule } from '../types';
 
 /*
  * The device server's control channel (Node IPC over `fork`): the guest checks and the benchmark
@@ -52,6 +53,28 @@ export const RequestSchema = z.discriminatedUnion('cmd', [
 ]);
 export type Request = z.input<typeof RequestSchema>;
 
+/** One module as the emulated device lists it (MODULE_INFO), in a form IPC carries. */
+export interface ModuleStatus {
+  /** 2 bootloader, 4 system part, 5 user part, 7 NCP, 8 radio stack. */
+  readonly func: number;
+  readonly index: number;
+  readonly version: number;
+  readonly size: number;
+  /** Passes the device's own checks (no failed validation flags). */
+  readonly valid: boolean;
+  /** The SHA-256 the device reports for it (hex), where it has one. */
+  readonly hash?: string;
+}
+
+export const moduleStatus = (m: SimModule): ModuleStatus => ({
+  func: m.func,
+  index: m.index,
+  version: m.version,
+  size: m.size,
+  valid: (m.failedFlags ?? 0) === 0,
+  ...(m.hash ? { hash: Buffer.from(m.hash).toString('hex') } : {}),
+});
+
 export interface DeviceStatus {
   readonly deviceId: string;
   readonly platform: string;
@@ -63,6 +86,8 @@ export interface DeviceStatus {
   /** Device side of the CDC function while the device has one (/dev/ttyGS*). */
   readonly serialTty: string | undefined;
   readonly requests: number;
+  /** What the device runs (its MODULE_INFO list), as the model holds it now. */
+  readonly modules: readonly ModuleStatus[];
   readonly stats: {
     readonly controlTransfers: number;
     readonly bytesProgrammed: number;

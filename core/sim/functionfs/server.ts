@@ -6,7 +6,7 @@ import type { FfsEvent, FfsFunctionDescriptors } from './blobs';
 import { FfsEventType, isDeviceToHost } from './blobs';
 import type { GadgetIdentity } from './configfs';
 import { Ep0, type Ep0Outcome } from './ep0';
-import { gadgetSpec } from './gadget-spec';
+import { ACM_STRING_COUNT, fixedStrings, gadgetSpec } from './gadget-spec';
 
 /*
  * Serves one simulated device through a configfs gadget: the kernel's own USB host stack (and so
@@ -35,6 +35,8 @@ export interface GadgetPort {
   readonly ffsMount: string;
   setIdentity(identity: GadgetIdentity): Promise<void>;
   setFunctions(withSerial: boolean): Promise<void>;
+  /** Strings at fixed numbers (see ConfigfsGadget.setFixedStrings); false when they do not fit. */
+  setFixedStrings(strings: ReadonlyMap<number, string>, reserve: number): Promise<boolean>;
   serialTty(): Promise<string>;
   bind(): Promise<void>;
   unbind(): Promise<void>;
@@ -119,6 +121,8 @@ export class AltTracker {
   }
 }
 
+const keyOf = (strings: ReadonlyMap<number, string>): string => JSON.stringify([...strings]);
+
 export class FfsDeviceServer {
   private ep0: Ep0Port | undefined;
   private loop: Promise<void> | undefined;
@@ -127,6 +131,11 @@ export class FfsDeviceServer {
   private unsubscribe: (() => void) | undefined;
   private readonly alts = new AltTracker();
   private stopped = false;
+  /** The fixed-number strings as served now, and the string numbers the functions take after them. */
+  private fixed: { strings: ReadonlyMap<number, string>; reserve: number } = {
+    strings: new Map(),
+    reserve: 0,
+  };
   requests = 0;
 
   constructor(
@@ -175,6 +184,13 @@ export class FfsDeviceServer {
     const spec = gadgetSpec(descriptors);
     await this.gadget.setIdentity(spec.identity);
     await this.gadget.setFunctions(spec.serial);
+    // The configuration string (at most one) and the functions' strings come after ours.
+    const reserve = 1 + spec.ffsStrings.length + (spec.serial ? ACM_STRING_COUNT : 0);
+    if (!(await this.gadget.setFixedStrings(spec.fixedStrings, reserve)))
+      this.events.log?.(
+        `strings ${[...spec.fixedStrings.keys()].map((i) => `0x${i.toString(16)}`).join(', ')} not served: no room below 255 next to ${reserve} others`,
+      );
+    this.fixed = { strings: spec.fixedStrings, reserve };
     const ep0 = await this.openEp0(this.gadget.ffsMount, spec.ffs, spec.ffsStrings);
     this.ep0 = ep0;
     this.alts.configure(descriptors);
@@ -239,8 +255,32 @@ export class FfsDeviceServer {
     const t0 = performance.now();
     const result = await this.device.handleControl(setup, data);
     const outcome = await this.complete(ep0, setup, toHost, result);
+    this.followFixedStrings();
     this.events.request?.(setup, result.status, outcome, performance.now() - t0);
     if (outcome === 'cancelled') this.events.log?.(`request ${setup.bRequest} cancelled by the host`);
+  }
+
+  /**
+   * A request can change what a fixed-number string says (0xFB clears the Service Mode override:
+   * 0xFA goes from sm=s to sm=p): the new text is written in place, which the bound gadget serves
+   * at once. Other changes wait for the next enumeration. Queued behind any re-enumeration, never
+   * awaited here (a detach waits for this loop).
+   */
+  private followFixedStrings(): void {
+    const changed = (): ReadonlyMap<number, string> | undefined => {
+      const now = fixedStrings(this.device.descriptors);
+      const served = this.fixed.strings;
+      if (!this.ep0 || !this.device.connected || keyOf(now) === keyOf(served)) return undefined;
+      const sameNumbers = now.size === served.size && [...now.keys()].every((i) => served.has(i));
+      return sameNumbers ? now : undefined;
+    };
+    if (!changed()) return;
+    void this.enqueue(async () => {
+      const now = changed();
+      if (!now) return;
+      await this.gadget.setFixedStrings(now, this.fixed.reserve);
+      this.fixed = { ...this.fixed, strings: now };
+    }).catch(() => undefined);
   }
 
   private async complete(

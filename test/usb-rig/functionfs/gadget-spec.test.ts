@@ -59,4 +59,15 @@ describe('gadgetSpec', () => {
     expect([...spec.ffs.descriptors]).toEqual([9, 4, 0, 0, 0, 0xff, 0xff, 0xff, 1]);
     expect(spec.ffsStrings).toEqual(['Particle Control']);
   });
+
+  it('strings a host asks for only by number (0xFA on Device OS 6.1.2+ in DFU mode) are fixed strings; named ones are not', () => {
+    const boron = platformByName('boron');
+    if (!boron) throw new Error('boron missing from the platform table');
+    expect(
+      gadgetSpec(dfuDescriptors(boron, ID, { protectedLayout: false, deviceState: 'o' })).fixedStrings,
+    ).toEqual(new Map([[0xfa, 'sm=o']]));
+    expect(gadgetSpec(dfuDescriptors(boron, ID)).fixedStrings.size).toBe(0);
+    expect(gadgetSpec(dfuDescriptors(photon, ID)).fixedStrings.size).toBe(0);
+    expect(gadgetSpec(normalDescriptors(boron, ID)).fixedStrings.size).toBe(0);
+  });
 });

@@ -1,10 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { buildModule } from '../../../core/firmware';
+import { SERVICE, SERVICE_STATUS } from '../../../core/sim/control-service';
 import { SimDevice } from '../../../core/sim/device';
 import { type FfsEvent, FfsEventType } from '../../../core/sim/functionfs/blobs';
 import type { GadgetIdentity } from '../../../core/sim/functionfs/configfs';
 import type { Ep0Outcome } from '../../../core/sim/functionfs/ep0';
 import { type Ep0Port, FfsDeviceServer, type GadgetPort } from '../../../core/sim/functionfs/server';
-import type { SetupPacket } from '../../../core/sim/types';
+import type { SetupPacket, SimDeviceOptions } from '../../../core/sim/types';
+import { decode, encode, parseReply } from '../../sim/control';
 
 // Tests for core/sim/functionfs/server.ts: a real SimDevice behind a fake ep0 and gadget, so the
 // request plumbing and the mode-switch choreography run without a kernel.
@@ -64,6 +67,11 @@ class FakeGadget implements GadgetPort {
   async setFunctions(withSerial: boolean): Promise<void> {
     this.serial = withSerial;
   }
+  fixed: { strings: Record<number, string>; reserve: number; bound: boolean }[] = [];
+  async setFixedStrings(strings: ReadonlyMap<number, string>, reserve: number): Promise<boolean> {
+    this.fixed.push({ strings: Object.fromEntries(strings), reserve, bound: this.bound });
+    return true;
+  }
   async serialTty(): Promise<string> {
     return '/dev/ttyGS0';
   }
@@ -99,15 +107,20 @@ const dnload = (wValue: number, length: number): SetupPacket => ({
 let device: SimDevice | undefined;
 afterEach(() => device?.dispose());
 
-const startServer = async (mode: 'dfu' | 'normal') => {
-  device = new SimDevice({ platform: 'photon', seed: 'server-test', mode, timeScale: 0 });
+const startServer = async (mode: 'dfu' | 'normal', options: Partial<SimDeviceOptions> = {}) => {
+  device = new SimDevice({ platform: 'photon', seed: 'server-test', mode, timeScale: 0, ...options });
   const gadget = new FakeGadget();
   const attached: number[] = [];
+  const detached: string[] = [];
   const ttys: string[] = [];
   const server = new FfsDeviceServer(
     device,
     gadget,
-    { attached: (_m, pid) => attached.push(pid), serialTty: (t) => ttys.push(t) },
+    {
+      attached: (_m, pid) => attached.push(pid),
+      detached: (reason) => detached.push(reason),
+      serialTty: (t) => ttys.push(t),
+    },
     async () => {
       const ep0 = new FakeEp0();
       gadget.ep0s.push(ep0);
@@ -117,7 +130,50 @@ const startServer = async (mode: 'dfu' | 'normal') => {
   await server.start();
   device.powerOn();
   await waitUntil(() => gadget.bound, 'first bind');
-  return { device, gadget, server, attached, ttys };
+  return { device, gadget, server, attached, detached, ttys };
+};
+
+/** One IN transfer on `ep0`: waits for the server's answer to it. */
+const transferIn = async (ep0: FakeEp0, setup: SetupPacket): Promise<Uint8Array> => {
+  const n = ep0.replies.length;
+  ep0.setup(setup);
+  await waitUntil(() => ep0.replies.length > n, `an answer to request ${setup.bRequest}`);
+  const reply = ep0.replies[n];
+  if (reply?.kind !== 'data' || !reply.data) throw new Error(`request ${setup.bRequest}: ${reply?.kind}`);
+  return reply.data;
+};
+
+const serviceIn = (bRequest: number, wIndex: number, wValue = 0, wLength = 64): SetupPacket => ({
+  bmRequestType: 0xc0,
+  bRequest,
+  wValue,
+  wIndex,
+  wLength,
+});
+
+/**
+ * One Particle control request through the server, as a host sends it: INIT, SEND (the only OUT,
+ * acknowledged as FunctionFS reads it), CHECK until it is no longer PENDING, RECV.
+ */
+const controlRequest = async (ep0: FakeEp0, type: number, payload: Uint8Array) => {
+  const init = parseReply(await transferIn(ep0, serviceIn(SERVICE.INIT, type, payload.length)));
+  const id = init.id ?? -1;
+  if (payload.length > 0)
+    ep0.setup(
+      { bmRequestType: 0x40, bRequest: SERVICE.SEND, wValue: 0, wIndex: id, wLength: payload.length },
+      payload,
+    );
+  let pending = 0;
+  for (;;) {
+    const check = parseReply(await transferIn(ep0, serviceIn(SERVICE.CHECK, id)));
+    if (check.status === SERVICE_STATUS.PENDING) {
+      pending++;
+      await new Promise((r) => setTimeout(r, 5));
+      continue;
+    }
+    const data = check.size ? await transferIn(ep0, serviceIn(SERVICE.RECV, id, 0, check.size)) : undefined;
+    return { status: check.status, result: check.result, data, pending };
+  }
 };
 
 describe('FfsDeviceServer', () => {
@@ -163,6 +219,76 @@ describe('FfsDeviceServer', () => {
     expect(attached).toEqual([0xd006, 0xc006]);
     expect(gadget.serial).toBe(true);
     expect(ttys).toEqual(['/dev/ttyGS0']);
+  });
+
+  it('a normal-mode update (250/253/251): START answers PENDING while it erases, 1024-byte chunks, FINISH; then the reset re-enumerates on the same gadget and the bootloader is applied at that boot', async () => {
+    const {
+      gadget,
+      attached,
+      detached,
+      device: d,
+    } = await startServer('normal', {
+      platform: 'boron',
+      timeScale: 1,
+      // A slow OTA erase keeps START pending for a while; the rest is quick.
+      timing: { otaEraseMsPerSector: 400, controlRequestMs: 0, detachDelayMs: 1, reenumerateMs: 5 },
+    });
+    expect(gadget.identity?.productId).toBe(0xc00d);
+    const bootloader = buildModule({
+      platformId: 13,
+      function: 'bootloader',
+      version: 3100,
+      bodySize: 3000,
+      initialStackPointer: 0x2003fc00,
+    });
+    const ep0 = gadget.ep0s[0] as FakeEp0;
+    ep0.push({ type: FfsEventType.BIND }, { type: FfsEventType.ENABLE });
+
+    const start = await controlRequest(
+      ep0,
+      250,
+      encode('StartFirmwareUpdateRequest', { size: bootloader.length }),
+    );
+    expect([start.status, start.result]).toEqual([SERVICE_STATUS.OK, 0]);
+    expect(start.pending).toBeGreaterThan(0);
+    const chunk = Number(decode('StartFirmwareUpdateReply', start.data ?? new Uint8Array(0)).chunkSize);
+    expect(chunk).toBe(1024);
+    for (let o = 0; o < bootloader.length; o += chunk) {
+      const data = encode('FirmwareUpdateDataRequest', { data: bootloader.subarray(o, o + chunk) });
+      expect((await controlRequest(ep0, 253, data)).result).toBe(0);
+    }
+    expect(d.modules.find((m) => m.func === 2)?.version).toBe(3000);
+    // FINISH's result reaches the host before the device resets.
+    const finish = await controlRequest(ep0, 251, encode('FinishFirmwareUpdateRequest', {}));
+    expect([finish.status, finish.result]).toEqual([SERVICE_STATUS.OK, 0]);
+    await waitUntil(() => gadget.ep0s.length === 2 && gadget.bound, 're-enumeration after the update');
+    expect(ep0.closed).toBe(true);
+    expect(detached).toEqual(['firmware update']);
+    expect(gadget.log).toEqual(['identity c00d', 'bind', 'unbind', 'identity c00d', 'bind']);
+    expect(attached).toEqual([0xc00d, 0xc00d]);
+    // The bootloader copied the update into place before Device OS enumerated again.
+    expect(d.modules.find((m) => m.func === 2)?.version).toBe(3100);
+    // And the device answers on the new ep0.
+    const next = gadget.ep0s[1] as FakeEp0;
+    expect((await controlRequest(next, 90, new Uint8Array(0))).result).toBe(0);
+  });
+
+  it('puts string 0xFA (Device OS 6.1.2+ in DFU mode) at its number before binding, none in normal mode; 0xFB changes its text in place', async () => {
+    const { gadget, device: d } = await startServer('dfu', { platform: 'boron', protection: 'service' });
+    // Three alt setting strings in FunctionFS plus the configuration string come after it.
+    expect(gadget.fixed).toEqual([{ strings: { 250: 'sm=s' }, reserve: 4, bound: false }]);
+    const ep0 = gadget.ep0s[0] as FakeEp0;
+    ep0.setup(dnload(0, 1), Uint8Array.of(0xfb)); // DfuSe CLEAR_SECURITY_MODE_OVERRIDE
+    ep0.setup(GETSTATUS);
+    ep0.setup(GETSTATUS);
+    await waitUntil(() => gadget.fixed.length === 2, 'the new 0xFA text');
+    expect(d.protection).toBe('protected');
+    expect(gadget.fixed[1]).toEqual({ strings: { 250: 'sm=p' }, reserve: 4, bound: true });
+    ep0.setup(dnload(0, 0)); // leave
+    ep0.setup(GETSTATUS);
+    await waitUntil(() => gadget.ep0s.length === 2 && gadget.bound, 're-enumeration');
+    // Normal mode: the control interface's string and the acm function's three, no fixed strings.
+    expect(gadget.fixed[2]).toEqual({ strings: {}, reserve: 5, bound: false });
   });
 
   it('follows a pulled cable and a plugged one', async () => {

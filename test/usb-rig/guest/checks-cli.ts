@@ -2,6 +2,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { buildModule, parseModule } from '../../../core/firmware';
+import { FLAG_DROP_MODULE_INFO } from '../../../core/firmware/module-prefix';
 import { openListeningSerial } from '../../../core/particle/listening-serial';
 import { makeDeviceId } from '../../../core/sim/device';
 import type { Notice } from '../../../core/sim/functionfs/protocol';
@@ -23,6 +24,19 @@ const FlashJson = z.object({
   error: z
     .object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() })
     .optional(),
+});
+const InstallJson = z.object({
+  ok: z.boolean(),
+  verified: z.boolean(),
+  device: z.object({ id: z.string().nullable(), portPath: z.string() }),
+  timings: z.object({ totalMs: z.number() }).optional(),
+  plan: z.object({
+    steps: z.array(z.object({ path: z.string(), kind: z.string(), label: z.string().optional() })),
+  }),
+  modules: z.array(z.object({ name: z.string(), path: z.string(), outcome: z.string(), ms: z.number() })),
+  backInNormalMode: z.boolean().optional(),
+  reenumerationMs: z.number().optional(),
+  setupDone: z.string().optional(),
 });
 const DevicesJson = z.object({
   devices: z.array(
@@ -47,7 +61,11 @@ const attachedAs =
     n.notice === 'attached' && n.deviceId === deviceId && n.productId === productId;
 
 /** Puts an emulated device into `mode` the way firmware gets there, and waits until it enumerated. */
-const ensureMode = async (ctx: RigContext, deviceId: string, mode: 'normal' | 'dfu'): Promise<void> => {
+export const ensureMode = async (
+  ctx: RigContext,
+  deviceId: string,
+  mode: 'normal' | 'dfu',
+): Promise<void> => {
   const s = await ctx.server.device(deviceId);
   const pid = mode === 'dfu' ? 0xd000 | (s.productId & 0xff) : 0xc000 | (s.productId & 0xff);
   if (s.mode === mode && s.bound) return;
@@ -67,6 +85,62 @@ const devices = async (ctx: RigContext) => {
   const r = await linestation(ctx, ['devices', '--json']);
   expectEqual(r.code, 0, `linestation devices --json (${said(r)})`);
   return DevicesJson.parse(jsonOf(r, 'linestation devices --json')).devices;
+};
+
+interface SetModule {
+  readonly name: string;
+  readonly bytes: Buffer;
+  readonly address: number;
+  readonly version: number;
+  /** The SHA-256 in its suffix: what MODULE_INFO reports for it (Device OS ≥ 5.6). */
+  readonly sha: string;
+  /** What lands in flash: a SoftDevice drops its module prefix (DROP_MODULE_INFO). */
+  readonly written: Buffer;
+}
+
+/**
+ * A whole Gen 3 set for the Boron, generated (Particle's SoftDevice binaries are per platform and
+ * the fixtures hold only the Argon's): a bootloader (normal mode), a SoftDevice that drops its
+ * prefix as the real one does, and a user part for the Device OS the device runs (DFU).
+ */
+const wholeGen3Set = (systemVersion: number): SetModule[] => {
+  // Device OS finds a Gen 3 prefix at 0x200 only behind a vector table (an initial stack pointer).
+  const sp = 0x2003fc00;
+  const specs: [string, Parameters<typeof buildModule>[0]][] = [
+    [
+      'bootloader.bin',
+      { platformId: 13, function: 'bootloader', version: 3100, bodySize: 3000, initialStackPointer: sp },
+    ],
+    [
+      'softdevice.bin',
+      { platformId: 13, function: 'radio', version: 204, bodySize: 12_000, flags: FLAG_DROP_MODULE_INFO },
+    ],
+    [
+      'app.bin',
+      {
+        platformId: 13,
+        function: 'user',
+        bodySize: 2000,
+        product: { id: 4242, version: 7 },
+        dependencies: [{ function: 'system', index: 1, version: systemVersion }],
+      },
+    ],
+  ];
+  return specs.map(([name, spec]) => {
+    const bytes = Buffer.from(buildModule(spec));
+    const parsed = parseModule(name, bytes);
+    if (!parsed.ok) throw new Error(`${name}: ${parsed.error.message}`);
+    const m = parsed.module;
+    const drop = (m.flags & FLAG_DROP_MODULE_INFO) !== 0;
+    return {
+      name,
+      bytes,
+      address: m.startAddress,
+      version: m.version,
+      sha: m.fwUniqueId,
+      written: drop ? bytes.subarray(m.prefixOffset + 24) : bytes,
+    };
+  });
 };
 
 export const cliChecks: Check<RigContext>[] = [
@@ -199,6 +273,112 @@ export const cliChecks: Check<RigContext>[] = [
       // consumed the DFU request), so it boots its application: the checks after this one must
       // bring it to the mode they need (ensureMode / the station's ensure-dfu step).
       await ctx.server.request({ cmd: 'power-on', device: ctx.photon });
+    },
+  },
+  {
+    name: 'cli-install-set',
+    title:
+      'linestation flash installs a whole Gen 3 set on the Boron: bootloader in normal mode (250/253/251, reset, applied at boot), SoftDevice + user part over DFU',
+    timeoutMs: 300_000,
+    async run(ctx, measure) {
+      await ensureMode(ctx, ctx.boron, 'normal');
+      const before = await ctx.server.device(ctx.boron);
+      const system = before.modules.find((m) => m.func === 4 && m.index === 1);
+      expect(system, 'the emulated Boron lists no system part');
+      const set = wholeGen3Set(system?.version ?? 0);
+      const dir = join(ctx.out, 'install-set');
+      mkdirSync(dir, { recursive: true });
+      const files = set.map((m) => {
+        const file = join(dir, m.name);
+        writeFileSync(file, m.bytes);
+        return file;
+      });
+      const since = ctx.server.notices.length;
+      const r = await linestation(ctx, ['flash', '--device', ctx.boron, '--json', ...files], 260_000);
+      measure('flash_s', Number((r.ms / 1000).toFixed(2)));
+      const result = InstallJson.parse(jsonOf(r, 'linestation flash --json'));
+      expect(r.code === 0 && result.ok, `linestation flash failed: ${said(r)}`);
+      expect(result.verified, 'the install is not verified');
+      expect(result.backInNormalMode, 'the install does not say the Boron came back in normal mode');
+      expectEqual(result.device.id, ctx.boron, 'installed device ID');
+      // The plan: the bootloader in normal mode first (the device was found running), then DFU.
+      expectEqual(
+        result.plan.steps.map((s) => s.path),
+        ['normal', 'dfu', 'dfu', 'dfu'],
+        'plan paths (bootloader, SoftDevice, the pre-3.1 user part erase, user part)',
+      );
+      expectEqual(
+        result.modules.map((m) => `${m.name}@${m.path}:${m.outcome}`),
+        [
+          'bootloader.bin@normal:written',
+          'softdevice.bin@dfu:written',
+          'erase the pre-3.1 user part at 0x000D4000@dfu:written',
+          'app.bin@dfu:written',
+        ],
+        'modules written',
+      );
+      measure('bootloader_normal_mode_ms', result.modules[0]?.ms ?? -1);
+      measure('dfu_total_ms', Math.round(result.timings?.totalMs ?? -1));
+      if (result.reenumerationMs !== undefined) measure('back_after_leave_ms', result.reenumerationMs);
+      // Through the kernel the device left and came back three times, in this order: the reset
+      // after FINISH (the bootloader applies the update before Device OS enumerates again), the
+      // DFU_MODE request, and the DFU leave. Each came back on the same port with its new PID.
+      const boron = ctx.server.notices
+        .slice(since)
+        .filter((n) => 'deviceId' in n && n.deviceId === ctx.boron)
+        .map((n) =>
+          n.notice === 'detached'
+            ? `detached: ${n.reason}`
+            : n.notice === 'attached'
+              ? `attached ${n.productId.toString(16)}`
+              : `${n.notice}`,
+        );
+      measure('bus_events', boron.join(' | '));
+      expectEqual(
+        boron,
+        [
+          'detached: firmware update',
+          'attached c00d',
+          'detached: DFU_MODE request',
+          'attached d00d',
+          'detached: DFU leave',
+          'attached c00d',
+        ],
+        'the Boron on the bus',
+      );
+      // The device's own word (MODULE_INFO): the new bootloader and the user part, valid, with their
+      // own SHA-256; the system part untouched.
+      const after = await ctx.server.device(ctx.boron);
+      expectEqual([after.mode, after.productId], ['normal', 0xc00d], 'Boron mode and PID after');
+      const listed = (func: number) => {
+        const m = after.modules.find((x) => x.func === func);
+        return m ? { version: m.version, valid: m.valid, sha: m.hash } : undefined;
+      };
+      const want = (name: string) => {
+        const m = set.find((x) => x.name === name);
+        return { version: m?.version, valid: true, sha: m?.sha };
+      };
+      expectEqual(listed(2), want('bootloader.bin'), 'bootloader in MODULE_INFO');
+      expectEqual(listed(5), want('app.bin'), 'user part in MODULE_INFO');
+      expectEqual(listed(4)?.version, system?.version, 'system part version (untouched)');
+      measure(
+        'bootloader_version',
+        `${before.modules.find((m) => m.func === 2)?.version} -> ${listed(2)?.version}`,
+      );
+      // And the flash: every image at its address, the old user part's first page erased.
+      for (const m of set) {
+        const flash = await ctx.server.readFlash(ctx.boron, m.address, m.written.length);
+        expect(
+          flash.equals(m.written),
+          `${m.name}: the emulated flash at 0x${m.address.toString(16)} differs`,
+        );
+      }
+      const legacy = await ctx.server.readFlash(ctx.boron, 0xd4000, 4096);
+      expect(
+        legacy.every((b) => b === 0xff),
+        'the first page of the pre-3.1 user part (0xD4000) is not erased',
+      );
+      measure('reenumerations', after.stats.reenumerations - before.stats.reenumerations);
     },
   },
   {

@@ -4,6 +4,7 @@ import { makeDeviceId } from '../../../core/sim/device';
 import type { ServerConfig } from '../../../core/sim/functionfs/protocol';
 import { cliChecks } from './checks-cli';
 import { dfuUtilChecks } from './checks-dfu-util';
+import { usbChecks } from './checks-usb';
 import type { RigContext } from './context';
 import { DeviceServer } from './device-server';
 import { log, runChecks } from './harness';
@@ -40,7 +41,8 @@ const main = async (): Promise<number> => {
   const server = await startServer({
     devices: [
       { platform: 'photon', deviceId: photon, mode: 'dfu', timeScale: 0.05 },
-      { platform: 'boron', deviceId: boron, mode: 'dfu', timeScale: 0.05 },
+      // Real device timing: the whole-set check sees START pending while the OTA area erases.
+      { platform: 'boron', deviceId: boron, mode: 'dfu', timeScale: 1 },
     ],
   });
   // Let the host side enumerate both devices (usbfs nodes, udev) before the first check.
@@ -60,7 +62,7 @@ const main = async (): Promise<number> => {
     boron,
     fixtures: resolve(repo, '..', 'shared', 'fixtures', 'particle-binaries'),
   };
-  const results = await runChecks([...dfuUtilChecks, ...cliChecks], ctx, only, out);
+  const results = await runChecks([...dfuUtilChecks, ...usbChecks, ...cliChecks], ctx, only, out);
   await ctx.server.stop();
   const failed = results.filter((r) => r.outcome === 'fail').length;
   log(`${results.length - failed} passed, ${failed} failed`);
