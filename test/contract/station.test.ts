@@ -14,6 +14,8 @@ describe('station contract', () => {
         'cloud.test',
         'files.choose',
         'firmware.inspect',
+        // Asks the station's label printer for its status: set-up, like the cloud connection test.
+        'label.testPrinter',
         'line.test',
         'profile.load',
         'profile.lock',
@@ -28,6 +30,11 @@ describe('station contract', () => {
       'batch.start',
       'batch.stop',
       'label.scan',
+      // The issue: an operator can reprint from the batch view (audited under their name).
+      'label.jobs',
+      'label.reprint',
+      'label.printNow',
+      'label.preview',
       'station.state',
       'batch.export',
       'session.unlock',

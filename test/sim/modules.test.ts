@@ -26,10 +26,9 @@ describe.skipIf(!existsSync(FIXTURES))(
   () => {
     const load = (name: string) => new Uint8Array(readFileSync(join(FIXTURES, name)));
     /** binary-version-reader's reading of each file: `fwUniqueId` is the suffix SHA-256. */
-    const expected = JSON.parse(readFileSync(join(FIXTURES, 'expected.json'), 'utf8')) as Record<
-      string,
-      { fwUniqueId: string }
-    >;
+    const expected = (
+      existsSync(FIXTURES) ? JSON.parse(readFileSync(join(FIXTURES, 'expected.json'), 'utf8')) : {}
+    ) as Record<string, { fwUniqueId: string }>;
     const suffixSha = (name: string) => Buffer.from(expected[name]?.fwUniqueId ?? '', 'hex');
 
     it('a Tracker comes back reporting the user part just written', async () => {
