@@ -13,6 +13,7 @@ import {
   settleOutbox,
   unblockOutbox,
 } from '../store/outbox';
+import { createBackgroundLoop } from '../time/background-loop';
 import { sleep } from '../time/sleep';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff';
 import type { CloudClient } from './client';
@@ -572,59 +573,27 @@ export const createDrain = (options: DrainOptions): Drain => {
     return soonest === undefined ? undefined : Math.max(0, soonest - t);
   };
 
-  let controller: AbortController | undefined;
-  let loop: Promise<void> | undefined;
-  let wakeUp: (() => void) | undefined;
-  let unsubscribe: (() => void) | undefined;
-  let woken = false;
-
-  const wake = () => {
-    woken = true;
-    wakeUp?.();
-  };
-
-  const runLoop = async (signal: AbortSignal) => {
-    while (!signal.aborted) {
-      woken = false;
-      try {
-        await pass(false, signal, emptyReport());
-      } catch (e) {
-        // A store error (disk full, read-only): say so and try again later rather than die.
-        emit({ type: 'error', message: e instanceof Error ? e.message : String(e) });
-        await sleep(policy.baseMs, signal);
-        continue;
-      }
-      if (signal.aborted || woken) continue;
-      const wait = Math.min(nextWakeIn() ?? idlePollMs, idlePollMs);
-      const nap = new AbortController();
-      wakeUp = () => nap.abort();
-      const onStop = () => nap.abort();
-      signal.addEventListener('abort', onStop, { once: true });
-      await sleep(wait, nap.signal);
-      signal.removeEventListener('abort', onStop);
-      wakeUp = undefined;
-    }
-  };
+  const background = createBackgroundLoop({
+    pass: (signal) => pass(false, signal, emptyReport()),
+    nextWakeIn,
+    idlePollMs,
+    errorPauseMs: policy.baseMs,
+    // A store error (disk full, read-only): said, and tried again later rather than dying.
+    onError: (message) => emit({ type: 'error', message }),
+    subscribe: (wake) => onEnqueue(db, wake),
+  });
+  const wake = background.wake;
 
   return {
     get running() {
-      return loop !== undefined;
+      return background.running;
     },
     start() {
-      if (loop) return;
+      if (background.running) return;
       if (options.unblockOnStart ?? true) unblockOutbox(db, options.productId, now());
-      controller = new AbortController();
-      unsubscribe = onEnqueue(db, wake);
-      const signal = controller.signal;
-      loop = runLoop(signal);
+      background.start();
     },
-    async stop() {
-      controller?.abort();
-      unsubscribe?.();
-      await loop;
-      loop = undefined;
-      controller = undefined;
-    },
+    stop: () => background.stop(),
     wake,
     subscribe(listener) {
       listeners.add(listener);

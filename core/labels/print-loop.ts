@@ -1,7 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { type BackoffPolicy, backoffDelay } from '../cloud/backoff';
 import type { LsError } from '../errors/result';
-import { sleep } from '../time/sleep';
+import { createBackgroundLoop } from '../time/background-loop';
 import { isTransientLabelError } from './errors';
 import { dueLabelJobs, type LabelJob, nextLabelDueAt, onLabelQueued, settleLabelJob } from './job-store';
 import type { LabelPrinter, PrintReceipt } from './printer';
@@ -134,57 +134,26 @@ export const createLabelLoop = (options: LabelLoopOptions): LabelLoop => {
     return Math.max(0, Math.max(due, holdUntil) - now());
   };
 
-  let controller: AbortController | undefined;
-  let loop: Promise<void> | undefined;
-  let unsubscribe: (() => void) | undefined;
-  let wakeUp: (() => void) | undefined;
-  let woken = false;
-
-  const wake = () => {
-    woken = true;
-    wakeUp?.();
-  };
-
-  const runLoop = async (signal: AbortSignal) => {
-    while (!signal.aborted) {
-      woken = false;
-      try {
-        await pass(false, signal);
-      } catch (e) {
-        // A store error (disk full, read-only): say so and look again later rather than die.
-        emit({ type: 'error', message: e instanceof Error ? e.message : String(e) });
-        await sleep(policy.baseMs, signal);
-        continue;
-      }
-      if (signal.aborted || woken) continue;
-      const wait = Math.min(nextWakeIn() ?? idlePollMs, idlePollMs);
-      const nap = new AbortController();
-      wakeUp = () => nap.abort();
-      const onStop = () => nap.abort();
-      signal.addEventListener('abort', onStop, { once: true });
-      await sleep(wait, nap.signal);
-      signal.removeEventListener('abort', onStop);
-      wakeUp = undefined;
-    }
-  };
+  const background = createBackgroundLoop({
+    pass: (signal) => pass(false, signal),
+    nextWakeIn,
+    idlePollMs,
+    errorPauseMs: policy.baseMs,
+    // A store error (disk full, read-only): said, and tried again later rather than dying.
+    onError: (message) => emit({ type: 'error', message }),
+    subscribe: (wake) => onLabelQueued(db, wake),
+  });
+  const wake = background.wake;
 
   return {
     get running() {
-      return loop !== undefined;
+      return background.running;
     },
     start() {
-      if (loop) return;
-      controller = new AbortController();
-      unsubscribe = onLabelQueued(db, wake);
-      loop = runLoop(controller.signal);
+      if (background.running) return;
+      background.start();
     },
-    async stop() {
-      controller?.abort();
-      unsubscribe?.();
-      await loop;
-      loop = undefined;
-      controller = undefined;
-    },
+    stop: () => background.stop(),
     wake,
     subscribe(listener) {
       listeners.add(listener);

@@ -2,13 +2,14 @@ import type { LsError } from '../errors/result';
 import { LsFailure, toLsError } from '../errors/result';
 import type { InstallRunner } from '../install/types';
 import { platformById } from '../platforms/lookup';
-import type {
-  AttemptRecord,
-  BatchRecord,
-  IdentityGap,
-  ProvisioningMode,
-  RegistrationState,
-  StepName,
+import {
+  type AttemptRecord,
+  type BatchRecord,
+  type IdentityGap,
+  type ProvisioningMode,
+  type RegistrationState,
+  STEPS,
+  type StepName,
 } from '../store/records';
 import type { StationLog } from '../store/station-log';
 import type { UsbDeviceInfo } from '../usb/transport';
@@ -135,17 +136,8 @@ export const STEP_TIMEOUTS_MS: Readonly<Record<StepName, number>> = {
 };
 
 export const STEPS_FOR_MODE: Readonly<Record<ProvisioningMode, readonly StepName[]>> = {
-  'flash-on-line': [
-    'identify',
-    'service-mode',
-    'normal-update',
-    'ensure-dfu',
-    'flash',
-    'leave',
-    'confirm',
-    'setup-done',
-    'register',
-  ],
+  // Every step, in the order STEPS holds them (each a duration column of the log).
+  'flash-on-line': STEPS,
   'ota-on-setup': ['identify', 'register'],
 };
 
