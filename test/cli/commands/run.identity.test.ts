@@ -4,6 +4,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../../core/cli/main';
 import { shipmentDay } from '../../../core/cloud/cloud-setup';
 import { type MockCloud, startMockCloud } from '../../../core/cloud/mock-server';
+import { buildLabelRecord } from '../../../core/labels/label-record';
+import { renderZplImage } from '../../../core/labels/preview';
+import { parseLabelTemplate } from '../../../core/labels/template-schema';
+import { renderZpl, zplSymbolContents } from '../../../core/labels/zpl';
 import { SimDevice, simCellularIds, simDeviceKeys } from '../../../core/sim/index';
 import {
   DEMO_PRODUCT_ID,
@@ -13,8 +17,12 @@ import {
 } from '../../../core/station/demo-setup';
 import { parseCsvLine } from '../../../core/store/export';
 import { StationLog } from '../../../core/store/station-log';
+import { decodeSymbol } from '../../labels/decode';
+import { startFakeZplPrinter } from '../../labels/fake-zpl-printer';
+import { symbolRegion } from '../../labels/helpers';
 import { freshDatabase, pgSkip, withPgCluster } from '../../line-db/pg-cluster';
 import { captureIo, runArgs } from '../../station/cli-harness';
+import { addLabel, labelTemplate } from '../../station/label-rig';
 import { tempDir } from '../../store/helpers';
 
 /*
@@ -70,7 +78,16 @@ const rig = async (product: Partial<DemoProductOptions> = {}) => {
   };
   const run = (lot: string, extra: string[], env: NodeJS.ProcessEnv = {}) =>
     cli(runArgs({ setup: setup.value, dataDir }, lot, extra), env);
-  return { dir, dataDir, cloud, cli, run, exported };
+  return {
+    dir,
+    dataDir,
+    cloud,
+    cli,
+    run,
+    exported,
+    profilePath: setup.value.profilePath,
+    env: { [DEMO_TOKEN_ENV]: setup.value.token },
+  };
 };
 
 /** How many times each value occurs. */
@@ -143,6 +160,69 @@ describe('linestation run: identity and cloud setup on a cellular line', () => {
     expect(show.text).toContain(
       `(registered) serial ${first.serial_number} ICCID ${first.iccid} IMEI ${first.imei} Device OS 6.2.1`,
     );
+  });
+
+  it('issue 14 done-when: 16 cellular devices with a label printer — 16 PASS, 16 labels whose decoded Data Matrix is the device’s serial, 16 named and grouped with SIMs, every identity column', async () => {
+    const r = await rig();
+    const printer = await startFakeZplPrinter();
+    closers.push(() => printer.close());
+    const label = labelTemplate(printer, { symbol: { type: 'datamatrix', content: 'serial' } });
+    await addLabel(r.profilePath, label, r.env);
+    const run = await r.run('LOT-DONE16', ['--simulate', '16']);
+    expect(run.code).toBe(0);
+    expect(run.out.filter((l) => / PASS in /.test(l))).toHaveLength(16);
+
+    const rows = await r.exported('LOT-DONE16');
+    expect(rows).toHaveLength(16);
+    for (const row of rows) {
+      expect(row.serial_number).toMatch(/^S013LS\w{9}$/);
+      expect(row.iccid).toMatch(/^8988\d{16}$/);
+      expect(row.imei).toMatch(/^\d{15}$/);
+      expect(row.device_os).toBe('6.2.1');
+      expect(row.label_state).toBe('printed');
+    }
+    // Every printed label, drawn by an independent ZPL renderer and read by a Data Matrix
+    // decoder, holds the serial of a device that passed: one label per device.
+    const template = parseLabelTemplate(label);
+    if (!template.ok) throw new Error(template.error.message);
+    const decoded: string[] = [];
+    for (const job of printer.jobs()) {
+      const [symbol] = zplSymbolContents(job.zpl);
+      const row = rows.find((x) => x.serial_number === symbol?.content);
+      if (!row) throw new Error(`a label for no device: ${symbol?.content}`);
+      const layout = renderZpl(
+        template.value,
+        buildLabelRecord({
+          deviceId: row.device_id ?? '',
+          serial: row.serial_number,
+          iccid: row.iccid,
+          productName: 'Demo widget',
+          lot: 'LOT-DONE16',
+          station: 'line-1',
+          at: new Date(),
+        }),
+      );
+      if (!layout.ok) throw new Error(layout.error.message);
+      const image = await renderZplImage(job.zpl, template.value.size);
+      if (!image.ok) throw new Error(image.error.message);
+      decoded.push(decodeSymbol(image.value, 'datamatrix', symbolRegion(layout.value.layout)) ?? '');
+    }
+    expect(decoded.sort()).toEqual(rows.map((x) => x.serial_number).sort());
+
+    // The cloud: 16 named by serial, in the date group, each SIM imported once.
+    const devices = r.cloud.devices(DEMO_PRODUCT_ID);
+    expect(devices).toHaveLength(16);
+    for (const row of rows)
+      expect(devices.find((d) => d.id === row.device_id)?.name).toBe(`demo-widget-${row.serial_number}`);
+    expect(r.cloud.groups(DEMO_PRODUCT_ID)).toEqual(
+      expect.arrayContaining([{ name: `${shipmentDay(new Date())}_0016`, deviceCount: 16 }]),
+    );
+    expect(
+      r.cloud
+        .sims(DEMO_PRODUCT_ID)
+        .map((x) => x.iccid)
+        .sort(),
+    ).toEqual(rows.map((x) => x.iccid).sort());
   });
 
   it('a profile that requires the serial number: a device without one fails DEVICE_SERIAL_UNREADABLE and is set aside', async () => {
