@@ -14,8 +14,9 @@ const EXACT_BELOW = 100;
 const RATIO = 1.02;
 
 /** The bucket of a duration column, in SQL (`ms` is an integer expression ≥ 0). */
+// In float8: ln() of a numeric (what `ms / 100.0` would be) costs several times more per row.
 export const bucketSql = (ms: string): string =>
-  `CASE WHEN ${ms} < ${EXACT_BELOW} THEN ${ms} ELSE ${EXACT_BELOW} + floor(ln(${ms} / ${EXACT_BELOW}.0) / ln(${RATIO}))::int END`;
+  `CASE WHEN ${ms} < ${EXACT_BELOW} THEN ${ms} ELSE ${EXACT_BELOW} + floor(ln(${ms}::float8 / ${EXACT_BELOW}) / ${Math.log(RATIO)})::int END`;
 
 /** The bucket of a duration, as bucketSql computes it (for tests and in-memory data). */
 export const bucketOf = (ms: number): number =>

@@ -14,6 +14,8 @@ import type { LineReport, StationState } from './types';
  */
 
 export const READ_ONLY_OPTIONS = '-c default_transaction_read_only=on';
+/** The lot reads sort and hash tens of thousands of rows: in memory, not in temporary files. */
+const SESSION_OPTIONS = `${READ_ONLY_OPTIONS} -c work_mem=64MB`;
 
 export interface ReadPoolOptions {
   readonly max?: number;
@@ -33,7 +35,7 @@ export const createReadPool = (target: LineDbTarget, o: ReadPoolOptions = {}): p
     idle_in_transaction_session_timeout: 30_000,
     idleTimeoutMillis: 30_000,
     keepAlive: true,
-    options: READ_ONLY_OPTIONS,
+    options: SESSION_OPTIONS,
   });
   // An idle client whose connection dies emits 'error' on the pool; the next query reports it.
   pool.on('error', () => undefined);
@@ -74,7 +76,7 @@ export const readLineReport = async (
     connectionTimeoutMillis: 5000,
     query_timeout: 120_000,
     application_name: 'linestation line status',
-    options: READ_ONLY_OPTIONS,
+    options: SESSION_OPTIONS,
   });
   client.on('error', () => undefined);
   try {

@@ -149,8 +149,13 @@ export const startSupervisor = async (
   let running: Promise<void> | undefined;
   let failures = 0;
 
+  // A busy line notifies many times a second. Notices are gathered for debounceMs, and a read
+  // starts no sooner than its predecessor's length after it ended, so the supervisor's reads take
+  // at most about half a database core however large the running lot grows, while a lone change
+  // after a quiet spell is read at once.
+  let nextReadAt = 0;
   const pending = () => pendingAll || pendingLots.size > 0 || pendingStations.size > 0;
-  const schedule = (delay = debounceMs) => {
+  const schedule = (delay = Math.max(debounceMs, nextReadAt - performance.now())) => {
     if (closing || timer || running || !pending()) return;
     timer = setTimeout(() => {
       timer = undefined;
@@ -184,6 +189,7 @@ export const startSupervisor = async (
         broadcast('update', model.applyChange(names, read.lots, read.stations));
       }
       failures = 0;
+      nextReadAt = all ? 0 : 2 * performance.now() - t0;
       emit({
         type: 'refreshed',
         version: model.version,

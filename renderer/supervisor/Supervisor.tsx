@@ -127,6 +127,35 @@ const Totals = memo(({ t, stations }: { t: GroupStats; stations: number }) => (
   </section>
 ));
 
+/** One row; an update replaces only the rows it changed, so the others are not rendered again. */
+const GroupRow = memo(
+  ({ g, selected, onSelect }: { g: GroupStats; selected: boolean; onSelect: (key: string) => void }) => (
+    <tr
+      className={selected ? 'selected' : ''}
+      tabIndex={0}
+      data-testid="group-row"
+      data-key={g.label}
+      onClick={() => onSelect(g.key)}
+      onKeyDown={(e) => {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          onSelect(g.key);
+        }
+      }}
+    >
+      <td>{g.label}</td>
+      <td>{g.attempts}</td>
+      <td>{g.passed}</td>
+      <td>{g.failed}</td>
+      <td>{g.units}</td>
+      <td>{g.units > 0 ? pct(g.yield) : '–'}</td>
+      <td>{g.firstUnits > 0 ? pct(g.firstPassYield) : '–'}</td>
+      <td>{rate(g.devicesPerHour)}</td>
+      <td>{dateTime(g.lastActivityAt)}</td>
+    </tr>
+  ),
+);
+
 const GroupTable = memo(
   ({
     by,
@@ -155,30 +184,7 @@ const GroupTable = memo(
       </thead>
       <tbody>
         {rows.map((g) => (
-          <tr
-            key={g.key}
-            className={g.key === selected ? 'selected' : ''}
-            tabIndex={0}
-            data-testid="group-row"
-            data-key={g.label}
-            onClick={() => onSelect(g.key)}
-            onKeyDown={(e) => {
-              if (e.key === 'Enter' || e.key === ' ') {
-                e.preventDefault();
-                onSelect(g.key);
-              }
-            }}
-          >
-            <td>{g.label}</td>
-            <td>{g.attempts}</td>
-            <td>{g.passed}</td>
-            <td>{g.failed}</td>
-            <td>{g.units}</td>
-            <td>{g.units > 0 ? pct(g.yield) : '–'}</td>
-            <td>{g.firstUnits > 0 ? pct(g.firstPassYield) : '–'}</td>
-            <td>{rate(g.devicesPerHour)}</td>
-            <td>{dateTime(g.lastActivityAt)}</td>
-          </tr>
+          <GroupRow key={g.key} g={g} selected={g.key === selected} onSelect={onSelect} />
         ))}
       </tbody>
     </table>
