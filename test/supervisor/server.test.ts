@@ -185,6 +185,19 @@ describe.skipIf(pgSkip)('the supervisor server against a real line database', ()
     expect(left.totals.attempts).toBe(8);
   });
 
+  it('refuses to start with a wrong password, naming it without the password', async () => {
+    const url = await freshDatabase(cluster());
+    const wrong = url.replace(`:${cluster().password}@`, ':not-the-password@');
+    const s = await startSupervisor({ target: targetFor(wrong) });
+    expect(s.ok).toBe(false);
+    if (s.ok) return;
+    expect(s.error.code).toBe('LINE_DB_AUTH_FAILED');
+    expect(JSON.stringify(s.error)).not.toContain('not-the-password');
+    const r = await readLineReport(targetFor(wrong));
+    expect(r.ok).toBe(false);
+    expect(JSON.stringify(r)).not.toContain('not-the-password');
+  });
+
   it('binds to 127.0.0.1 by default and refuses another Host (DNS rebinding)', async () => {
     const url = await freshDatabase(cluster());
     const s = await start(url);
