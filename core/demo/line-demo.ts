@@ -31,6 +31,8 @@ export interface LineDemoOptions {
   readonly port?: number | undefined;
   /** The built page; default the checkout's dist-renderer (built first when missing). */
   readonly pageDir?: string | undefined;
+  /** Build the page when it is missing (default true; without it only the API answers). */
+  readonly buildPage?: boolean | undefined;
   /** Progress for the person waiting. */
   readonly say?: ((line: string) => void) | undefined;
 }
@@ -59,7 +61,7 @@ export const startLineDemo = async (o: LineDemoOptions): Promise<Result<LineDemo
   };
 
   let pageDir = o.pageDir ?? defaultPageDir();
-  if (!pageBuilt(pageDir)) {
+  if (!pageBuilt(pageDir) && o.buildPage !== false) {
     say('Building the supervisor page (once)…');
     const built = await buildSupervisorPage();
     if (!built.ok) return built;

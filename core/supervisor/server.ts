@@ -63,8 +63,6 @@ export interface Supervisor {
   clients(): number;
   /** Ends every event stream (the pages reconnect and reload): tests, and a reload. */
   dropClients(): void;
-  /** Resolves once no notice waits and no read runs (tests). */
-  settled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -503,11 +501,6 @@ export const startSupervisor = async (
     dropClients() {
       for (const res of sse) res.destroy();
       sse.clear();
-    },
-    async settled() {
-      for (let i = 0; i < 1000 && (pending() || running || timer); i++) {
-        await (running ?? sleep(Math.max(5, debounceMs / 4)));
-      }
     },
     async close() {
       closing = true;

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LineDemo, startLineDemo } from '../../core/demo/line-demo';
-import { pageBuilt } from '../../core/supervisor/page-dir';
 import type { LineState } from '../../core/supervisor/types';
 import { pgSkip } from '../line-db/pg-cluster';
 import { tempDir } from '../store/helpers';
@@ -24,8 +23,10 @@ describe.skipIf(pgSkip)('the line demo', () => {
     const started = await startLineDemo({
       dir: tempDir('ls-line-demo-'),
       timeScale: 0.005,
-      // Built by the e2e run; without it the demo would build it (slow for a unit test).
-      ...(pageBuilt(page) ? { pageDir: page } : {}),
+      // The page as built (npm run build:renderer); not built here, where another test may be
+      // building it (the CLI's demo --line test builds it when missing).
+      pageDir: page,
+      buildPage: false,
       say: (l) => lines.push(l),
     });
     if (!started.ok) throw new Error(`${started.error.code}: ${started.error.message}`);
