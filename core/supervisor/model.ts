@@ -2,6 +2,7 @@ import { STEPS } from '../store/records';
 import { type Histogram, histogramPercentiles, mergeInto } from './histogram';
 import type { Counts, Distinct, Grain, LotPart } from './queries';
 import type {
+  DatabaseLink,
   GroupBy,
   GroupStats,
   LineReport,
@@ -116,6 +117,18 @@ export class LineModel {
   private stationList: StationState[] = [];
   private ver = 0;
   private cache = new Map<string, GroupStats[]>();
+  private link: DatabaseLink = { state: 'live', since: null, error: null };
+
+  get database(): DatabaseLink {
+    return this.link;
+  }
+
+  /** Returns true when the link changed (the pages are told). */
+  setDatabase(link: DatabaseLink): boolean {
+    if (link.state === this.link.state && link.error?.code === this.link.error?.code) return false;
+    this.link = link;
+    return true;
+  }
 
   get version(): number {
     return this.ver;
@@ -233,6 +246,7 @@ export class LineModel {
     return {
       version: this.ver,
       generatedAt: new Date().toISOString(),
+      database: this.link,
       stations: this.stationList,
       totals: this.totals(),
       byStation: this.groups('station'),

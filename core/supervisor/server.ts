@@ -138,6 +138,15 @@ export const startSupervisor = async (
     const text = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
     for (const res of sse) res.write(text);
   };
+  const linkLost = (error: LsError) => {
+    const since = model.database.since ?? new Date().toISOString();
+    if (model.setDatabase({ state: 'lost', since, error: { code: error.code, message: error.message } }))
+      broadcast('database', model.database);
+  };
+  const linkLive = () => {
+    if (!listener) return;
+    if (model.setDatabase({ state: 'live', since: null, error: null })) broadcast('database', model.database);
+  };
 
   // ---- live: LISTEN, gathered notices, reads of the lots they name ------------------------------
   let pendingLots = new Set<string>();
@@ -187,6 +196,7 @@ export const startSupervisor = async (
         broadcast('update', model.applyChange(names, read.lots, read.stations));
       }
       failures = 0;
+      linkLive();
       nextReadAt = all ? 0 : 2 * performance.now() - t0;
       emit({
         type: 'refreshed',
@@ -202,7 +212,9 @@ export const startSupervisor = async (
       for (const l of lots) pendingLots.add(l);
       for (const s of stations) pendingStations.add(s);
       failures++;
-      emit({ type: 'refresh-failed', error: named(e) });
+      const error = named(e);
+      linkLost(error);
+      emit({ type: 'refresh-failed', error });
       if (!closing) await sleep(backoffDelay(failures, policy, Math.random));
     }
   };
@@ -232,10 +244,12 @@ export const startSupervisor = async (
     c.once('end', () => {
       if (closing || listener !== c) return;
       listener = undefined;
-      emit({
-        type: 'listen-lost',
-        error: { code: 'LINE_DB_CONNECTION_LOST', message: 'The connection listening for changes was cut.' },
-      });
+      const error = {
+        code: 'LINE_DB_CONNECTION_LOST',
+        message: 'The connection listening for changes was cut.',
+      };
+      linkLost(error);
+      emit({ type: 'listen-lost', error });
       void relisten();
     });
     await c.query(`LISTEN ${LINE_NOTIFY_CHANNEL}`);
@@ -254,7 +268,9 @@ export const startSupervisor = async (
         emit({ type: 'listen-back' });
         return;
       } catch (e) {
-        emit({ type: 'listen-lost', error: named(e) });
+        const error = named(e);
+        linkLost(error);
+        emit({ type: 'listen-lost', error });
       }
     }
   };

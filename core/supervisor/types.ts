@@ -87,10 +87,23 @@ export interface StationState {
   readonly slotsBusy: number;
 }
 
+/**
+ * Whether the server hears the line database now. While it does not, the numbers are those of its
+ * last read (`since`): the page says so instead of passing them off as live.
+ */
+export interface DatabaseLink {
+  readonly state: 'live' | 'lost';
+  /** When it was lost (ISO), null while live. */
+  readonly since: string | null;
+  /** Why (a LINE_DB_* code, credentials redacted), null while live. */
+  readonly error: { readonly code: string; readonly message: string } | null;
+}
+
 export interface LineState {
   /** Grows with every change the server has taken in; the page drops older updates. */
   readonly version: number;
   readonly generatedAt: string;
+  readonly database: DatabaseLink;
   readonly stations: readonly StationState[];
   readonly totals: GroupStats;
   readonly byStation: readonly GroupStats[];

@@ -361,6 +361,15 @@ export const Supervisor = () => {
           </p>
         </section>
       )}
+      {line.state?.database.state === 'lost' && (
+        <section className="card error" data-testid="database-lost">
+          <p className="remedy">
+            The line database cannot be reached since {dateTime(line.state.database.since)}
+            {line.state.database.error ? ` (${line.state.database.error.code})` : ''}. The numbers below are
+            from before then; they update again by themselves when it is back.
+          </p>
+        </section>
+      )}
       {!line.state ? (
         <p className="muted">Loading the line…</p>
       ) : (

@@ -1,5 +1,12 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { GroupBy, GroupStats, LineState, LineUpdate, StationState } from '../../core/supervisor/types';
+import type {
+  DatabaseLink,
+  GroupBy,
+  GroupStats,
+  LineState,
+  LineUpdate,
+  StationState,
+} from '../../core/supervisor/types';
 import { fetchState, fetchStats } from './api';
 
 export type Live = 'connecting' | 'live' | 'reconnecting';
@@ -127,6 +134,10 @@ export const useLine = (): LineView => {
       const s = JSON.parse((e as MessageEvent<string>).data) as { version: number; stations: StationState[] };
       setStationsAt(performance.now());
       setState((st) => (st ? { ...st, stations: s.stations } : st));
+    });
+    es.addEventListener('database', (e) => {
+      const d = JSON.parse((e as MessageEvent<string>).data) as DatabaseLink;
+      setState((st) => (st ? { ...st, database: d } : st));
     });
     es.onerror = () => setLive('reconnecting');
     return () => es.close();

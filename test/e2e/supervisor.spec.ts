@@ -12,8 +12,8 @@ import { tempDir } from '../store/helpers';
 /*
  * The supervisor's page in real Chromium against a real PostgreSQL and real stations: two
  * `linestation run --simulate` stations forward a lot; the page shows them and the line's
- * numbers, follows the second station live, looks a unit up, and reloads its state when the
- * server drops its event stream.
+ * numbers, follows the second station live, looks a unit up, reloads its state when the
+ * server drops its event stream, and says so while the line database is down.
  */
 
 const unavailable = tempClusterUnavailable();
@@ -111,5 +111,15 @@ test('the supervisor page shows the stations and totals, follows a station live,
     .poll(async () => Number(await page.getByTestId('supervisor').getAttribute('data-loads')))
     .toBeGreaterThan(before);
   await expect(page.getByTestId('live-state')).toHaveText('● live');
+  await expect(page.getByTestId('total-attempts')).toHaveText('7');
+
+  // The line database goes down: the page says its numbers are from before then, and clears it
+  // once the server hears the database again.
+  const c = cluster as TempCluster;
+  await c.stop('immediate');
+  await expect(page.getByTestId('database-lost')).toContainText('LINE_DB_');
+  await expect(page.getByTestId('total-attempts')).toHaveText('7');
+  await c.start();
+  await expect(page.getByTestId('database-lost')).toBeHidden({ timeout: 30_000 });
   await expect(page.getByTestId('total-attempts')).toHaveText('7');
 });

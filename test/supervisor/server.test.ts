@@ -253,6 +253,35 @@ describe.skipIf(pgSkip)('the supervisor server against a real line database', ()
     events.close();
   });
 
+  it('reads every lot of a pass whose notice was cut at 20 lots, and sends station changes without a pass', async () => {
+    const url = await freshDatabase(cluster());
+    const { a } = await seedLine(url);
+    const s = await start(url);
+    const events = await openEvents(new URL('/api/events', s.url).href);
+    await events.next((e) => e.event === 'hello');
+    // One pass touching 22 lots: its NOTIFY names only 20.
+    for (let i = 0; i < 22; i++)
+      a.attempt(a.batch(`M${String(i).padStart(2, '0')}`, 'ana'), { device: dev(100 + i), result: 'pass' });
+    await a.forward();
+    await events.next((e) => e.event === 'update' && (e.data as LineUpdate).totals.attempts === 8 + 22);
+    const lots = await get<LineStats>(s, '/api/stats?by=lot&limit=500');
+    expect(lots.groups.filter((g) => g.key.startsWith('M'))).toHaveLength(22);
+
+    // A station's backlog changes (its heartbeat) without forwarding anything: a 'stations' event.
+    const from = events.events.length;
+    await cluster().sql(
+      `UPDATE linestation.stations SET behind = 42 WHERE station_id = '${STATION_B}'`,
+      [],
+      url.split('/').pop(),
+    );
+    const st = await events.next((e) => e.event === 'stations', from);
+    const b = (st.data as { stations: { stationId: string; behind: number }[] }).stations.find(
+      (x) => x.stationId === STATION_B,
+    );
+    expect(b?.behind).toBe(42);
+    events.close();
+  });
+
   it('reads the whole line again when its LISTEN connection comes back, and tells the pages to reload', async () => {
     const url = await freshDatabase(cluster());
     const { a } = await seedLine(url);
@@ -263,10 +292,14 @@ describe.skipIf(pgSkip)('the supervisor server against a real line database', ()
     await cluster().sql(
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'linestation supervisor (listen)'",
     );
+    const lost = await events.next((e) => e.event === 'database');
+    expect(lost.data).toMatchObject({ state: 'lost', error: { code: 'LINE_DB_CONNECTION_LOST' } });
+    expect((await get<LineState>(s, '/api/state')).database.state).toBe('lost');
     const l3 = a.batch('L3', 'ana');
     a.attempt(l3, { device: dev(11), result: 'fail', code: 'WRONG_PLATFORM' });
     await a.forward();
     await events.next((e) => e.event === 'reset');
+    await events.next((e) => e.event === 'database' && (e.data as { state: string }).state === 'live');
     const state = await get<LineState>(s, '/api/state');
     expect(state.totals.attempts).toBe(9);
     expect(state.totals.pareto.map((p) => p.code)).toContain('WRONG_PLATFORM');
