@@ -73,11 +73,11 @@ export const hasLineSchema = async (client: pg.ClientBase): Promise<boolean> => 
  */
 
 /**
- * Loads the lots in scope from the line database. Run it inside one read-only REPEATABLE READ
- * transaction so the four reads see one snapshot.
+ * Loads the lots in scope from the line database. Run it inside read-only REPEATABLE READ
+ * transactions that share one snapshot (readLine) so the reads agree with each other.
  */
 export const loadLots = async (
-  client: pg.ClientBase,
+  clients: readonly pg.ClientBase[],
   lots: readonly string[] | undefined,
 ): Promise<Map<string, LotPart>> => {
   const out = new Map<string, LotPart>();
@@ -116,8 +116,11 @@ export const loadLots = async (
   };
   const sc = scope(lots);
 
-  // Counts and times per grain: one hash aggregate.
-  const counted = await client.query(
+  // The five reads go out at once, one per connection given (they share one snapshot, see
+  // readLine); with a single connection they simply queue.
+  const on = (i: number): pg.ClientBase => clients[i % clients.length] ?? (clients[0] as pg.ClientBase);
+  const values = STEPS.map((s) => `('${s}', a.${STEP_COLUMN[s]})`).join(', ');
+  const countedRead = on(0).query(
     `SELECT a.lot, a.station_id::text AS station_id, coalesce(a.operator, '') AS op,
             count(*) AS attempts,
             count(*) FILTER (WHERE a.result = 'pass') AS passed,
@@ -131,6 +134,60 @@ export const loadLots = async (
       GROUP BY a.lot, a.station_id, coalesce(a.operator, '')`,
     sc.params,
   );
+  const unitsRead = on(1).query(
+    `WITH d AS MATERIALIZED (
+       SELECT a.lot, a.station_id, coalesce(a.operator, '') AS op, a.device_id, bool_or(a.result = 'pass') AS p
+         FROM ${S}.attempts a WHERE a.device_id IS NOT NULL AND ${sc.where}
+        GROUP BY a.lot, a.station_id, coalesce(a.operator, ''), a.device_id)
+     SELECT 1 AS level, lot, station_id::text AS k, count(*) AS units, count(*) FILTER (WHERE p) AS units_passed
+       FROM (SELECT lot, station_id, device_id, bool_or(p) AS p FROM d GROUP BY lot, station_id, device_id) x
+      GROUP BY lot, station_id
+     UNION ALL
+     SELECT 2, lot, op, count(*), count(*) FILTER (WHERE p)
+       FROM (SELECT lot, op, device_id, bool_or(p) AS p FROM d GROUP BY lot, op, device_id) x
+      GROUP BY lot, op
+     UNION ALL
+     SELECT 3, lot, '', count(*), count(*) FILTER (WHERE p)
+       FROM (SELECT lot, device_id, bool_or(p) AS p FROM d GROUP BY lot, device_id) x
+      GROUP BY lot`,
+    sc.params,
+  );
+  const firstsRead = on(2).query(
+    `SELECT lot, station_id::text AS station_id, op,
+            count(*) FILTER (WHERE result <> 'running') AS first_units,
+            count(*) FILTER (WHERE result = 'pass') AS first_passed
+       FROM (SELECT DISTINCT ON (a.lot, a.device_id) a.lot, a.station_id, coalesce(a.operator, '') AS op, a.result
+               FROM ${S}.attempts a
+              WHERE a.device_id IS NOT NULL AND ${sc.where}
+              ORDER BY a.lot, a.device_id, a.started_at, a.station_id, a.attempt_id) f
+      GROUP BY lot, station_id, op`,
+    sc.params,
+  );
+  const paretoRead = on(0).query(
+    `SELECT a.lot, a.station_id::text AS station_id, coalesce(a.operator, '') AS op,
+            coalesce(a.error_code, 'UNKNOWN') AS code, count(*) AS n
+       FROM ${S}.attempts a WHERE a.result = 'fail' AND ${sc.where}
+      GROUP BY a.lot, a.station_id, coalesce(a.operator, ''), coalesce(a.error_code, 'UNKNOWN')`,
+    sc.params,
+  );
+  const stepsRead = on(3).query(
+    `SELECT a.lot, a.station_id::text AS station_id, coalesce(a.operator, '') AS op, s.step,
+            ${bucketSql('s.ms')} AS b, count(*) AS n, max(s.ms) AS mx
+       FROM ${S}.attempts a CROSS JOIN LATERAL (VALUES ${values}) AS s(step, ms)
+      WHERE s.ms IS NOT NULL AND ${sc.where}
+      GROUP BY a.lot, a.station_id, coalesce(a.operator, ''), s.step, 5`,
+    sc.params,
+  );
+
+  // Counts and times per grain: one hash aggregate.
+  // All at once, so a failing read never goes unobserved while another is awaited.
+  const [counted, units, firsts, pareto, steps] = await Promise.all([
+    countedRead,
+    unitsRead,
+    firstsRead,
+    paretoRead,
+    stepsRead,
+  ]);
   const spans = new Map<Grain, { first: number; last: number }>();
   for (const r of counted.rows) {
     const g = grain(String(r.lot), String(r.station_id), String(r.op));
@@ -162,24 +219,6 @@ export const loadLots = async (
 
   // Distinct units per lot, per lot and station, per lot and operator: each unit once per level,
   // through hash aggregates over one row per (grain, device) — no sort of the lot's attempts.
-  const units = await client.query(
-    `WITH d AS MATERIALIZED (
-       SELECT a.lot, a.station_id, coalesce(a.operator, '') AS op, a.device_id, bool_or(a.result = 'pass') AS p
-         FROM ${S}.attempts a WHERE a.device_id IS NOT NULL AND ${sc.where}
-        GROUP BY a.lot, a.station_id, coalesce(a.operator, ''), a.device_id)
-     SELECT 1 AS level, lot, station_id::text AS k, count(*) AS units, count(*) FILTER (WHERE p) AS units_passed
-       FROM (SELECT lot, station_id, device_id, bool_or(p) AS p FROM d GROUP BY lot, station_id, device_id) x
-      GROUP BY lot, station_id
-     UNION ALL
-     SELECT 2, lot, op, count(*), count(*) FILTER (WHERE p)
-       FROM (SELECT lot, op, device_id, bool_or(p) AS p FROM d GROUP BY lot, op, device_id) x
-      GROUP BY lot, op
-     UNION ALL
-     SELECT 3, lot, '', count(*), count(*) FILTER (WHERE p)
-       FROM (SELECT lot, device_id, bool_or(p) AS p FROM d GROUP BY lot, device_id) x
-      GROUP BY lot`,
-    sc.params,
-  );
   for (const r of units.rows) {
     const p = part(String(r.lot));
     const level = num(r.level);
@@ -201,42 +240,15 @@ export const loadLots = async (
   // First-pass yield across retests and stations: each unit's first attempt in its lot, by time
   // and then by the station's own sequence, is credited to the grain where it happened. A first
   // attempt still running has no verdict yet and is left out until it ends.
-  const firsts = await client.query(
-    `SELECT lot, station_id::text AS station_id, op,
-            count(*) FILTER (WHERE result <> 'running') AS first_units,
-            count(*) FILTER (WHERE result = 'pass') AS first_passed
-       FROM (SELECT DISTINCT ON (a.lot, a.device_id) a.lot, a.station_id, coalesce(a.operator, '') AS op, a.result
-               FROM ${S}.attempts a
-              WHERE a.device_id IS NOT NULL AND ${sc.where}
-              ORDER BY a.lot, a.device_id, a.started_at, a.station_id, a.attempt_id) f
-      GROUP BY lot, station_id, op`,
-    sc.params,
-  );
   for (const r of firsts.rows) {
     const g = grain(String(r.lot), String(r.station_id), String(r.op));
     g.firstUnits = num(r.first_units);
     g.firstPassed = num(r.first_passed);
   }
 
-  const pareto = await client.query(
-    `SELECT a.lot, a.station_id::text AS station_id, coalesce(a.operator, '') AS op,
-            coalesce(a.error_code, 'UNKNOWN') AS code, count(*) AS n
-       FROM ${S}.attempts a WHERE a.result = 'fail' AND ${sc.where}
-      GROUP BY a.lot, a.station_id, coalesce(a.operator, ''), coalesce(a.error_code, 'UNKNOWN')`,
-    sc.params,
-  );
   for (const r of pareto.rows)
     grain(String(r.lot), String(r.station_id), String(r.op)).pareto.set(String(r.code), num(r.n));
 
-  const values = STEPS.map((s) => `('${s}', a.${STEP_COLUMN[s]})`).join(', ');
-  const steps = await client.query(
-    `SELECT a.lot, a.station_id::text AS station_id, coalesce(a.operator, '') AS op, s.step,
-            ${bucketSql('s.ms')} AS b, count(*) AS n, max(s.ms) AS mx
-       FROM ${S}.attempts a CROSS JOIN LATERAL (VALUES ${values}) AS s(step, ms)
-      WHERE s.ms IS NOT NULL AND ${sc.where}
-      GROUP BY a.lot, a.station_id, coalesce(a.operator, ''), s.step, 5`,
-    sc.params,
-  );
   for (const r of steps.rows) {
     const g = grain(String(r.lot), String(r.station_id), String(r.op));
     const step = String(r.step);

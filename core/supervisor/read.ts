@@ -27,7 +27,7 @@ export const createReadPool = (target: LineDbTarget, o: ReadPoolOptions = {}): p
   const pool = new pg.Pool({
     connectionString: target.url,
     application_name: o.applicationName ?? 'linestation supervisor',
-    max: o.max ?? 4,
+    max: o.max ?? 8,
     connectionTimeoutMillis: 5000,
     // Loading every lot of a large line at start takes seconds; a hung network must still end.
     query_timeout: o.queryTimeoutMs ?? 120_000,
@@ -42,23 +42,45 @@ export const createReadPool = (target: LineDbTarget, o: ReadPoolOptions = {}): p
   return pool;
 };
 
-/** One consistent read: the station list and the lots named (all when undefined). */
+/**
+ * One consistent read: the station list and the lots named (all when undefined). With helper
+ * connections, the lot reads run side by side on them, each in a transaction importing the main
+ * one's snapshot (pg_export_snapshot), so they still see exactly the same rows.
+ */
 export const readLine = async (
   client: pg.ClientBase,
   lots: readonly string[] | undefined,
+  helpers: readonly pg.ClientBase[] = [],
 ): Promise<{ lots: Map<string, LotPart>; stations: StationState[] }> => {
+  const open: pg.ClientBase[] = [client];
+  const end = (sql: string) => Promise.all(open.map((c) => c.query(sql)));
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
     if (!(await hasLineSchema(client))) {
-      await client.query('COMMIT');
+      await end('COMMIT');
       return { lots: new Map(), stations: [] };
     }
     const stations = await loadStations(client);
-    const loaded = lots !== undefined && lots.length === 0 ? new Map() : await loadLots(client, lots);
-    await client.query('COMMIT');
+    if (lots !== undefined && lots.length === 0) {
+      await end('COMMIT');
+      return { lots: new Map(), stations };
+    }
+    if (helpers.length > 0) {
+      const snapshot =
+        (await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]?.s ?? '';
+      // The identifier comes from the server itself; checked anyway, since it is spliced in.
+      if (/^[0-9A-F-]+$/i.test(snapshot))
+        for (const h of helpers) {
+          await h.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+          open.push(h);
+          await h.query(`SET TRANSACTION SNAPSHOT '${snapshot}'`);
+        }
+    }
+    const loaded = await loadLots(open, lots);
+    await end('COMMIT');
     return { lots: loaded, stations };
   } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await Promise.all(open.map((c) => c.query('ROLLBACK').catch(() => undefined)));
     throw e;
   }
 };

@@ -134,6 +134,27 @@ export const startSupervisor = async (
   const sse = new Set<ServerResponse>();
   let closing = false;
 
+  // A lot's reads run side by side on helper connections (one snapshot): the latency of the
+  // slowest read instead of their sum, on a database server with the cores for it.
+  const HELPERS = 3;
+  const read = async (client: pg.PoolClient, lots: readonly string[] | undefined) => {
+    const helpers: pg.PoolClient[] = [];
+    try {
+      for (let i = 0; i < HELPERS; i++) helpers.push(guardClient(await pool.connect()));
+    } catch {
+      // Fewer helpers (a busy pool): the reads queue on those there are.
+    }
+    let broken: Error | undefined;
+    try {
+      return await readLine(client, lots, helpers);
+    } catch (e) {
+      broken = e instanceof Error ? e : new Error(String(e));
+      throw e;
+    } finally {
+      for (const h of helpers) h.release(broken);
+    }
+  };
+
   const broadcast = (event: string, data: unknown) => {
     const text = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
     for (const res of sse) res.write(text);
@@ -185,15 +206,15 @@ export const startSupervisor = async (
     try {
       client = guardClient(await pool.connect());
       if (all) {
-        const read = await readLine(client, undefined);
-        model.replaceAll(read.lots, read.stations);
+        const got = await read(client, undefined);
+        model.replaceAll(got.lots, got.stations);
         broadcast('reset', { version: model.version });
       } else {
         // A notice lists at most 20 lots: for a longer pass, the station's recent lots.
         for (const id of stations) for (const lot of await recentLotsOf(client, id)) lots.add(lot);
         const names = [...lots];
-        const read = await readLine(client, names);
-        broadcast('update', model.applyChange(names, read.lots, read.stations));
+        const got = await read(client, names);
+        broadcast('update', model.applyChange(names, got.lots, got.stations));
       }
       failures = 0;
       linkLive();
@@ -287,12 +308,12 @@ export const startSupervisor = async (
   try {
     const client = guardClient(await pool.connect());
     try {
-      const read = await readLine(client, undefined);
-      model.replaceAll(read.lots, read.stations);
+      const got = await read(client, undefined);
+      model.replaceAll(got.lots, got.stations);
       emit({
         type: 'loaded',
-        lots: read.lots.size,
-        stations: read.stations.length,
+        lots: got.lots.size,
+        stations: got.stations.length,
         ms: performance.now() - t0,
       });
     } finally {
