@@ -133,6 +133,8 @@ export const startSupervisor = async (
   const model = new LineModel();
   const sse = new Set<ServerResponse>();
   let closing = false;
+  // Cuts every backoff short when the server closes.
+  const stopping = new AbortController();
 
   // A lot's reads run side by side on helper connections (one snapshot): the latency of the
   // slowest read instead of their sum, on a database server with the cores for it.
@@ -236,7 +238,7 @@ export const startSupervisor = async (
       const error = named(e);
       linkLost(error);
       emit({ type: 'refresh-failed', error });
-      if (!closing) await sleep(backoffDelay(failures, policy, Math.random));
+      await sleep(backoffDelay(failures, policy, Math.random), stopping.signal);
     }
   };
 
@@ -251,6 +253,11 @@ export const startSupervisor = async (
     });
     c.on('error', () => undefined);
     await c.connect();
+    if (closing) {
+      // Closed while this connection was being made: it must not outlive the server.
+      await c.end().catch(() => undefined);
+      throw new Error('closed');
+    }
     c.on('notification', (m) => {
       if (m.channel !== LINE_NOTIFY_CHANNEL) return;
       const n = parseNotice(m.payload);
@@ -279,7 +286,7 @@ export const startSupervisor = async (
 
   const relisten = async () => {
     for (let tries = 1; !closing; tries++) {
-      await sleep(backoffDelay(tries, policy, Math.random));
+      await sleep(backoffDelay(tries, policy, Math.random), stopping.signal);
       if (closing) return;
       try {
         await listen();
@@ -541,6 +548,7 @@ export const startSupervisor = async (
     },
     async close() {
       closing = true;
+      stopping.abort();
       if (timer) clearTimeout(timer);
       clearInterval(poll);
       clearInterval(keepAlive);
