@@ -23,6 +23,9 @@ export interface LineView {
   readonly loadGroups: (by: GroupBy) => void;
 }
 
+/** As many lots as /api/stats?by=lot gives by default (core/supervisor/model.ts DEFAULT_LOT_LIMIT). */
+const LOT_ROWS = 100;
+
 const byLabel = (a: GroupStats, b: GroupStats) =>
   a.label.localeCompare(b.label) || a.key.localeCompare(b.key);
 const byRecent = (a: GroupStats, b: GroupStats) =>
@@ -33,7 +36,9 @@ const merge = (by: GroupBy, rows: readonly GroupStats[], changed: readonly Group
   if (changed.length === 0) return [...rows];
   const next = new Map(rows.map((r) => [r.key, r]));
   for (const c of changed) next.set(c.key, c);
-  return [...next.values()].sort(by === 'lot' ? byRecent : byLabel);
+  const sorted = [...next.values()].sort(by === 'lot' ? byRecent : byLabel);
+  // The server lists the newest lots only; a long-open page keeps to the same number.
+  return by === 'lot' ? sorted.slice(0, Math.max(LOT_ROWS, rows.length)) : sorted;
 };
 
 /**
