@@ -53,7 +53,7 @@ const app = inspectBytes(
     dependencies: [{ function: 'system', index: 1, version: 6201 }],
   }),
 );
-const { errors, plan } = validateSet([app], {
+const { errors } = validateSet([app], {
   platformId: 13,
   productId: PRODUCT,
   mode: 'flash-on-line',
