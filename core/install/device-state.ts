@@ -1,7 +1,13 @@
 import { DfuSession } from '../dfu/session';
 import { toLsError } from '../errors/result';
-import type { InstalledModule } from '../firmware/types';
-import { getModuleInfo, getProtectedState, type ProtectionMode, readDfuProtection } from '../particle';
+import type { InstalledAsset, InstalledModule } from '../firmware/types';
+import {
+  getAssetInfo,
+  getModuleInfo,
+  getProtectedState,
+  type ProtectionMode,
+  readDfuProtection,
+} from '../particle';
 import type { UsbDeviceInfo, UsbTransport } from '../usb/transport';
 
 /** What a device says about itself at identify, beyond its ID: what it runs, and its protection. */
@@ -10,16 +16,21 @@ export interface DeviceState {
   readonly modules?: readonly InstalledModule[] | undefined;
   /** The system part's version (Device OS 4.0.0 = 4000), when the modules say it. */
   readonly systemVersion?: number | undefined;
+  /**
+   * GET_ASSET_INFO in normal mode (Device OS 5.5+): the assets the device stores, by name and
+   * content hash; undefined in DFU mode or where the device does not say (older Device OS).
+   */
+  readonly assets?: readonly InstalledAsset[] | undefined;
   readonly protection?: ProtectionMode | undefined;
   /** Why something could not be read: kept in the log, never a failure on its own. */
   readonly notes: readonly string[];
 }
 
 /**
- * Reads MODULE_INFO (90) and the protection state (76) in normal mode, or the protection state
- * from string 0xFA (or the layout) in DFU mode. A device that cannot answer one of these is not
- * failed here: a plan without module info says what every device must already run, and a device
- * of an old Device OS has no protection.
+ * Reads MODULE_INFO (90), the assets (91) and the protection state (76) in normal mode, or the
+ * protection state from string 0xFA (or the layout) in DFU mode. A device that cannot answer one
+ * of these is not failed here: a plan without module info says what every device must already
+ * run, a device of an old Device OS has no assets, and one of an older still no protection.
  */
 export const readDeviceState = async (
   transport: UsbTransport,
@@ -49,10 +60,15 @@ export const readDeviceState = async (
       ? m.value.map((x) => ({ function: x.function, index: x.index, version: x.version, hash: x.hash }))
       : undefined;
     const system = (modules ?? []).filter((x) => x.function === 'system').map((x) => x.version);
+    // Device OS before 5.5 has no assets and refuses the request: nothing to skip then.
+    const a = await getAssetInfo(handle, request);
+    if (!a.ok) notes.push(`asset info unavailable: ${a.error.code}`);
+    const assets = a.ok ? a.value.available.map((x) => ({ name: x.name, hash: x.hash })) : undefined;
     const p = await getProtectedState(handle, request);
     if (!p.ok) notes.push(`protection state unavailable: ${p.error.code}`);
     return {
       modules,
+      assets,
       systemVersion: system.length > 0 ? Math.max(...system) : undefined,
       protection: p.ok ? (p.value.mode ?? 'open') : undefined,
       notes,

@@ -26,6 +26,7 @@ export const planForDevice = (
   const plan = planSet(files, {
     ...product,
     deviceModules: device.state.modules,
+    deviceAssets: device.state.assets,
     alreadyInDfu: device.inDfu,
     deviceProtection: product.deviceProtection || device.state.protection === 'protected',
     skipWhenCurrent: device.skipWhenCurrent,

@@ -99,9 +99,13 @@ export {
   SECURITY_MODE_STRING_INDEX,
 } from './protection';
 export {
+  type DeviceAsset,
+  type DeviceAssets,
   type DeviceModule,
+  decodeAssetInfo,
   decodeModuleInfo,
   decodeReply,
+  getAssetInfo,
   getDeviceId,
   getDeviceMode,
   getModuleInfo,

@@ -8,7 +8,7 @@ import { Deadline } from './deadline';
 import { type SentFirmware, sendFirmware } from './firmware-update';
 import { enterListeningMode, type ListeningOutcome, stopListening } from './listening-mode';
 import { type ExpectedModule, findModule, type HashCheck, verifyInstalledModule } from './module-verify';
-import { type DeviceModule, getModuleInfo } from './requests';
+import { type DeviceAsset, getAssetInfo, getModuleInfo } from './requests';
 import { isTransientUpdateError, type UpdateErrorCode, type UpdateFormat } from './update-errors';
 import { type NormalUpdateListener, type NormalUpdatePhase, UpdateProgress } from './update-progress';
 import { waitForDevice } from './wait-device';
@@ -33,13 +33,23 @@ export interface NormalModeImage {
   readonly module: ExpectedModule;
   /** For people: the file name. */
   readonly label?: string | undefined;
+  /**
+   * For an asset: the name and content SHA-256 (HASH record) GET_ASSET_INFO must list after the
+   * reset. The name is the file name, as particle-cli names assets.
+   */
+  readonly asset?: { readonly name: string; readonly hash: string | undefined } | undefined;
 }
+
+const baseName = (label: string): string => label.split(/[\\/]/).pop() ?? label;
 
 /** The image for a module parsed by core/firmware. */
 export const normalModeImage = (data: Uint8Array, info: ModuleInfo, label?: string): NormalModeImage => ({
   data,
   module: { function: info.function, index: info.index, version: info.version, sha256: info.fwUniqueId },
   label,
+  ...(info.function === 'asset'
+    ? { asset: { name: baseName(label ?? ''), hash: info.contentHash?.toLowerCase() } }
+    : {}),
 });
 
 export interface NormalUpdateOptions {
@@ -100,6 +110,18 @@ const REQUEST_MS = 5_000;
 
 type Failure = { ok: false; error: LsError<UpdateErrorCode> };
 
+/** After the reset, GET_ASSET_INFO does not list the asset with its name and content hash. */
+const assetNotApplied = (
+  asset: { readonly name: string; readonly hash: string | undefined },
+  held: readonly DeviceAsset[],
+): LsError<UpdateErrorCode> => ({
+  code: 'DEVICE_UPDATE_NOT_APPLIED',
+  message: `The device restarted but does not list the asset ${asset.name} with the content hash it was sent: the update was not applied.`,
+  remedy:
+    'Retry the update; if the asset is still missing, check that the device runs Device OS 5.5 or later.',
+  details: { asset: asset.name, hash: asset.hash, reported: held.map((a) => `${a.name}:${a.hash}`) },
+});
+
 const tag = (error: LsError, phase: NormalUpdatePhase, attempts: number): LsError<UpdateErrorCode> =>
   ({ ...error, details: { ...(error.details ?? {}), phase, attempts } }) as LsError<UpdateErrorCode>;
 
@@ -114,12 +136,15 @@ export const updateModuleNormalMode = async (
     return err('DEVICE_UPDATE_EMPTY_IMAGE', 'The firmware image is empty; there is nothing to send.', {
       remedy: 'Check the product profile: the module file is missing or empty.',
     });
-  // Assets are checked with GET_ASSET_INFO (91), not module info; until that exists, an asset
-  // transfer could not be verified, and an unverified install must never pass for a verified one.
-  if (expected.function === 'asset')
-    return err('DEVICE_UPDATE_ASSET_UNSUPPORTED', 'Installing assets over USB is not supported yet.', {
-      remedy: 'Leave assets out of the line profile; the device can receive them over the air.',
-    });
+  // Assets are checked with GET_ASSET_INFO (91), by name and content hash, not with module info;
+  // one without a name or HASH record could not be verified, and an unverified install never passes.
+  const asset = expected.function === 'asset' ? image.asset : undefined;
+  if (expected.function === 'asset' && (!asset?.name || !asset.hash))
+    return err(
+      'DEVICE_UPDATE_ASSET_UNSUPPORTED',
+      'The asset has no file name or no HASH record, so its installation could not be verified.',
+      { remedy: 'Build the asset with Particle tools (they add the HASH record) and name its file.' },
+    );
   const r = recognise(device);
   if (r.kind !== 'particle' || r.dfu)
     return err(
@@ -288,17 +313,21 @@ export const updateModuleNormalMode = async (
     return back;
   };
 
-  /** GET_MODULE_INFO after the reboot, surviving a second reset or a device still starting up. */
-  const readBack = async (
+  /**
+   * GET_MODULE_INFO (or GET_ASSET_INFO for an asset) after the reboot, surviving a second reset or
+   * a device still starting up.
+   */
+  const readBack = async <T>(
     info: UsbDeviceInfo,
-  ): Promise<Result<{ modules: DeviceModule[]; device: UsbDeviceInfo }, UpdateErrorCode>> => {
+    readOnce: (h: UsbDeviceHandle) => Promise<Result<T, UpdateErrorCode>>,
+  ): Promise<Result<{ value: T; device: UsbDeviceInfo }, UpdateErrorCode>> => {
     let current = info;
     let last: LsError<UpdateErrorCode> | undefined;
     for (let read = 0; read < VERIFY_READS; read++) {
       if (read > 0 && !(await sleep(Math.min(pollMs, deadline.remainingMs()), deadline.signal)))
         return stopped();
-      const mods = await withHandle(current, (h) => getModuleInfo(h, req(REQUEST_MS)));
-      if (mods.ok) return ok({ modules: mods.value, device: current });
+      const mods = await withHandle(current, readOnce);
+      if (mods.ok) return ok({ value: mods.value, device: current });
       if (deadline.stopped) return stopped();
       last = mods.error;
       if (GONE.has(mods.error.code)) {
@@ -311,7 +340,7 @@ export const updateModuleNormalMode = async (
     }
     return err(
       'DEVICE_UPDATE_UNVERIFIED',
-      `The device restarted but did not report its modules (${last?.code ?? 'no answer'}), so the update cannot be confirmed.`,
+      `The device restarted but did not report its ${asset ? 'assets' : 'modules'} (${last?.code ?? 'no answer'}), so the update cannot be confirmed.`,
       {
         remedy:
           'Retry the update; if the device never reports its modules, update Device OS or set the device aside.',
@@ -359,9 +388,41 @@ export const updateModuleNormalMode = async (
       const back = await waitBack([current.key], deadline.cap(options.rebootTimeoutMs ?? 60_000));
       if (!back.ok) return failWith(back.error);
       enter('verifying');
-      const read = await readBack(back.value.device);
+      if (asset) {
+        const assets = await readBack(back.value.device, (h) => getAssetInfo(h, req(REQUEST_MS)));
+        if (!assets.ok) return failWith(assets.error);
+        const held = assets.value.value.available;
+        const found = held.find((a) => a.name === asset.name && a.hash === asset.hash);
+        if (!found) {
+          const error = assetNotApplied(asset, held);
+          if (sent.value.finish === 'unconfirmed') {
+            lastError = error;
+            current = assets.value.device;
+            leftBus = false;
+            continue;
+          }
+          return failWith(error);
+        }
+        phaseMs[phase] += performance.now() - phaseStarted;
+        return ok({
+          function: expected.function,
+          index: expected.index,
+          version: expected.version,
+          previousVersion,
+          hash: found.hash,
+          hashCheck: 'matched',
+          device: assets.value.device,
+          idConfirmed: back.value.idConfirmed,
+          attempts: attempt,
+          chunkSize: sent.value.chunkSize,
+          listening,
+          elapsedMs: performance.now() - started,
+          phaseMs: { ...phaseMs },
+        });
+      }
+      const read = await readBack(back.value.device, (h) => getModuleInfo(h, req(REQUEST_MS)));
       if (!read.ok) return failWith(read.error);
-      const check = verifyInstalledModule(read.value.modules, expected, { previousVersion });
+      const check = verifyInstalledModule(read.value.value, expected, { previousVersion });
       if (!check.ok) {
         // FINISH never confirmed and the module is not there: the transfer was lost on the way
         // (the device left the bus mid-FINISH), which is worth another try from START.

@@ -193,3 +193,47 @@ export const getModuleInfo = async (
   if (!r.ok) return r;
   return decodeModuleInfo(r.value);
 };
+
+/** An asset as Device OS lists it (GET_ASSET_INFO): its name and the SHA-256 of its contents. */
+export interface DeviceAsset {
+  readonly name: string;
+  /** 64 lower-case hex characters; empty when the device sent none. */
+  readonly hash: string;
+  readonly size: number;
+  readonly storageSize: number;
+}
+
+export interface DeviceAssets {
+  /** The assets the application on the device depends on. */
+  readonly required: DeviceAsset[];
+  /** The assets the device stores. */
+  readonly available: DeviceAsset[];
+}
+
+const assetInfo = (f: WireField[]): DeviceAsset => ({
+  name: stringField(f, 2),
+  hash: hex(bytesField(f, 1) ?? new Uint8Array(0)),
+  size: uintField(f, 3),
+  storageSize: uintField(f, 4),
+});
+
+/**
+ * Decodes GetAssetInfoReply { repeated FirmwareModuleAsset available = 1; repeated
+ * FirmwareModuleAsset required = 2 } (control/storage.proto), FirmwareModuleAsset { bytes hash = 1;
+ * string name = 2; uint32 size = 3; uint32 storage_size = 4 } (cloud/describe.proto).
+ */
+export const decodeAssetInfo = (bytes: Uint8Array): Result<DeviceAssets, ControlErrorCode> =>
+  decodeReply('GET_ASSET_INFO', bytes, (f) => ({
+    required: repeatedMessages(f, 2).map((m) => assetInfo(readFields(m))),
+    available: repeatedMessages(f, 1).map((m) => assetInfo(readFields(m))),
+  }));
+
+/** GET_ASSET_INFO (91, Device OS 5.5+): the assets the device stores and the ones its application needs. */
+export const getAssetInfo = async (
+  handle: UsbDeviceHandle,
+  options: ControlRequestOptions = {},
+): Promise<Result<DeviceAssets, ControlErrorCode>> => {
+  const r = await controlRequest(handle, RequestType.GET_ASSET_INFO, undefined, options);
+  if (!r.ok) return r;
+  return decodeAssetInfo(r.value);
+};

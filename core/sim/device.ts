@@ -17,10 +17,19 @@ import { FirmwareUpdate, stageOf, type UpdateContext, type ValidatedModule } fro
 import { type ProgramCheck, SimFlash } from './flash';
 import { iccidOutcome, type ResolvedIdentity, resolveIdentity, serialNumberOutcome } from './identity';
 import { type UpdateLayout, updateLayoutFor } from './module-bounds';
-import { MODULE_FLAG, MODULE_FUNCTION, mergeModules, readModuleAt, toSimModule } from './modules';
+import {
+  assetOf,
+  MODULE_FLAG,
+  MODULE_FUNCTION,
+  mergeModules,
+  readModuleAt,
+  type SimAsset,
+  toSimModule,
+} from './modules';
 import { type KeyPair, SecurityState, simCloudKeys, simDeviceKeys } from './protection';
 import {
   decodeSetDeviceSetupDone,
+  encodeAssetInfoReply,
   encodeGetProtectedStateReply,
   encodeIsDeviceSetupDoneReply,
 } from './protobuf';
@@ -123,8 +132,11 @@ export class SimDevice {
   modules: readonly SimModule[];
   /** What this Device OS release does (thresholds in device-os.ts). */
   readonly features: DeviceOsFeatures;
-  /** Assets stored by normal-mode updates (Device OS ≥ 5.5): size and the suffix SHA-256. */
-  readonly assets: { readonly size: number; readonly hash: Uint8Array }[] = [];
+  /**
+   * Assets stored by normal-mode updates (Device OS ≥ 5.5): the name and content SHA-256 of the
+   * NAME and HASH records, as GET_ASSET_INFO (91) reports them. A new asset replaces one of its name.
+   */
+  readonly assets: SimAsset[] = [];
 
   private _deviceId: string;
   private _mode: SimMode;
@@ -534,7 +546,10 @@ export class SimDevice {
   private install(v: ValidatedModule): void {
     const m = v.image;
     if (m.func === MODULE_FUNCTION.ASSET) {
-      this.assets.push({ size: m.length + 4, hash: m.sha });
+      const asset = assetOf(v.bytes, m);
+      const same = this.assets.findIndex((a) => a.name === asset.name);
+      if (same >= 0) this.assets.splice(same, 1, asset);
+      else this.assets.push(asset);
       return;
     }
     if (m.func !== MODULE_FUNCTION.NCP) {
@@ -676,6 +691,11 @@ export class SimDevice {
       case CTRL_REQUEST.SET_PROTECTED_STATE:
         if (!f.serviceMode) return undefined;
         return this.security.handleSetProtectedState(payload);
+      case CTRL_REQUEST.GET_ASSET_INFO:
+        // Device OS 5.5+ lists the assets it stores as `available` (and the ones the application
+        // needs as `required`: the simulated application declares none).
+        if (!f.assets) return undefined;
+        return { result: 0, reply: encodeAssetInfoReply(this.assets) };
       case CTRL_REQUEST.GET_SERIAL_NUMBER:
         return serialNumberOutcome(this.madeWith, this.platform, this.faults.serialUnreadable ?? false);
       case CTRL_REQUEST.CELLULAR_GET_ICCID: {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import type { SimFlash } from './flash';
 import type { SimModule } from './types';
@@ -87,6 +88,49 @@ const hasProtectedExtension = (read: Reader, moduleEnd: number, suffixSize: numb
     o += length;
   }
   return false;
+};
+
+const EXTENSION_HASH = 0x0010;
+const EXTENSION_NAME = 0x0011;
+
+/** What Device OS keeps for a stored asset (GET_ASSET_INFO): its name and the SHA-256 of its contents. */
+export interface SimAsset {
+  readonly name: string;
+  readonly hash: Uint8Array;
+  readonly size: number;
+  readonly storageSize: number;
+}
+
+/**
+ * An asset module's NAME (0x0011) and HASH (0x0010) suffix records, as Device OS reads them when it
+ * stores the asset; the contents lie between the 24-byte prefix and the suffix. Without a HASH
+ * record the hash is the SHA-256 of the contents.
+ */
+export const assetOf = (bytes: Uint8Array, m: ModuleImage): SimAsset => {
+  const read: Reader = (o, n) => bytes.subarray(o, o + n);
+  const suffixSize = u16(read(m.length - 2, 2), 0);
+  const contentStart = m.infoOffset + PREFIX_SIZE;
+  const contentEnd = Math.max(contentStart, m.length - suffixSize);
+  let name = '';
+  let hash: Uint8Array | undefined;
+  if (suffixSize > SUFFIX_BASE_SIZE && suffixSize <= m.length)
+    for (let o = m.length - suffixSize; o + 4 <= m.length - SUFFIX_BASE_SIZE; ) {
+      const h = read(o, 4);
+      const type = u16(h, 0);
+      const length = u16(h, 2);
+      if (type === EXTENSION_END || length < 4) break;
+      if (type === EXTENSION_NAME && !name)
+        name = new TextDecoder().decode(read(o + 4, length - 4)).replace(/\0+$/, '');
+      if (type === EXTENSION_HASH && !hash && length > 6) hash = Uint8Array.from(read(o + 6, length - 6));
+      o += length;
+    }
+  const contents = bytes.subarray(contentStart, contentEnd);
+  return {
+    name,
+    hash: hash ?? new Uint8Array(createHash('sha256').update(contents).digest()),
+    size: contents.length,
+    storageSize: contents.length,
+  };
 };
 
 /** Reads the module whose prefix is at `infoOffset`; undefined when that is not a sane prefix. */

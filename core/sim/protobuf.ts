@@ -268,6 +268,23 @@ export const encodeStartFirmwareUpdateReply = (chunkSize: number): Uint8Array =>
   new ProtoWriter().uint(1, chunkSize).finish();
 
 /** IsDeviceSetupDoneReply { bool done = 1 }. */
+/**
+ * GetAssetInfoReply { repeated FirmwareModuleAsset available = 1; repeated FirmwareModuleAsset
+ * required = 2 } (control/storage.proto), with FirmwareModuleAsset { bytes hash = 1; string name = 2;
+ * uint32 size = 3; uint32 storage_size = 4 } (cloud/describe.proto).
+ */
+export const encodeAssetInfoReply = (
+  available: readonly { name: string; hash: Uint8Array; size: number; storageSize: number }[],
+  required: readonly { name: string; hash: Uint8Array; size: number; storageSize: number }[] = [],
+): Uint8Array => {
+  const w = new ProtoWriter();
+  const info = (a: { name: string; hash: Uint8Array; size: number; storageSize: number }) =>
+    new ProtoWriter().bytesField(1, a.hash).string(2, a.name).uint(3, a.size).uint(4, a.storageSize);
+  for (const a of available) w.message(1, info(a));
+  for (const a of required) w.message(2, info(a));
+  return w.finish();
+};
+
 export const encodeIsDeviceSetupDoneReply = (done: boolean): Uint8Array =>
   new ProtoWriter().bool(1, done).finish();
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LsError, LsFailure } from '../../core/errors/result';
 import { buildModule } from '../../core/firmware/builder';
@@ -6,6 +7,7 @@ import { planSet } from '../../core/firmware/plan-set';
 import type { InspectedFile, PlanTarget } from '../../core/firmware/types';
 import { readDeviceState } from '../../core/install/device-state';
 import { type InstallOptions, installSet } from '../../core/install/install-set';
+import { planForDevice } from '../../core/install/plan-for-device';
 import type { InstallPhase, InstallRunner, PhaseResult } from '../../core/install/types';
 import { platformByName } from '../../core/platforms/lookup';
 import { SimBus, SimDevice } from '../../core/sim/index';
@@ -67,6 +69,25 @@ const wholeSet = (): InspectedFile[] => [
     }),
   ),
 ];
+
+/** An asset as Particle's tools build it: its contents, a HASH record (SHA-256) and a NAME record. */
+const assetFile = (name: string): InspectedFile => {
+  const contents = Uint8Array.from({ length: 2500 }, (_, i) => (i * 11) & 0xff);
+  return file(
+    name,
+    buildModule({
+      platformId: boron.id,
+      function: 'asset',
+      version: 1,
+      startAddress: 0,
+      body: contents,
+      suffixExtensions: [
+        { type: 0x0010, payload: Uint8Array.of(0, 32, ...createHash('sha256').update(contents).digest()) },
+        { type: 0x0011, payload: new TextEncoder().encode(name) },
+      ],
+    }),
+  );
+};
 
 const PRODUCT: PlanTarget = { platformId: boron.id, productId: PRODUCT_ID, mode: 'flash-on-line' };
 
@@ -195,6 +216,52 @@ describe('installSet on the simulated Device OS', () => {
       'erase the pre-3.1 user part at 0x000D4000@dfu:current',
       'app.bin@dfu:current',
     ]);
+  });
+
+  it('installs an asset last, in normal mode; on the next run the device holds it and the step is skipped', async () => {
+    const { bus, device, info } = await plug();
+    const files = [...wholeSet(), assetFile('sound.bin')];
+    const run = async (at: UsbDeviceInfo) => {
+      const state = await readDeviceState(bus, at, false, new AbortController().signal);
+      const { plan } = planForDevice(files, PRODUCT, { inDfu: false, state, skipWhenCurrent: true });
+      expect(plan.errors).toEqual([]);
+      const rec = recorder();
+      const report = await installSet(
+        {
+          transport: bus,
+          device: at,
+          deviceId: device.deviceId,
+          platform: boron,
+          protection: state.protection,
+          systemVersion: state.systemVersion,
+        },
+        plan,
+        OPTIONS,
+        rec.runner,
+      );
+      return { state, report, ...rec };
+    };
+    const first = await run(info);
+    expect(first.state.assets).toEqual([]);
+    expect(first.report.moduleSteps.map((m) => `${m.name}@${m.path}:${m.outcome}`).at(-1)).toBe(
+      'sound.bin@normal:written',
+    );
+    expect(first.phases.at(-3)).toBe('normal-update');
+    expect(device.assets.map((a) => a.name)).toEqual(['sound.bin']);
+    // The same device, as it is now on the bus.
+    const now = (await bus.list()).find((d) => d.portPath === PORT) as UsbDeviceInfo;
+    const again = await run(now);
+    expect(again.state.assets?.map((a) => a.name)).toEqual(['sound.bin']);
+    expect(again.report.moduleSteps.map((m) => m.outcome)).toEqual([
+      'current',
+      'current',
+      'current',
+      'current',
+      'current',
+      'skipped',
+    ]);
+    expect(again.told.at(-1)).toBe('sound.bin@normal:skipped');
+    expect(again.phases).not.toContain('normal-update');
   });
 
   it('tells the runner each module by its file name, in the plan’s order, current ones included', async () => {

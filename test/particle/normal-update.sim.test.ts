@@ -76,6 +76,27 @@ const built = (
   return normalModeImage(data, parsed.module, `${fn}.bin`);
 };
 
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/** An asset as Particle's tools build it: the contents behind a HASH record and a NAME record. */
+const asset = (name: string): { image: NormalModeImage; contents: Uint8Array } => {
+  const contents = Uint8Array.from({ length: 3000 }, (_, i) => (i * 5) & 0xff);
+  const data = buildModule({
+    platformId: 13,
+    function: 'asset',
+    version: 1,
+    startAddress: 0,
+    body: contents,
+    suffixExtensions: [
+      { type: 0x0010, payload: Uint8Array.of(0, 32, ...createHash('sha256').update(contents).digest()) },
+      { type: 0x0011, payload: new TextEncoder().encode(name) },
+    ],
+  });
+  const parsed = parseModule(name, data);
+  if (!parsed.ok) throw new Error(parsed.error.message);
+  return { image: normalModeImage(data, parsed.module, name), contents };
+};
+
 const fromFixture = (name: string): NormalModeImage => {
   const data = new Uint8Array(readFileSync(join(fixtures, name)));
   const parsed = parseModule(name, data);
@@ -157,6 +178,29 @@ describe('updateModuleNormalMode against the simulated Device OS', () => {
     const { r } = await update({ faults: { updateNotApplied: true } }, built(13, 'bootloader', 3100));
     expect(r.ok ? '' : r.error.code).toBe('DEVICE_UPDATE_NOT_APPLIED');
     expect(r.ok ? '' : r.error.message).toContain('still at version 3000');
+  });
+
+  it('installs an asset: sent as any module, verified after the reset by GET_ASSET_INFO (name and content hash)', async () => {
+    const { image, contents } = asset('sound.bin');
+    expect(image.asset).toEqual({ name: 'sound.bin', hash: sha256(contents) });
+    const { r, device, progress } = await update({}, image);
+    if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
+    expect(r.value).toMatchObject({
+      function: 'asset',
+      hash: sha256(contents),
+      hashCheck: 'matched',
+      attempts: 1,
+    });
+    expect(device.assets.map((a) => a.name)).toEqual(['sound.bin']);
+    const phases = progress.map((p) => p.phase).filter((p, i, a) => p !== a[i - 1]);
+    expect(phases).toEqual(['preparing', 'sending', 'applying', 'rebooting', 'verifying']);
+  });
+
+  it('calls an asset missing after the reset DEVICE_UPDATE_NOT_APPLIED', async () => {
+    const { r, device } = await update({ faults: { updateNotApplied: true } }, asset('sound.bin').image);
+    expect(r.ok ? '' : r.error.code).toBe('DEVICE_UPDATE_NOT_APPLIED');
+    expect(r.ok ? undefined : r.error.details).toMatchObject({ asset: 'sound.bin', reported: [] });
+    expect(device.assets).toEqual([]);
   });
 
   it('refuses an unprotected bootloader on a protected device (Device Protection)', async () => {

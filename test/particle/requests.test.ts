@@ -1,7 +1,9 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import {
+  decodeAssetInfo,
   decodeModuleInfo,
+  getAssetInfo,
   getDeviceId,
   getDeviceMode,
   getModuleInfo,
@@ -195,5 +197,38 @@ describe('DFU_MODE and RESET', () => {
   it('report an old Device OS as PARTICLE_NO_ANSWER', async () => {
     const r = await requestDfuMode(new FakeControlDevice({ stallInit: true }), fast);
     expect(r.ok ? '' : r.error.code).toBe('PARTICLE_NO_ANSWER');
+  });
+});
+
+describe('GET_ASSET_INFO', () => {
+  it('reads the available and required assets (name, content hash, sizes) as Particle encodes them', async () => {
+    const hash = Uint8Array.from({ length: 32 }, (_, i) => i);
+    const reply = pb('GetAssetInfoReply', {
+      available: [{ hash, name: 'sound.bin', size: 2000, storageSize: 1200 }],
+      required: [{ hash: new Uint8Array(32), name: 'font.bin', size: 10 }],
+    });
+    const dev = new FakeControlDevice({ replies: { 91: { data: reply } } });
+    const r = await getAssetInfo(dev, fast);
+    expect(r).toEqual({
+      ok: true,
+      value: {
+        available: [
+          {
+            name: 'sound.bin',
+            hash: Array.from(hash, (x) => x.toString(16).padStart(2, '0')).join(''),
+            size: 2000,
+            storageSize: 1200,
+          },
+        ],
+        required: [{ name: 'font.bin', hash: '0'.repeat(64), size: 10, storageSize: 0 }],
+      },
+    });
+    expect(decodeAssetInfo(new Uint8Array(0))).toEqual({ ok: true, value: { required: [], available: [] } });
+  });
+
+  it('passes on a device without assets (before Device OS 5.5) as its refusal', async () => {
+    const old = new FakeControlDevice({ replies: { 91: { result: -120 } } });
+    const r = await getAssetInfo(old, fast);
+    expect(r.ok).toBe(false);
   });
 });

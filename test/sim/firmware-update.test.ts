@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { buildModule } from '../../core/firmware';
+import { decodeAssetInfo } from '../../core/particle/requests';
 import { SERVICE_STATUS, type SimDevice } from '../../core/sim';
 import { UPDATE_CHUNK_SIZE, UPDATE_ERROR } from '../../core/sim/firmware-update';
 import {
@@ -55,6 +58,28 @@ const userPart = (over: Partial<ModuleSpec> = {}) =>
     deps: [{ func: 4, index: 1, version: 6201 }],
     ...over,
   });
+
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/** An asset module as Particle's tools build it: the contents, a HASH record (SHA-256) and a NAME record. */
+const assetModule = (name: string, contents: Uint8Array): Uint8Array =>
+  buildModule({
+    platformId: BORON,
+    function: 'asset',
+    version: 1,
+    startAddress: 0,
+    body: contents,
+    suffixExtensions: [
+      { type: 0x0010, payload: Uint8Array.of(0, 32, ...createHash('sha256').update(contents).digest()) },
+      { type: 0x0011, payload: new TextEncoder().encode(name) },
+    ],
+  });
+
+const assetsOf = (reply: Uint8Array) => {
+  const r = decodeAssetInfo(reply);
+  if (!r.ok) throw new Error(r.error.message);
+  return r.value;
+};
 
 /** Updates and waits for the reset that follows a successful FINISH. */
 const updateAndReboot = async (d: SimDevice, image: Uint8Array) => {
@@ -353,6 +378,31 @@ describe('applying an update', () => {
     expect(d.assets).toHaveLength(1);
     const old = fastDevice('boron', { deviceOs: { version: '5.4.1', systemModuleVersion: 5401 } });
     expect((await updateFirmware(old, asset)).result).toBe(UPDATE_ERROR.OTA_MODULE_NOT_FOUND);
+  });
+
+  it('GET_ASSET_INFO (91) lists the stored assets by the NAME and HASH records; before 5.5 it is not supported', async () => {
+    const d = fastDevice('boron');
+    const empty = await call(d, REQ.GET_ASSET_INFO);
+    expect(empty.result).toBe(0);
+    expect(assetsOf(empty.data)).toEqual({ required: [], available: [] });
+    const contents = Uint8Array.from({ length: 2000 }, (_, i) => i & 0xff);
+    await updateAndReboot(d, assetModule('sound.bin', contents));
+    const reply = (await call(d, REQ.GET_ASSET_INFO)).data;
+    // Particle's own definitions read the same reply.
+    expect(decode('GetAssetInfoReply', reply)).toMatchObject({
+      available: [{ name: 'sound.bin', size: contents.length, storageSize: contents.length }],
+    });
+    const listed = assetsOf(reply);
+    expect(listed.available).toEqual([
+      { name: 'sound.bin', hash: sha256(contents), size: contents.length, storageSize: contents.length },
+    ]);
+    // A new version of the same asset replaces the old one.
+    const newer = Uint8Array.from({ length: 1500 }, (_, i) => (i * 3) & 0xff);
+    await updateAndReboot(d, assetModule('sound.bin', newer));
+    const again = assetsOf((await call(d, REQ.GET_ASSET_INFO)).data);
+    expect(again.available.map((a) => [a.name, a.hash])).toEqual([['sound.bin', sha256(newer)]]);
+    const old = fastDevice('boron', { deviceOs: { version: '5.4.1', systemModuleVersion: 5401 } });
+    expect((await call(old, REQ.GET_ASSET_INFO)).result).toBe(-120);
   });
 
   it('MODULE_INFO keeps the legacy format on Device OS before 5.6', async () => {
