@@ -5,6 +5,7 @@ import { dateTime, modeBadge, pct } from '../format';
 import { AttemptList } from './AttemptList';
 import { DurationChart, ParetoChart, YieldChart } from './Charts';
 import { LabelJobs } from './LabelJobs';
+import { StepTable } from './StepTable';
 
 /** Saves text the core returned, where there is no save dialog (the browser bridge). */
 const download = (name: string, content: string, type: string) => {
@@ -99,30 +100,7 @@ const BatchDetail = ({ bridge, lot }: { bridge: LinestationBridge; lot: string }
         <ParetoChart pareto={report.pareto} />
         <DurationChart histogram={report.durationHistogram} />
       </div>
-      <table className="firmware steps">
-        <thead>
-          <tr>
-            <th>Step</th>
-            <th>count</th>
-            <th>p50</th>
-            <th>p90</th>
-            <th>p99</th>
-            <th>max</th>
-          </tr>
-        </thead>
-        <tbody>
-          {Object.entries(report.stepMs).map(([step, p]) => (
-            <tr key={step}>
-              <td>{step}</td>
-              <td>{p.count}</td>
-              <td>{p.p50} ms</td>
-              <td>{p.p90} ms</td>
-              <td>{p.p99} ms</td>
-              <td>{p.max} ms</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <StepTable stepMs={report.stepMs} />
       <LabelJobs bridge={bridge} lot={lot} />
       <AttemptList bridge={bridge} lot={lot} total={b.attempts} />
     </section>

@@ -1,6 +1,7 @@
 import { memo, useEffect, useState } from 'react';
 import type { GroupBy, GroupStats, StationState, UnitHistoryView } from '../../core/supervisor/types';
 import { ParetoChart } from '../components/Charts';
+import { StepTable } from '../components/StepTable';
 import { dateTime, pct, STEP_WORDS } from '../format';
 import { csvHref, fetchUnit } from './api';
 import { useLine } from './useLine';
@@ -203,30 +204,7 @@ const Detail = memo(({ g, by }: { g: GroupStats; by: GroupBy | 'line' }) => (
     </h3>
     <div className="charts">
       {g.pareto.length > 0 ? <ParetoChart pareto={[...g.pareto]} /> : <p className="muted">No failures.</p>}
-      <table className="firmware steps">
-        <thead>
-          <tr>
-            <th>Step</th>
-            <th>count</th>
-            <th>p50</th>
-            <th>p90</th>
-            <th>p99</th>
-            <th>max</th>
-          </tr>
-        </thead>
-        <tbody>
-          {Object.entries(g.stepMs).map(([step, p]) => (
-            <tr key={step}>
-              <td>{STEP_WORDS[step] ?? step}</td>
-              <td>{p.count}</td>
-              <td>{p.p50} ms</td>
-              <td>{p.p90} ms</td>
-              <td>{p.p99} ms</td>
-              <td>{p.max} ms</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <StepTable stepMs={g.stepMs} name={(step) => STEP_WORDS[step] ?? step} />
     </div>
   </div>
 ));
