@@ -4,23 +4,10 @@
  * so the page (renderer/supervisor) imports these types without pulling in server code.
  */
 
-export interface ParetoEntry {
-  readonly code: string;
-  readonly count: number;
-  readonly percent: number;
-  /** Running total, so the chart's "vital few" line is drawn straight from this. */
-  readonly cumulativePercent: number;
-}
+// The same shapes as a station's own batch statistics, so the page and the batch view share charts.
+import type { ParetoEntry, Percentiles } from '../store/stats';
 
-/** Nearest-rank percentiles (ms). Exact below 100 ms, within 1 % above (see histogram.ts). */
-export interface Percentiles {
-  readonly count: number;
-  readonly p50: number;
-  readonly p90: number;
-  readonly p95: number;
-  readonly p99: number;
-  readonly max: number;
-}
+export type { ParetoEntry, Percentiles };
 
 export type GroupBy = 'station' | 'operator' | 'lot';
 
