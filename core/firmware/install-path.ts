@@ -1,11 +1,11 @@
 import type { LsError } from '../errors/result';
-import { type Platform, platformById } from '../platforms';
+import type { Platform } from '../platforms';
 import { firmwareError } from './errors';
 import { FLAG_COMPRESSED, FLAG_DROP_MODULE_INFO, FLAG_ENCRYPTED } from './module-prefix';
 import { hasNcp, hasRadioStack, unpacksCompressedModules } from './platform-modules';
 import { isProtectedModule, protectModule } from './protect';
 import type { FlashImage, InspectedFile, InstallPath, ModuleInfo, PlanStepKind, PlanTarget } from './types';
-import { describeModule, fileProblems, identityProblems, layoutProblems } from './validate-module';
+import { describeModule, identityProblems, layoutProblems, validateImages } from './validate-module';
 
 /*
  * Which way each module of a whole Device OS set reaches the device, as Particle's tools decide it
@@ -167,18 +167,5 @@ const imageProblems = (image: FlashImage, target: PlanTarget, platform: Platform
  * whole set: the file's own problems, platform and product, then whether its route can take it.
  * The whole-set counterpart of `validateForProduct`, which judges DFU alone.
  */
-export const validateForPlan = (file: InspectedFile, target: PlanTarget): LsError[] => {
-  const problems = fileProblems(file);
-  const platform = platformById(target.platformId);
-  if (!platform)
-    problems.push(
-      firmwareError(
-        'FIRMWARE_UNKNOWN_PLATFORM',
-        `The product's platform ID ${target.platformId} is not one this station knows.`,
-        { platformId: target.platformId },
-        'Check the product profile: its platform must be one of the Particle platforms in the table.',
-      ),
-    );
-  for (const image of file.images) problems.push(...imageProblems(image, target, platform));
-  return problems;
-};
+export const validateForPlan = (file: InspectedFile, target: PlanTarget): LsError[] =>
+  validateImages(file, target.platformId, (image, platform) => imageProblems(image, target, platform));

@@ -234,21 +234,32 @@ const productProblems = (
 };
 
 /**
- * Everything that stops this file from going to this product: the file's own problems, then
- * platform, product, and (when flashing on the line) whether DFU can write it at all.
+ * A file's own problems, an unknown product platform, then each image judged by `perImage`: the
+ * frame shared by the DFU-only check below and the whole-set one (install-path.ts).
  */
-export const validateForProduct = (file: InspectedFile, target: ProductTarget): LsError[] => {
+export const validateImages = (
+  file: InspectedFile,
+  platformId: number,
+  perImage: (image: FlashImage, platform: Platform | undefined) => LsError[],
+): LsError[] => {
   const problems = fileProblems(file);
-  const platform = platformById(target.platformId);
+  const platform = platformById(platformId);
   if (!platform)
     problems.push(
       firmwareError(
         'FIRMWARE_UNKNOWN_PLATFORM',
-        `The product's platform ID ${target.platformId} is not one this station knows.`,
-        { platformId: target.platformId },
+        `The product's platform ID ${platformId} is not one this station knows.`,
+        { platformId },
         'Check the product profile: its platform must be one of the Particle platforms in the table.',
       ),
     );
-  for (const image of file.images) problems.push(...productProblems(image, target, platform));
+  for (const image of file.images) problems.push(...perImage(image, platform));
   return problems;
 };
+
+/**
+ * Everything that stops this file from going to this product: the file's own problems, then
+ * platform, product, and (when flashing on the line) whether DFU can write it at all.
+ */
+export const validateForProduct = (file: InspectedFile, target: ProductTarget): LsError[] =>
+  validateImages(file, target.platformId, (image, platform) => productProblems(image, target, platform));
