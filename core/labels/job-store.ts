@@ -1,7 +1,8 @@
-import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import type { Result } from '../errors/result';
 import { ok } from '../errors/result';
 import { transaction } from '../store/database';
+import { whereEqual } from '../store/where';
 import { type LabelErrorCode, labelErr } from './errors';
 import { type LabelRecord, symbolContent } from './label-record';
 import type { LabelTemplate } from './template-schema';
@@ -376,25 +377,10 @@ export interface LabelJobFilter {
 }
 
 export const listLabelJobs = (db: DatabaseSync, filter: LabelJobFilter = {}): LabelJob[] => {
-  const where: string[] = [];
-  const args: SQLInputValue[] = [];
-  if (filter.batchId !== undefined) {
-    where.push('batch_id = ?');
-    args.push(filter.batchId);
-  }
-  if (filter.attemptId !== undefined) {
-    where.push('attempt_id = ?');
-    args.push(filter.attemptId);
-  }
-  if (filter.state !== undefined) {
-    where.push('state = ?');
-    args.push(filter.state);
-  }
-  return (
-    db
-      .prepare(`SELECT * FROM label_jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`)
-      .all(...args) as Row[]
-  ).map(toJob);
+  const where = whereEqual({ batch_id: filter.batchId, attempt_id: filter.attemptId, state: filter.state });
+  return (db.prepare(`SELECT * FROM label_jobs ${where.sql} ORDER BY id`).all(...where.args) as Row[]).map(
+    toJob,
+  );
 };
 
 export type LabelVerification = 'verified' | 'mismatch';

@@ -1,5 +1,6 @@
-import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { transaction } from './database';
+import { whereEqual } from './where';
 
 // The durable registration outbox. The store knows nothing about HTTP: the drain
 // (core/cloud/outbox-drain.ts) reads due entries, talks to the cloud and writes outcomes back
@@ -233,20 +234,11 @@ export interface OutboxFilter {
 }
 
 export const listOutbox = (db: DatabaseSync, filter: OutboxFilter = {}): OutboxEntry[] => {
-  const where: string[] = [];
-  const args: SQLInputValue[] = [];
-  if (filter.productId !== undefined) {
-    where.push('product_id = ?');
-    args.push(filter.productId);
-  }
-  if (filter.state !== undefined) {
-    where.push('state = ?');
-    args.push(filter.state);
-  }
-  const sql = `SELECT * FROM outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id${
-    filter.limit ? ` LIMIT ${Math.max(1, Math.floor(filter.limit))}` : ''
-  }`;
-  return (db.prepare(sql).all(...args) as Row[]).map(toEntry);
+  const where = whereEqual({ product_id: filter.productId, state: filter.state });
+  const limit = filter.limit ? ` LIMIT ${Math.max(1, Math.floor(filter.limit))}` : '';
+  return (
+    db.prepare(`SELECT * FROM outbox ${where.sql} ORDER BY id${limit}`).all(...where.args) as Row[]
+  ).map(toEntry);
 };
 
 /**
