@@ -149,10 +149,7 @@ export const createLabelLoop = (options: LabelLoopOptions): LabelLoop => {
     get running() {
       return background.running;
     },
-    start() {
-      if (background.running) return;
-      background.start();
-    },
+    start: () => background.start(),
     stop: () => background.stop(),
     wake,
     subscribe(listener) {
